@@ -1,0 +1,1 @@
+"""Scrapy extensions: crawl summary, WARC index."""

@@ -1,0 +1,82 @@
+"""The end-of-crawl summary: fetched, archived, unchanged, failed by reason.
+
+Every seed URL ends with an outcome; one that never got one (its request
+vanished, say) is failed with that said. The count of failed seed URLs goes
+into the stats as ``archive/seed_urls_failed``, which the ``crawl`` command
+turns into a non-zero exit status for cron.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from crawler import signals as crawler_signals
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlSummary:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.outcomes: dict[str, str] = {}  # seed URL -> outcome
+        self.failures: dict[str, str] = {}  # seed URL -> reason
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def item_scraped(self, item, response, spider):
+        article = ItemAdapter(item)
+        url = article.get("source_url")
+        self.outcomes[url] = article.get("outcome") or "archived"
+        self.failures.pop(url, None)
+
+    def item_dropped(self, item, response, exception, spider):
+        self.url_failed(ItemAdapter(item).get("source_url"), str(exception), spider)
+
+    def url_failed(self, url, reason, spider):
+        if self.outcomes.get(url) in ("archived", "updated", "unchanged"):
+            return
+        self.outcomes[url] = "failed"
+        self.failures[url] = reason
+
+    def spider_closed(self, spider, reason):
+        stats = self.crawler.stats
+        seed_urls = list(getattr(spider, "seed_urls", {}) or {})
+        for url in seed_urls:
+            if url not in self.outcomes:
+                self.url_failed(url, f"no result (crawl ended: {reason})", spider)
+        counts = Counter(self.outcomes.get(url) for url in seed_urls)
+        failed_by_reason = Counter(_reason_kind(r) for u, r in self.failures.items() if u in seed_urls)
+        fetched = stats.get_value("downloader/response_count", 0)
+        stats.set_value("archive/seed_urls", len(seed_urls))
+        stats.set_value("archive/seed_urls_failed", counts["failed"])
+        lines = [
+            "crawl summary",
+            f"  seed URLs:  {len(seed_urls)}",
+            f"  fetched:    {fetched} responses ({stats.get_value('archive/images/fetched', 0)} images)",
+            f"  archived:   {counts['archived']} new, {counts['updated']} updated",
+            f"  unchanged:  {counts['unchanged']}",
+            f"  failed:     {counts['failed']}",
+        ]
+        for kind, n in sorted(failed_by_reason.items()):
+            lines.append(f"    {n} x {kind}")
+        for url in seed_urls:
+            if url in self.failures:
+                lines.append(f"    - {url}: {self.failures[url]}")
+        log = logger.error if counts["failed"] else logger.info
+        log("\n".join(lines))
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason without its URL-specific detail, for counting."""
+    return reason.split(":")[0].split(";")[0].split("(")[0].strip()

@@ -1,0 +1,40 @@
+"""The Article item: what every output needs, nothing format-specific."""
+
+from __future__ import annotations
+
+import scrapy
+
+
+class Article(scrapy.Item):
+    """One extracted article.
+
+    ``blocks`` is the body in reading order, each block a dict:
+    ``{"type": "text", "markdown": "with **bold**", "text": "plain"}`` or
+    ``{"type": "image", "src": "https://..."}``.
+    """
+
+    # where it came from
+    source_url = scrapy.Field()  # the URL the seed names (kept through redirects)
+    url = scrapy.Field()  # the URL that answered
+    seed = scrapy.Field()  # seed file name
+    site = scrapy.Field()  # short site name: "qq", "reuters", ...
+    article_id = scrapy.Field()  # the site's own id, if it has one
+    # what it says
+    title = scrapy.Field()
+    date = scrapy.Field()  # "YYYY-MM-DD HH:MM:SS", the site's local time
+    abstract = scrapy.Field()  # the page's own summary, if it carries one
+    lang = scrapy.Field()  # e.g. "zh-CN"
+    thumbnail = scrapy.Field()  # cover image URL
+    blocks = scrapy.Field()
+    extractor = scrapy.Field()  # which adapter/path produced it
+    # where the capture lives (filled from the WARC middleware)
+    capture = scrapy.Field()  # {"warc_file", "record_id", "date"}
+    fetched_at = scrapy.Field()
+    # what the pipelines did with it ("archived", "updated", "unchanged")
+    outcome = scrapy.Field()
+    path = scrapy.Field()  # Markdown file, relative to the archive root
+
+
+def plain_text(blocks) -> str:
+    """The article's text, paragraphs joined with nothing between them."""
+    return "".join(b["text"] for b in blocks if b.get("type") == "text")

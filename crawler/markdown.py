@@ -1,0 +1,145 @@
+"""Article -> seed-format Markdown, and back.
+
+The format is the one of the ``new.qq.com`` seeds: YAML front matter with a
+fixed key order and quoting (every string double-quoted, list items indented
+as ``  - "qq"``, booleans bare), then the body paragraphs separated by blank
+lines, ``**bold**`` kept, images in place as ``![图片](url)``, and a last line
+``[site](source url)``. Keys of the crawler's own (where the capture lives)
+come after the seed keys.
+"""
+
+from __future__ import annotations
+
+import re
+
+import frontmatter
+import yaml
+
+from crawler.items import plain_text
+
+SUMMARY_CHARS = 50
+IMAGE_ALT = "图片"
+
+#: Seed keys in seed order; values that are the same for every article.
+SEED_KEYS = (
+    "title", "date", "summary", "categories", "lang", "translations", "tags",
+    "menu", "thumbnail", "lead", "comments", "authorbox", "pager", "toc",
+    "mathjax", "sidebar", "widgets",
+)
+FIXED_VALUES = {
+    "menu": "",
+    "lead": "",
+    "comments": False,
+    "authorbox": False,
+    "pager": True,
+    "toc": False,
+    "mathjax": False,
+    "sidebar": "right",
+    "widgets": ["search", "recent", "taglist"],
+}
+#: The crawler's own keys, after the seed keys; they change with every capture.
+CAPTURE_KEYS = ("url", "warc_file", "warc_record_id", "warc_date", "extractor")
+
+
+class QuotedStr(str):
+    """A string value the seed style writes double-quoted (keys stay bare)."""
+
+
+class SeedDumper(yaml.SafeDumper):
+    """PyYAML dumper for the seed style: quoted values, indented lists."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def _quoted_str(dumper, value):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style='"')
+
+
+SeedDumper.add_representer(QuotedStr, _quoted_str)
+
+
+def _quote_values(value):
+    if isinstance(value, str):
+        return QuotedStr(value)
+    if isinstance(value, list):
+        return [_quote_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _quote_values(v) for k, v in value.items()}
+    return value
+
+
+def summarize(blocks) -> str:
+    """The first 50 characters of the article's plain text, then ``...``.
+
+    Counted on the text as the page has it (before paragraph edges are
+    trimmed), which is what the archived seeds show. The page's own abstract
+    is not used: on every seed the summary is the body's opening, even where
+    that opening is a photo credit no editor would write as an abstract.
+    """
+    return plain_text(blocks)[:SUMMARY_CHARS].strip() + "..."
+
+
+def front_matter(article) -> dict:
+    """The ordered front-matter mapping for an article."""
+    site = article.get("site") or "web"
+    lang = article.get("lang") or "zh-CN"
+    meta = {
+        "title": article.get("title") or "",
+        "date": article.get("date") or "",
+        "summary": summarize(article.get("blocks") or []),
+        "categories": [site],
+        "lang": [lang],
+        "translations": [lang],
+        "tags": [site],
+        "menu": "",
+        "thumbnail": article.get("thumbnail") or "",
+    }
+    for key in SEED_KEYS:
+        if key not in meta:
+            meta[key] = FIXED_VALUES[key]
+    capture = article.get("capture") or {}
+    own = {
+        "url": article.get("url"),
+        "warc_file": capture.get("warc_file"),
+        "warc_record_id": capture.get("record_id"),
+        "warc_date": capture.get("date"),
+        "extractor": article.get("extractor"),
+    }
+    meta.update({k: v for k, v in own.items() if v})
+    return meta
+
+
+def render_body(article) -> str:
+    """Body paragraphs, blank-line separated, ending with the source link."""
+    parts = []
+    for block in article.get("blocks") or []:
+        if block["type"] == "image":
+            parts.append(f"![{IMAGE_ALT}]({block['src']})")
+        else:
+            parts.append(block["markdown"])
+    parts.append(f"[{article.get('site') or 'web'}]({article['source_url']})")
+    return "\n\n".join(parts)
+
+
+def render(article) -> str:
+    """The whole Markdown document for an article."""
+    post = frontmatter.Post(render_body(article), **_quote_values(front_matter(article)))
+    text = frontmatter.dumps(
+        post, Dumper=SeedDumper, sort_keys=False, allow_unicode=True, width=1 << 30
+    )
+    return text + "\n"
+
+
+def parse(text: str) -> tuple[dict, list[str]]:
+    """Parse a Markdown document back: (front matter, body paragraphs)."""
+    post = frontmatter.loads(text)
+    paragraphs = re.split(r"\n\n", post.content.strip("\n")) if post.content.strip() else []
+    return dict(post.metadata), paragraphs
+
+
+def comparable(text: str) -> tuple[dict, list[str]]:
+    """Front matter without the capture keys, and the body: what must be
+    equal for two captures to count as the same article version."""
+    meta, paragraphs = parse(text)
+    return {k: v for k, v in meta.items() if k not in CAPTURE_KEYS}, paragraphs

@@ -1,0 +1,1 @@
+"""Item pipelines: Markdown output, WARC metadata records."""

@@ -1,0 +1,97 @@
+"""Write each Article as a seed-format Markdown file, never losing a good copy.
+
+``articles/<site>/<id>.md``, named from the site's article id or a hash of
+the source URL, never from the title. Writes are atomic (storage module).
+An extraction that is empty, or much shorter than the copy already stored,
+does not replace it: it is logged and kept aside under ``rejected/``. A
+changed article moves its previous copy to ``versions/<site>/<id>/`` first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import datetime, timezone
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from crawler import markdown
+from crawler.items import plain_text
+from crawler.storage import ArchiveStore
+
+logger = logging.getLogger(__name__)
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def article_path(article) -> str:
+    """Relative path of an article's Markdown file."""
+    site = SAFE_NAME.sub("_", article.get("site") or "web")
+    name = article.get("article_id")
+    name = SAFE_NAME.sub("_", name) if name else hashlib.sha256(
+        article["source_url"].encode("utf-8")).hexdigest()[:16]
+    return f"articles/{site}/{name}.md"
+
+
+def stored_text_length(text: str) -> int:
+    """Characters of body text in a stored Markdown file (no images, no link)."""
+    paragraphs = markdown.parse(text)[1][:-1]
+    return sum(len(p.replace("**", "").strip()) for p in paragraphs if not p.startswith("!["))
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+class MarkdownWriterPipeline:
+    def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, stats=None):
+        self.store = store
+        self.min_chars = min_chars
+        self.min_ratio = min_ratio
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        return cls(
+            ArchiveStore(s.get("ARCHIVE_DIR")),
+            s.getint("ARCHIVE_MIN_TEXT_CHARS"),
+            s.getfloat("ARCHIVE_MIN_LENGTH_RATIO"),
+            crawler.stats,
+        )
+
+    def process_item(self, item, spider=None):
+        article = ItemAdapter(item)
+        rel = article_path(article)
+        text = markdown.render(article)
+        new_len = len(plain_text(article.get("blocks") or []).strip())
+
+        if new_len < self.min_chars:
+            self._reject(rel, text, f"empty extraction ({new_len} characters of text)")
+        if self.store.exists(rel):
+            old_text = self.store.read_text(rel)
+            if markdown.comparable(old_text) == markdown.comparable(text):
+                return self._done(article, rel, "unchanged")
+            old_len = stored_text_length(old_text)
+            if new_len < old_len * self.min_ratio:
+                self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)")
+            version = rel[len("articles/"):-len(".md")]
+            self.store.move(rel, f"versions/{version}/{_stamp()}.md")
+            self.store.write_text(rel, text)
+            return self._done(article, rel, "updated")
+        self.store.write_text(rel, text)
+        return self._done(article, rel, "archived")
+
+    def _done(self, article, rel, outcome):
+        article["path"] = rel
+        article["outcome"] = outcome
+        if self.stats is not None:
+            self.stats.inc_value(f"archive/{outcome}")
+        logger.info("%s: %s -> %s", outcome, article.get("source_url"), rel)
+        return article.item
+
+    def _reject(self, rel, text, reason):
+        aside = f"rejected/{rel[len('articles/'):-len('.md')]}-{_stamp()}.md"
+        self.store.write_text(aside, text)
+        raise DropItem(f"{reason}; kept aside as {aside}")

@@ -1,0 +1,115 @@
+"""Read seed documents and find what to crawl in them.
+
+Seeds come in three shapes: Hugo-style front matter ending with a
+``[qq](https://new.qq.com/rain/a/...)`` source link, a Jekyll-style note with a
+reference list, and plain Markdown with no front matter at all. Each one
+yields its source URL (if any), the pages it references and its images.
+A seed that cannot be read, or that names nothing to crawl, is reported by
+name and skipped, so one bad file never stops the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+logger = logging.getLogger(__name__)
+
+#: ``[text](url)`` and ``![alt](url)``; the url stops at whitespace or ``)``.
+LINK_RE = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]\n]*)\]\((?P<url>https?://[^)\s]+)\)")
+#: The trailing source link of an archived article: ``[qq](https://...)``.
+SOURCE_LINK_RE = re.compile(r"^\[(?P<site>[\w.-]+)\]\((?P<url>https?://[^)\s]+)\)\s*$")
+
+SEED_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+class SeedError(ValueError):
+    """A seed document that cannot be parsed."""
+
+
+@dataclass
+class Seed:
+    """What one seed document asks the crawler to fetch."""
+
+    name: str
+    metadata: dict = field(default_factory=dict)
+    source_url: str | None = None
+    references: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every page URL to archive, the source first."""
+        return ([self.source_url] if self.source_url else []) + self.references
+
+
+def parse_seed(text: str, name: str = "<seed>") -> Seed:
+    """Parse one seed document's text.
+
+    The source link is the last non-empty line when it has the
+    ``[site](url)`` shape; every other non-image link is a reference.
+    """
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        raise SeedError(f"{name}: front matter is not valid YAML: {exc}") from exc
+    if not isinstance(post.metadata, dict):
+        raise SeedError(f"{name}: front matter is not a mapping")
+    body = post.content
+    seed = Seed(name=name, metadata=dict(post.metadata))
+
+    lines = [line for line in body.splitlines() if line.strip()]
+    source_line = None
+    if lines:
+        match = SOURCE_LINK_RE.match(lines[-1].strip())
+        if match:
+            seed.source_url = match.group("url")
+            source_line = lines[-1]
+
+    for match in LINK_RE.finditer(body):
+        url = match.group("url")
+        if match.group("bang"):
+            _append_once(seed.images, url)
+        elif url != seed.source_url or source_line is None:
+            _append_once(seed.references, url)
+    if seed.source_url in seed.references:
+        seed.references.remove(seed.source_url)
+    return seed
+
+
+def _append_once(items: list[str], url: str) -> None:
+    if url not in items:
+        items.append(url)
+
+
+def iter_seed_files(seeds_dir: str | Path) -> list[Path]:
+    """Seed files in name order; raises if the folder does not exist."""
+    folder = Path(seeds_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"seed folder not found: {folder}")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES)
+
+
+def load_seeds(seeds_dir: str | Path) -> list[Seed]:
+    """Every seed in the folder that names something to crawl.
+
+    Unreadable seeds and seeds without a URL are logged by name and skipped.
+    """
+    seeds = []
+    for path in iter_seed_files(seeds_dir):
+        try:
+            text = path.read_text(encoding="utf-8")
+            seed = parse_seed(text, name=path.name)
+        except (UnicodeDecodeError, SeedError) as exc:
+            logger.warning("seed skipped: %s: %s", path.name, exc)
+            continue
+        if not seed.urls:
+            logger.warning("seed skipped: %s: no source link or reference to crawl", path.name)
+            continue
+        seeds.append(seed)
+    return seeds

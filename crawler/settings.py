@@ -1,0 +1,86 @@
+"""Every knob of the crawler, with its default and why.
+
+Override any of them per run with ``scrapy crawl qq -s NAME=VALUE``.
+"""
+
+BOT_NAME = "crawler"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+# Project commands (`scrapy crawl` with an exit status cron can alert on).
+COMMANDS_MODULE = "crawler.commands"
+
+# --- Inputs and outputs -------------------------------------------------
+# Folder of seed documents (the spider argument `-a seeds=DIR` overrides it).
+SEEDS_DIR = "seeds"
+# Root of everything the crawler writes; nothing is written outside it.
+ARCHIVE_DIR = "archive"
+# An extraction shorter than this fraction of the stored copy's text is not
+# allowed to replace it: it is kept aside under archive/rejected/ instead.
+ARCHIVE_MIN_LENGTH_RATIO = 0.5
+# Fewer characters of body text than this counts as an empty extraction.
+ARCHIVE_MIN_TEXT_CHARS = 40
+# Fetch the body images and cover thumbnail of every article, so that the
+# WARC replays the article with its pictures.
+ARCHIVE_IMAGES = True
+
+# --- WARC ---------------------------------------------------------------
+WARC_ENABLED = True
+# File names follow PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz (Heritrix convention).
+WARC_PREFIX = "crawler"
+# Rotate to a new file once the current one reaches this many bytes.
+WARC_MAX_SIZE = 1_000_000_000
+# Free-form fields for the warcinfo record at the head of every file.
+WARC_OPERATOR = ""
+WARC_DESCRIPTION = "News articles archived from seed documents"
+WARC_IS_PART_OF = "news-archive"
+# Write a `metadata` record per article linking the capture to its Markdown.
+WARC_METADATA_RECORDS = True
+# Build archive/index.cdxj from the WARC files when the crawl closes.
+WARC_CDXJ_INDEX = True
+
+# --- Fetching -----------------------------------------------------------
+# A desktop browser's User-Agent: news sites serve their full article page
+# to it (some serve a stripped page or a block page to unknown bots).
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36 (news-archive-crawler)"
+)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+}
+# The crawl fetches only URLs that seed documents name, on an archivist's
+# instruction; robots.txt is not consulted (set True to obey it).
+ROBOTSTXT_OBEY = False
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+# Error statuses reach the spider so that each one is reported per URL.
+HTTPERROR_ALLOW_ALL = True
+COOKIES_ENABLED = True
+# Standard proxies from http_proxy / https_proxy / no_proxy are honoured.
+HTTPPROXY_ENABLED = True
+# Optional test/lab aid: {"host[:port]": "http://127.0.0.1:8080"} sends the
+# requests for a host through that proxy without touching the spider.
+HOST_PROXY_MAP = {}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.downloadermiddlewares.hostmap.HostProxyMapMiddleware": 740,
+    # After every other middleware: sees the request as sent and the
+    # response as received (still compressed, before redirects are handled).
+    "crawler.downloadermiddlewares.warc.WarcCaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.markdown.MarkdownWriterPipeline": 300,
+    "crawler.pipelines.warcmeta.WarcMetadataPipeline": 400,
+}
+EXTENSIONS = {
+    "crawler.extensions.summary.CrawlSummary": 500,
+    "crawler.extensions.warcindex.CdxjIndex": 510,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,24 @@
+"""Site adapters: pure functions ``extract(url, html) -> dict`` of article fields.
+
+They know HTML, not files: no adapter writes or imports pipelines or WARC
+code, so each is testable on a saved page without a crawl. ``adapter_for``
+picks one by host; anything unknown goes to the generic trafilatura path.
+"""
+
+from __future__ import annotations
+
+from crawler.sites import generic, qq
+
+#: (matches(url) -> bool, module), first match wins.
+ADAPTERS = [qq]
+
+
+def adapter_for(url: str):
+    for adapter in ADAPTERS:
+        if adapter.matches(url):
+            return adapter
+    return generic
+
+
+def extract(url: str, page: str) -> dict:
+    return adapter_for(url).extract(url, page)

@@ -1,0 +1,168 @@
+"""Article HTML -> body blocks (paragraphs with ``**bold**``, images in place).
+
+Shared by the site adapters: a container element (from the page DOM, or an
+HTML string from the page's embedded data) is walked in reading order; every
+block-level element closes a paragraph, ``<strong>``/``<b>`` become bold
+spans, ``<img>`` becomes an image block where it stands.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml import html as lxml_html
+
+BLOCK_TAGS = {
+    "p", "div", "section", "article", "blockquote", "h1", "h2", "h3", "h4", "h5",
+    "h6", "li", "ul", "ol", "figure", "figcaption", "table", "tr", "td", "th",
+    "header", "footer", "pre", "center", "dl", "dt", "dd",
+}
+BOLD_TAGS = {"strong", "b"}
+#: Never article text: code, players, forms.
+SKIP_TAGS = {
+    "script", "style", "noscript", "template", "video", "audio", "iframe", "object",
+    "embed", "button", "input", "select", "textarea", "svg", "canvas", "form",
+}
+#: Lazy-loading attributes, most specific first; ``src`` is often a placeholder.
+IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url", "src")
+PLACEHOLDER_IMAGE = re.compile(r"^data:|/(blank|placeholder|loading|spacer)\.(gif|png|svg)", re.I)
+EDGE_SPACE = re.compile(r"^[ \t\r\n\xa0\u3000]+|[ \t\r\n\xa0\u3000]+$")
+
+
+def absolute_url(src: str, base: str | None) -> str:
+    """``//host/x`` and relative URLs made absolute (https for protocol-relative)."""
+    src = src.strip()
+    if src.startswith("//"):
+        return "https:" + src
+    return urljoin(base, src) if base else src
+
+
+def image_src(element, base: str | None) -> str | None:
+    for attr in IMAGE_ATTRS:
+        value = (element.get(attr) or "").strip()
+        if value and not PLACEHOLDER_IMAGE.search(value):
+            return absolute_url(value, base)
+    return None
+
+
+class _Paragraph:
+    """Collects runs of (text, bold) and renders them."""
+
+    def __init__(self):
+        self.runs: list[tuple[str, bool]] = []
+
+    def add(self, text: str, bold: bool) -> None:
+        if text:
+            self.runs.append((text.replace("\xa0", " "), bold))
+
+    def empty(self) -> bool:
+        return not self.runs
+
+    def render(self) -> dict | None:
+        raw = "".join(text for text, _ in self.runs)
+        if not raw:
+            return None
+        merged: list[list] = []
+        for text, bold in self.runs:
+            if merged and merged[-1][1] == bold:
+                merged[-1][0] += text
+            else:
+                merged.append([text, bold])
+        out = []
+        for text, bold in merged:
+            if bold and text.strip():
+                lead = text[: len(text) - len(text.lstrip())]
+                trail = text[len(text.rstrip()):]
+                out.append(f"{lead}**{text.strip()}**{trail}")
+            else:
+                out.append(text)
+        markdown = EDGE_SPACE.sub("", "".join(out))
+        if not markdown:
+            # A paragraph of white space only (an &nbsp; spacer) stays one
+            # space, as the archived copies keep it.
+            markdown = " "
+        return {"type": "text", "markdown": markdown, "text": raw}
+
+
+class BlockBuilder:
+    """Walks an element tree and emits blocks in reading order."""
+
+    def __init__(self, base_url: str | None = None, skip=None, stop=None, image_for=None):
+        self.base_url = base_url
+        self.skip = skip or (lambda el: False)
+        self.stop = stop or (lambda text: False)
+        self.image_for = image_for  # hook: element -> image URL (e.g. placeholders)
+        self.blocks: list[dict] = []
+        self.current = _Paragraph()
+        self.stopped = False
+
+    def build(self, root) -> list[dict]:
+        self._walk(root, bold=False)
+        self._flush()
+        return self.blocks
+
+    def _flush(self) -> None:
+        block = self.current.render()
+        self.current = _Paragraph()
+        if block is None:
+            return
+        if self.stop(block["text"].strip()):
+            self.stopped = True
+            return
+        self.blocks.append(block)
+
+    def _image(self, src: str) -> None:
+        self._flush()
+        if src and not self.stopped:
+            self.blocks.append({"type": "image", "src": src})
+
+    def _walk(self, element, bold: bool) -> None:
+        if self.stopped:
+            return
+        tag = element.tag if isinstance(element.tag, str) else ""
+        tag = tag.lower()
+        if tag in SKIP_TAGS or (tag and self.skip(element)):
+            return
+        if not tag:  # a comment or processing instruction
+            src = self.image_for(element) if self.image_for else None
+            if src:
+                self._image(src)
+            return
+        if tag == "img":
+            src = image_src(element, self.base_url)
+            if src:
+                self._image(src)
+            return
+        if tag == "br":
+            self.current.add("\n", bold)
+            return
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            self._flush()
+        inner_bold = bold or tag in BOLD_TAGS
+        if element.text:
+            self.current.add(element.text, inner_bold)
+        for child in element:
+            self._walk(child, inner_bold)
+            if self.stopped:
+                return
+            if child.tail:
+                self.current.add(child.tail, inner_bold)
+        if is_block:
+            self._flush()
+
+
+def blocks_from_element(root, base_url=None, skip=None, stop=None, image_for=None) -> list[dict]:
+    """Blocks of one container element."""
+    return BlockBuilder(base_url, skip, stop, image_for).build(root)
+
+
+def blocks_from_html(fragment: str, base_url=None, skip=None, stop=None, image_for=None) -> list[dict]:
+    """Blocks of an HTML fragment string (e.g. a body kept in page JSON)."""
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    return blocks_from_element(root, base_url, skip, stop, image_for)
+
+
+def text_length(blocks) -> int:
+    return sum(len(b["text"].strip()) for b in blocks if b["type"] == "text")

@@ -1,0 +1,71 @@
+"""Every other site: trafilatura alone, in its best configuration for news.
+
+Comments excluded; trafilatura's own fallbacks (readability, jusText) on,
+which is its best-scoring configuration in its published evaluation.
+Metadata (title, date, language, cover) from trafilatura's metadata reader,
+with the page's own ``article:published_time`` for a time of day.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import tldextract
+import trafilatura
+from lxml import html as lxml_html
+
+from crawler.sites.qq import _meta, normalize_time
+
+#: tldextract without network access: the bundled public suffix snapshot.
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=())
+
+
+def site_name(url: str) -> str:
+    """Short site name: the registered domain's label (``finance.yahoo.com`` -> ``yahoo``)."""
+    parts = _EXTRACT(url)
+    return parts.domain or (urlsplit(url).hostname or "web")
+
+
+def _paragraph(text: str) -> dict:
+    return {"type": "text", "markdown": text.strip(), "text": text}
+
+
+def extract(url: str, page: str) -> dict:
+    """Article fields from any news page (a pure function of its HTML)."""
+    text = trafilatura.extract(
+        page,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_formatting=False,
+        deduplicate=False,
+        favor_precision=False,
+        favor_recall=False,
+    ) or ""
+    meta = trafilatura.extract_metadata(page, default_url=url)
+    tree = lxml_html.fromstring(page) if page.strip() else None
+    published = None
+    if tree is not None:
+        published = normalize_time(_meta(tree, "article:published_time", "og:published_time",
+                                         "datePublished", "pubdate", "date"))
+    if not published and meta is not None and meta.date:
+        published = normalize_time(meta.date)
+    lang = None
+    if tree is not None:
+        lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or None
+    if not lang and meta is not None:
+        lang = getattr(meta, "language", None)
+    blocks = [_paragraph(line) for line in re.split(r"\n+", text) if line.strip()]
+    return {
+        "site": site_name(url),
+        "article_id": None,
+        "title": (meta.title if meta is not None and meta.title else "") or "",
+        "date": published or "",
+        "abstract": meta.description if meta is not None else None,
+        "lang": lang or "und",
+        "thumbnail": (meta.image if meta is not None and meta.image else "") or "",
+        "blocks": blocks,
+        "extractor": "trafilatura",
+    }

@@ -1,0 +1,250 @@
+"""Tencent News article pages (``new.qq.com`` / ``news.qq.com`` ``/rain/a/<id>``).
+
+trafilatura alone gives only the day of publication and drops the in-body
+images, and some qq pages carry the body only in their embedded page data
+(``window.DATA``), rendering it client-side. This adapter reads what the page
+itself carries: the embedded data for id, title, second-precision time and
+cover; the article DOM for the body, or the embedded body HTML (with its
+``<!--IMG_n-->`` placeholders) where the DOM has none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+from dateutil import parser as dateparser
+from lxml import html as lxml_html
+
+from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, text_length
+
+SITE = "qq"
+LANG = "zh-CN"
+HOSTS = ("new.qq.com", "news.qq.com", "view.inews.qq.com", "inews.qq.com")
+ARTICLE_ID_RE = re.compile(r"/(?:rain/a|omn(?:/[A-Za-z0-9_]+)?|a|k)/([A-Za-z0-9]{8,24})(?:\.html?)?/?$")
+DATA_VAR_RE = re.compile(r"window\.(DATA|initData|__INITIAL_STATE__)\s*=\s*")
+
+#: Body containers, most specific first (new template, then old).
+BODY_XPATHS = (
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' rich_media_content ')]",
+    "//div[starts-with(@class, 'article-content-wrap')]",
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' content-article ')]",
+    "//*[@id='ArticleContent']",
+)
+#: Inside the body, never article text: players, link lists, status, titles.
+SKIP_CLASSES = re.compile(
+    r"\b(videoPlayer\w*|qnt-link-list|LeftTool|article-status|related\w*|recommend\w*|"
+    r"comment\w*|share\w*|copyright-statement)\b",
+    re.I,
+)
+SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
+#: Platform text after the body that is not the article.
+STOP_TEXT = re.compile(r"^(免责声明：本内容来自腾讯平台创作者|举报$|评论\s*\d*\s*文明上网理性发言)")
+#: Keys that hold the cover image in the embedded data, by preference.
+COVER_KEYS = ("shareImg", "share_img", "thumb_nail", "thumbnail", "bigImage", "img", "cover", "imgurl")
+TITLE_SUFFIX = re.compile(r"\s*[_|-]\s*腾讯(新闻|网)\s*$")
+PLACEHOLDER_RE = re.compile(r"^\s*(IMG_\d+)\s*$", re.I)
+
+
+def matches(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in HOSTS
+
+
+def article_id(url: str, data: dict) -> str | None:
+    for key in ("cms_id", "id", "article_id"):
+        value = data.get(key)
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9]{8,24}", value):
+            if key == "article_id" and len(value) == 14:
+                value += "00"
+            return value
+    from urllib.parse import urlsplit
+
+    match = ARTICLE_ID_RE.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def page_data(page: str) -> dict:
+    """The embedded page data object(s) merged: ``window.DATA`` and kin.
+
+    Decoded with a JSON decoder from the ``=`` on, so a missing ``;`` or
+    a ``}`` inside a string does no harm.
+    """
+    merged: dict = {}
+    decoder = json.JSONDecoder()
+    for match in DATA_VAR_RE.finditer(page):
+        try:
+            value, _ = decoder.raw_decode(page, match.end())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                merged.setdefault(key, item)
+    return merged
+
+
+def _walk(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, path + (index,))
+    else:
+        yield path, value
+
+
+def _find_key(data, names):
+    """First value under one of ``names`` (anywhere in the data), by name order."""
+    found = {}
+    for path, value in _walk(data):
+        if path and isinstance(path[-1], str) and path[-1] in names and value:
+            found.setdefault(path[-1], value)
+    for name in names:
+        if name in found:
+            return found[name]
+    return None
+
+
+def normalize_time(value) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS`` in the site's local time, from what the page says."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        seconds = int(value)
+        if seconds > 10**11:
+            seconds //= 1000
+        from datetime import timedelta, timezone
+
+        stamp = datetime.fromtimestamp(seconds, tz=timezone(timedelta(hours=8)))
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        stamp = dateparser.parse(str(value))
+    except (ValueError, OverflowError):
+        return None
+    return stamp.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _meta(tree, *names) -> str | None:
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            values = tree.xpath(f"//meta[@{attr}=$n]/@content", n=name)
+            if values and values[0].strip():
+                return values[0].strip()
+    return None
+
+
+def cover_image(tree, data: dict, page: str) -> str:
+    value = _find_key(data, COVER_KEYS)
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("imgurl") or ""
+    if isinstance(value, str) and value.strip():
+        return absolute_url(value, None)
+    meta = _meta(tree, "og:image", "twitter:image", "image")
+    if meta:
+        return absolute_url(meta, None)
+    match = re.search(r"(?:https?:)?//inews\.gtimg\.com/om_ls/[^\"'\s)]+", page)
+    return absolute_url(match.group(0), None) if match else ""
+
+
+def _skip(element) -> bool:
+    if element.get("id") in SKIP_IDS:
+        return True
+    cls = element.get("class") or ""
+    return bool(cls and SKIP_CLASSES.search(cls))
+
+
+def dom_blocks(tree, base_url: str) -> list[dict]:
+    for xpath in BODY_XPATHS:
+        for node in tree.xpath(xpath):
+            for title in node.xpath(".//h1"):
+                title.drop_tree()
+            blocks = blocks_from_element(node, base_url, skip=_skip, stop=STOP_TEXT.search)
+            if text_length(blocks):
+                return blocks
+    return []
+
+
+def _image_attributes(data) -> dict:
+    """``IMG_n`` -> URL, from any attribute map in the embedded data."""
+    images = {}
+    for path, value in _walk(data):
+        if len(path) >= 2 and isinstance(path[-2], str) and PLACEHOLDER_RE.match(path[-2]):
+            if path[-1] in ("url", "imgurl", "src", "origUrl") and isinstance(value, str):
+                images.setdefault(path[-2].upper(), value)
+    return images
+
+
+def json_blocks(data: dict, base_url: str) -> list[dict]:
+    """The body as the page's embedded data carries it (client-side pages)."""
+    candidates = [
+        value for _, value in _walk(data)
+        if isinstance(value, str) and re.search(r"<p[\s>]|<!--IMG_\d+-->", value, re.I)
+    ]
+    if candidates:
+        images = _image_attributes(data)
+
+        def placeholder(node):
+            match = PLACEHOLDER_RE.match(getattr(node, "text", "") or "")
+            url = images.get(match.group(1).upper()) if match else None
+            return absolute_url(url, base_url) if url else None
+
+        body = max(candidates, key=len)
+        return blocks_from_html(body, base_url, skip=_skip, stop=STOP_TEXT.search, image_for=placeholder)
+    return _typed_list_blocks(data, base_url)
+
+
+def _typed_list_blocks(data: dict, base_url: str) -> list[dict]:
+    """Bodies kept as ``[{"type": 1, "value": "text"}, {"type": 2, "value": url}]``."""
+    for key in ("content", "contents", "article_content"):
+        items = data.get(key)
+        if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
+            html_parts = []
+            for item in items:
+                kind, value = str(item.get("type")), item.get("value") or item.get("url") or ""
+                if kind in ("2", "img", "image"):
+                    html_parts.append(f'<p><img src="{value}"></p>')
+                elif kind in ("1", "text"):
+                    html_parts.append(value if value.lstrip().startswith("<") else f"<p>{value}</p>")
+            if html_parts:
+                return blocks_from_html("".join(html_parts), base_url, stop=STOP_TEXT.search)
+    return []
+
+
+def extract(url: str, page: str) -> dict:
+    """Article fields from a qq article page (a pure function of its HTML)."""
+    tree = lxml_html.fromstring(page)
+    data = page_data(page)
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    if not title:
+        h1 = tree.xpath("//h1")
+        title = h1[0].text_content().strip() if h1 else None
+    if not title:
+        title = _meta(tree, "og:title") or TITLE_SUFFIX.sub("", "".join(tree.xpath("//title/text()")))
+    date = normalize_time(
+        _find_key(data, ("pubtime", "pub_time", "publish_time", "pubTime", "alt_time", "timestamp"))
+    ) or normalize_time(_meta(tree, "article:published_time", "apub:time", "pubdate", "publishdate"))
+    abstract = data.get("abstract") or data.get("desc") or None
+
+    from_dom = dom_blocks(tree, url)
+    from_json = json_blocks(data, url)
+    if text_length(from_json) > text_length(from_dom):
+        blocks, how = from_json, "qq:embedded-data"
+    else:
+        blocks, how = from_dom, "qq:dom"
+    return {
+        "site": SITE,
+        "article_id": article_id(url, data),
+        "title": (title or "").strip(),
+        "date": date or "",
+        "abstract": abstract if isinstance(abstract, str) else None,
+        "lang": LANG,
+        "thumbnail": cover_image(tree, data, page),
+        "blocks": blocks,
+        "extractor": how,
+    }

@@ -1,0 +1,108 @@
+"""The ``qq`` spider: seed documents in, Article items out.
+
+It requests each seed's source article and, one hop away, every page the
+seed references (off-site allowed only for those), then hands each response
+to the site adapter for its host. It knows Scrapy and seeds, not output
+formats. Article images are requested too, for the WARC only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import scrapy
+
+from crawler import signals as crawler_signals
+from crawler import sites
+from crawler.items import Article
+from crawler.seeds import load_seeds
+
+
+class QqSpider(scrapy.Spider):
+    name = "qq"
+
+    def __init__(self, seeds: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seeds_dir = seeds
+        self.seed_urls: dict[str, str] = {}  # URL -> seed file name
+
+    async def start(self):
+        for request in self.start_requests():
+            yield request
+
+    def start_requests(self):
+        seeds_dir = self.seeds_dir or self.settings.get("SEEDS_DIR")
+        for seed in load_seeds(seeds_dir):
+            for url in seed.urls:
+                if url in self.seed_urls:
+                    continue
+                self.seed_urls[url] = seed.name
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_article,
+                    errback=self.on_error,
+                    meta={"seed_url": url, "seed": seed.name},
+                )
+        self.logger.info("seed URLs to archive: %d", len(self.seed_urls))
+
+    # --- callbacks --------------------------------------------------------
+
+    def parse_article(self, response):
+        seed_url = response.meta["seed_url"]
+        if response.status >= 400:
+            return self.fail(seed_url, f"HTTP {response.status}")
+        if not isinstance(response, scrapy.http.TextResponse):
+            ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "unknown"
+            return self.fail(seed_url, f"not an HTML page ({ctype})")
+        try:
+            fields = sites.extract(response.url, response.text)
+        except Exception as exc:  # a broken page must not stop the crawl
+            self.logger.exception("extraction failed for %s", response.url)
+            return self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+        article = Article(
+            source_url=seed_url,
+            url=response.url,
+            seed=response.meta.get("seed"),
+            capture=response.meta.get("warc_capture"),
+            fetched_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **fields,
+        )
+        yield article
+        if self.settings.getbool("ARCHIVE_IMAGES"):
+            yield from self.image_requests(article)
+
+    def image_requests(self, article):
+        urls = [b["src"] for b in article.get("blocks") or [] if b["type"] == "image"]
+        if article.get("thumbnail"):
+            urls.append(article["thumbnail"])
+        for url in dict.fromkeys(urls):
+            if url.startswith(("http://", "https://")):
+                yield scrapy.Request(
+                    url,
+                    callback=self.image_archived,
+                    errback=self.image_failed,
+                    priority=-10,
+                    meta={"archive_only": True},
+                )
+
+    def image_archived(self, response):
+        self.crawler.stats.inc_value("archive/images/fetched")
+        if response.status >= 400:
+            self.crawler.stats.inc_value("archive/images/http_error")
+            self.logger.warning("image %s answered HTTP %d", response.url, response.status)
+
+    def image_failed(self, failure):
+        self.crawler.stats.inc_value("archive/images/failed")
+        self.logger.warning("image %s not fetched: %s", failure.request.url, failure.getErrorMessage())
+
+    def on_error(self, failure):
+        request = failure.request
+        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.fail(request.meta.get("seed_url", request.url), reason)
+
+    def fail(self, url: str, reason: str):
+        self.logger.error("not archived: %s: %s", url, reason)
+        self.crawler.signals.send_catch_log(
+            signal=crawler_signals.url_failed, url=url, reason=reason, spider=self
+        )
+        return None

@@ -1,0 +1,1 @@
+"""WARC output: record building, file naming and rotation, CDXJ index."""

@@ -1,0 +1,96 @@
+"""Scrapy request/response -> warcio records that verify and replay.
+
+Scrapy hands the middleware a body that is still content-encoded (gzip, br)
+but no longer chunked. The stored HTTP headers are made to agree with the
+stored bytes: ``Transfer-Encoding`` is kept only as
+``X-Archive-Orig-Transfer-Encoding`` and ``Content-Length`` is the stored
+length (the server's value kept as ``X-Archive-Orig-Content-Length`` when it
+differs), so that digests verify and replay tools read the payload right.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from io import BytesIO
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+
+#: Request headers that are about our proxy hop, not the origin exchange.
+PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
+
+
+def _decode(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+def _header_list(headers, skip=()) -> list[tuple[str, str]]:
+    out = []
+    for name, values in headers.items():
+        if name.lower() in skip:
+            continue
+        for value in values:
+            out.append((_decode(name), _decode(value)))
+    return out
+
+
+def request_record(builder, request, concurrent_to: str | None = None):
+    """A ``request`` record: the request line and headers as sent."""
+    parts = urlsplit(request.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = [("Host", parts.netloc)] + _header_list(request.headers, PRIVATE_REQUEST_HEADERS)
+    body = request.body or b""
+    if body and not any(k.lower() == "content-length" for k, _ in headers):
+        headers.append(("Content-Length", str(len(body))))
+    http_headers = StatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
+    warc_headers = {}
+    if concurrent_to:
+        warc_headers["WARC-Concurrent-To"] = concurrent_to
+    return builder.create_warc_record(
+        request.url, "request", payload=BytesIO(body), length=len(body),
+        http_headers=http_headers, warc_headers_dict=warc_headers,
+    )
+
+
+def response_record(builder, response):
+    """A ``response`` record: status, headers and body as the server sent them."""
+    body = response.body or b""
+    headers = []
+    for name, value in _header_list(response.headers):
+        lname = name.lower()
+        if lname == "transfer-encoding":
+            headers.append(("X-Archive-Orig-Transfer-Encoding", value))
+        elif lname == "content-length":
+            if value.strip() != str(len(body)):
+                headers.append(("X-Archive-Orig-Content-Length", value))
+        else:
+            headers.append((name, value))
+    headers.append(("Content-Length", str(len(body))))
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    protocol = getattr(response, "protocol", None) or "HTTP/1.1"
+    if not protocol.upper().startswith("HTTP/"):
+        protocol = "HTTP/1.1"
+    http_headers = StatusAndHeaders(f"{response.status} {reason}", headers, protocol=protocol)
+    warc_headers = {}
+    if getattr(response, "ip_address", None) is not None:
+        warc_headers["WARC-IP-Address"] = str(response.ip_address)
+    return builder.create_warc_record(
+        response.url, "response", payload=BytesIO(body), length=len(body),
+        http_headers=http_headers, warc_headers_dict=warc_headers,
+    )
+
+
+def metadata_record(builder, url: str, text: str, concurrent_to: str | None,
+                    content_type: str = "text/markdown; charset=utf-8"):
+    """A ``metadata`` record tying an article's Markdown to its capture."""
+    data = text.encode("utf-8")
+    warc_headers = {}
+    if concurrent_to:
+        warc_headers["WARC-Concurrent-To"] = concurrent_to
+    return builder.create_warc_record(
+        url, "metadata", payload=BytesIO(data), length=len(data),
+        warc_content_type=content_type, warc_headers_dict=warc_headers,
+    )
