@@ -59,9 +59,12 @@ class _Paragraph:
     def empty(self) -> bool:
         return not self.runs
 
-    def render(self) -> dict | None:
+    def render(self, closing_tag: str | None = None) -> dict | None:
         raw = "".join(text for text, _ in self.runs)
         if not raw:
+            return None
+        if not raw.strip(" \t\r\n") and closing_tag != "p":
+            # White space between blocks is layout, not a paragraph.
             return None
         merged: list[list] = []
         for text, bold in self.runs:
@@ -79,8 +82,8 @@ class _Paragraph:
                 out.append(text)
         markdown = EDGE_SPACE.sub("", "".join(out))
         if not markdown:
-            # A paragraph of white space only (an &nbsp; spacer) stays one
-            # space, as the archived copies keep it.
+            # A <p> of white space only (an &nbsp; spacer) stays one space,
+            # as the archived copies keep it.
             markdown = " "
         return {"type": "text", "markdown": markdown, "text": raw}
 
@@ -102,8 +105,8 @@ class BlockBuilder:
         self._flush()
         return self.blocks
 
-    def _flush(self) -> None:
-        block = self.current.render()
+    def _flush(self, closing_tag: str | None = None) -> None:
+        block = self.current.render(closing_tag)
         self.current = _Paragraph()
         if block is None:
             return
@@ -150,7 +153,7 @@ class BlockBuilder:
             if child.tail:
                 self.current.add(child.tail, inner_bold)
         if is_block:
-            self._flush()
+            self._flush(closing_tag=tag)
 
 
 def blocks_from_element(root, base_url=None, skip=None, stop=None, image_for=None) -> list[dict]:

@@ -31,6 +31,11 @@ def _paragraph(text: str) -> dict:
     return {"type": "text", "markdown": text.strip(), "text": text}
 
 
+def _same_text(a: str, b: str) -> bool:
+    norm = lambda s: re.sub(r"\W+", "", s).casefold()  # noqa: E731
+    return norm(a) == norm(b)
+
+
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     text = trafilatura.extract(
@@ -57,11 +62,15 @@ def extract(url: str, page: str) -> dict:
         lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or None
     if not lang and meta is not None:
         lang = getattr(meta, "language", None)
-    blocks = [_paragraph(line) for line in re.split(r"\n+", text) if line.strip()]
+    title = (meta.title if meta is not None and meta.title else "") or ""
+    lines = [line for line in re.split(r"\n+", text) if line.strip()]
+    while lines and title and _same_text(lines[0], title):
+        lines.pop(0)  # the headline, repeated as the first line of the body
+    blocks = [_paragraph(line) for line in lines]
     return {
         "site": site_name(url),
         "article_id": None,
-        "title": (meta.title if meta is not None and meta.title else "") or "",
+        "title": title,
         "date": published or "",
         "abstract": meta.description if meta is not None else None,
         "lang": lang or "und",

@@ -1,0 +1,67 @@
+"""Shared fixtures: the fixture web behind a local proxy, and a crawl runner.
+
+Crawls run as a real ``scrapy crawl qq`` subprocess from the project root,
+pointed at the proxy only through ``http_proxy``/``https_proxy``: the same
+way the acceptance replay proxy is used, with no change to the spiders.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.qq_site import build_site
+from tests.fixtures.server import FixtureProxy
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    log: str
+    archive: Path
+
+
+@pytest.fixture(scope="session")
+def fixture_web():
+    proxy = FixtureProxy(build_site()).start()
+    yield proxy
+    proxy.stop()
+
+
+def run_crawl(archive: Path, proxy_url: str | None, seeds: Path = SEEDS, settings: dict | None = None,
+              timeout: int = 180, env_extra: dict | None = None) -> CrawlResult:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    if proxy_url:
+        env.update(http_proxy=proxy_url, https_proxy=proxy_url)
+    env.update(env_extra or {})
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}",
+           "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
+           "-s", "DOWNLOAD_TIMEOUT=20"]
+    for key, value in (settings or {}).items():
+        cmd += ["-s", f"{key}={value}"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return CrawlResult(proc.returncode, proc.stdout + proc.stderr, archive)
+
+
+@pytest.fixture(scope="session")
+def full_crawl(fixture_web, tmp_path_factory):
+    """One crawl of all seeds through the fixture web, shared by read-only tests."""
+    return run_crawl(tmp_path_factory.mktemp("archive"), fixture_web.url)
+
+
+@pytest.fixture
+def qq_seeds_dir(tmp_path):
+    """A seed folder with the three qq seeds only."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for name in ("000_916c35625ed2f8d3.txt", "001_7e5bc8a25ec71449.txt", "004_0f7ec6953a63be2f.txt"):
+        (folder / name).write_bytes((SEEDS / name).read_bytes())
+    return folder
