@@ -1,0 +1,155 @@
+"""End to end: `scrapy crawl qq` through the fixture web, as cron would run it."""
+
+from __future__ import annotations
+
+import re
+
+import frontmatter
+import pytest
+
+from crawler import markdown
+from tests.conftest import SEEDS, run_crawl
+from tests.fixtures.qq_site import Page, build_site, client_rendered, expected_reference_text, read_seed
+from tests.fixtures.server import FixtureProxy, free_port
+
+QQ = {
+    "000_916c35625ed2f8d3.txt": "20250213A06E5300",
+    "001_7e5bc8a25ec71449.txt": "20250210A05NRE00",
+    "004_0f7ec6953a63be2f.txt": "20250213A06RUW00",
+}
+
+
+def article_file(archive, article_id):
+    return archive / "articles" / "qq" / f"{article_id}.md"
+
+
+@pytest.mark.parametrize("seed,article_id", sorted(QQ.items()))
+def test_crawl_reproduces_qq_seed(full_crawl, seed, article_id):
+    produced = frontmatter.loads(article_file(full_crawl.archive, article_id).read_text(encoding="utf-8"))
+    expected = frontmatter.loads((SEEDS / seed).read_text(encoding="utf-8"))
+    # every seed key, in order, with its value; keys of our own only after them
+    assert list(produced.metadata)[: len(expected.metadata)] == list(expected.metadata)
+    for key, value in expected.metadata.items():
+        assert produced.metadata[key] == value, key
+    assert set(list(produced.metadata)[len(expected.metadata):]) <= set(markdown.CAPTURE_KEYS)
+    # every paragraph in text and order, images and bold in place, source link last
+    assert produced.content.split("\n\n") == expected.content.split("\n\n")
+    # and the seed part of the file is byte-identical to the seed
+    text = article_file(full_crawl.archive, article_id).read_text(encoding="utf-8")
+    seed_text = (SEEDS / seed).read_text(encoding="utf-8")
+    own = re.compile(r"^(%s): .*\n" % "|".join(markdown.CAPTURE_KEYS), re.M)
+    assert own.sub("", text) == seed_text
+
+
+def test_source_link_stays_the_seed_url_after_a_redirect(full_crawl):
+    text = article_file(full_crawl.archive, "20250213A06E5300").read_text(encoding="utf-8")
+    assert text.rstrip().endswith("[qq](https://new.qq.com/rain/a/20250213A06E5300)")
+    assert 'url: "https://news.qq.com/rain/a/20250213A06E5300"' in text
+
+
+def test_referenced_pages_are_archived_with_their_text(full_crawl):
+    files = sorted((full_crawl.archive / "articles").glob("*/*.md"))
+    sites = {f.parent.name for f in files}
+    assert {"itiger", "yahoo", "sherwood", "scmp", "morningstar"} <= sites
+    for path in files:
+        if path.parent.name == "qq":
+            continue
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        assert post.metadata["categories"] == [path.parent.name]
+        assert post.metadata["lang"] == ["en"]
+        body = post.content
+        for paragraph in expected_reference_text().split("\n"):
+            assert paragraph in body
+        for chrome in ("Great analysis", "Related stories", "All rights reserved", "Sign in"):
+            assert chrome not in body
+
+
+def test_summary_and_exit_status_name_the_page_that_failed(full_crawl):
+    assert full_crawl.returncode == 1
+    log = full_crawl.log
+    assert "crawl summary" in log
+    assert re.search(r"archived:\s+8 new", log)
+    assert re.search(r"failed:\s+1\b", log)
+    assert re.search(r"x\.com/wallstengine/status/1904438237554515976: empty extraction", log)
+    assert list((full_crawl.archive / "rejected" / "x").glob("*.md"))
+
+
+def test_clean_crawl_exits_zero(fixture_web, qq_seeds_dir, tmp_path):
+    result = run_crawl(tmp_path / "archive", fixture_web.url, seeds=qq_seeds_dir)
+    assert result.returncode == 0, result.log[-3000:]
+    assert re.search(r"archived:\s+3 new", result.log)
+    assert re.search(r"failed:\s+0\b", result.log)
+
+
+def test_no_network_gives_per_url_errors_summary_and_nonzero_exit(tmp_path):
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    result = run_crawl(tmp_path / "archive", dead_proxy)
+    assert result.returncode == 1
+    assert re.search(r"failed:\s+9\b", result.log)
+    for seed_url in ("https://new.qq.com/rain/a/20250213A06E5300", "https://www.scmp.com/tech/big-tech/article/"
+                     "3314070/alibabas-joe-tsai-says-open-sourcing-its-ai-models-will-boost-firms-cloud-business"):
+        assert re.search(re.escape(seed_url) + r": \w*(Connection|Refused|Error)", result.log)
+    assert not list((tmp_path / "archive").glob("articles/*/*.md"))
+
+
+def _broken_site():
+    """The same web, gone bad: a page with no body, a 500, a truncated article."""
+    pages = build_site()
+    good = pages["https://news.qq.com/rain/a/20250213A06E5300"]
+    emptied = re.sub(rb'<div class="rich_media_content">.*?</div></div>', b"", good.body, flags=re.S)
+    pages["https://news.qq.com/rain/a/20250213A06E5300"] = Page(body=emptied, gzip=True)
+    pages["https://new.qq.com/rain/a/20250210A05NRE00"] = Page(status=500, body=b"<h1>Internal error</h1>")
+    article = read_seed("004_0f7ec6953a63be2f.txt")
+    article.paragraphs = article.paragraphs[:5]  # the opening only
+    truncated = client_rendered(article).encode("utf-8")
+    pages["https://new.qq.com/rain/a/20250213A06RUW00"] = Page(body=truncated, gzip=True)
+    return pages
+
+
+def test_a_worse_second_crawl_never_replaces_the_good_copy(fixture_web, qq_seeds_dir, tmp_path):
+    archive = tmp_path / "archive"
+    first = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
+    assert first.returncode == 0
+    before = {aid: article_file(archive, aid).read_bytes() for aid in QQ.values()}
+
+    broken = FixtureProxy(_broken_site()).start()
+    try:
+        second = run_crawl(archive, broken.url, seeds=qq_seeds_dir)
+    finally:
+        broken.stop()
+    assert second.returncode == 1
+    for aid, data in before.items():
+        assert article_file(archive, aid).read_bytes() == data, aid
+    assert "HTTP 500" in second.log
+    assert re.search(r"20250213A06E5300: empty extraction", second.log)
+    assert re.search(r"20250213A06RUW00: extraction much shorter than the stored copy", second.log)
+    aside = sorted(p.name for p in (archive / "rejected" / "qq").glob("*.md"))
+    assert any(n.startswith("20250213A06E5300-") for n in aside)
+    assert any(n.startswith("20250213A06RUW00-") for n in aside)
+
+    third = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
+    assert third.returncode == 0
+    assert re.search(r"unchanged:\s+3\b", third.log)
+    for aid, data in before.items():
+        assert article_file(archive, aid).read_bytes() == data, aid
+
+
+def test_a_changed_article_keeps_its_earlier_version(fixture_web, qq_seeds_dir, tmp_path):
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir).returncode == 0
+    old = article_file(archive, "20250210A05NRE00").read_text(encoding="utf-8")
+
+    pages = build_site()
+    page = pages["https://new.qq.com/rain/a/20250210A05NRE00"]
+    page.body = page.body.replace("值得注意的是".encode(), "更正：值得注意的是".encode())
+    edited = FixtureProxy(pages).start()
+    try:
+        result = run_crawl(archive, edited.url, seeds=qq_seeds_dir)
+    finally:
+        edited.stop()
+    assert result.returncode == 0
+    assert re.search(r"archived:\s+0 new, 1 updated", result.log)
+    new = article_file(archive, "20250210A05NRE00").read_text(encoding="utf-8")
+    assert "更正：值得注意的是" in new
+    versions = list((archive / "versions" / "qq" / "20250210A05NRE00").glob("*.md"))
+    assert len(versions) == 1 and versions[0].read_text(encoding="utf-8") == old

@@ -1,0 +1,58 @@
+"""The seed reader: three seed shapes, named skips, never a stop."""
+
+import logging
+
+import pytest
+
+from crawler.seeds import SeedError, load_seeds, parse_seed
+from tests.conftest import SEEDS
+
+
+def test_every_shape_of_the_shipped_seeds():
+    seeds = {s.name: s for s in load_seeds(SEEDS)}
+    assert set(seeds) == {
+        "000_916c35625ed2f8d3.txt", "001_7e5bc8a25ec71449.txt",
+        "003_ad2d495deceb3492.txt", "004_0f7ec6953a63be2f.txt",
+    }
+    hugo = seeds["000_916c35625ed2f8d3.txt"]
+    assert hugo.source_url == "https://new.qq.com/rain/a/20250213A06E5300"
+    assert hugo.references == []
+    assert len(hugo.images) == 4 and all(u.startswith("https://inews.gtimg.com/om_bt/") for u in hugo.images)
+    assert hugo.metadata["title"] == "马斯克、蔡崇信亮相迪拜WGS大会 接力发布AI大消息"
+
+    note = seeds["003_ad2d495deceb3492.txt"]
+    assert note.source_url is None
+    assert note.metadata["layout"] == "post"
+    assert note.references[0] == "https://www.itiger.com/news/1199643973"
+    assert note.references[-1] == "https://x.com/wallstengine/status/1904438237554515976"
+    assert len(note.references) == 6
+
+
+def test_seed_without_url_is_named_and_skipped(caplog):
+    with caplog.at_level(logging.WARNING):
+        names = [s.name for s in load_seeds(SEEDS)]
+    assert "002_506cf2e3bbd555df.txt" not in names
+    assert "002_506cf2e3bbd555df.txt" in caplog.text and "no source link" in caplog.text
+    # the plain-Markdown seed still parses: it has images, just nothing to crawl
+    seed = parse_seed((SEEDS / "002_506cf2e3bbd555df.txt").read_text(encoding="utf-8"), "002")
+    assert seed.urls == [] and len(seed.images) == 1
+
+
+def test_broken_seeds_are_reported_and_the_rest_goes_on(tmp_path, caplog):
+    (tmp_path / "a_bad_yaml.md").write_text("---\ntitle: [unclosed\n---\n\nbody\n", encoding="utf-8")
+    (tmp_path / "b_bad_encoding.txt").write_bytes(b"---\ntitle: \xff\xfe\n---\n")
+    (tmp_path / "c_good.md").write_text("text\n\n[qq](https://new.qq.com/rain/a/20250101A00AAA00)\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        seeds = load_seeds(tmp_path)
+    assert [s.name for s in seeds] == ["c_good.md"]
+    assert "a_bad_yaml.md" in caplog.text and "b_bad_encoding.txt" in caplog.text
+
+
+def test_parse_errors_raise_with_the_name():
+    with pytest.raises(SeedError, match="x.md"):
+        parse_seed("---\n: : [\n---\n", "x.md")
+
+
+def test_missing_seed_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="seed folder not found"):
+        load_seeds(tmp_path / "nope")

@@ -1,0 +1,83 @@
+"""The qq adapter on the three real page shapes, as pure functions of HTML."""
+
+import re
+
+import pytest
+
+from crawler import markdown
+from crawler.sites import adapter_for, generic, qq
+from tests.fixtures.qq_site import QQ_SEEDS, BUILDERS, read_seed
+
+
+def seed_paragraphs(article):
+    return article.paragraphs
+
+
+@pytest.mark.parametrize("name,template", sorted(QQ_SEEDS.items()))
+def test_body_title_time_cover_match_the_seed(name, template):
+    article = read_seed(name)
+    page = BUILDERS[template](article)
+    url = article.source_url.replace("new.qq.com", "news.qq.com") if template == "new_template" else article.source_url
+    fields = qq.extract(url, page)
+    assert fields["title"] == article.meta["title"]
+    assert fields["date"] == article.meta["date"]
+    assert fields["thumbnail"] == article.meta["thumbnail"]
+    assert fields["article_id"] == article.article_id
+    rendered = [b["markdown"] if b["type"] == "text" else f"![图片]({b['src']})" for b in fields["blocks"]]
+    assert rendered == article.paragraphs
+    assert markdown.summarize(fields["blocks"]) == article.meta["summary"]
+
+
+def test_client_rendered_page_uses_embedded_data():
+    article = read_seed("004_0f7ec6953a63be2f.txt")
+    fields = qq.extract(article.source_url, BUILDERS["client_rendered"](article))
+    assert fields["extractor"] == "qq:embedded-data"
+    assert any(b["type"] == "image" for b in fields["blocks"])
+
+
+def test_page_chrome_never_enters_the_body():
+    article = read_seed("000_916c35625ed2f8d3.txt")
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", BUILDERS["new_template"](article))
+    text = "".join(b.get("text", "") for b in fields["blocks"])
+    for chrome in ("免责声明", "举报", "文明上网", "相关推荐", "热点榜", "按住画面移动小窗", "Copyright", "关注"):
+        assert chrome not in text
+
+
+def test_window_data_without_semicolon_and_braces_in_strings():
+    page = '<html><body><script>window.DATA = {\n\t"title": "a } b {", "pubtime": "2025-02-10 16:31:51"\n}\n  </script></body></html>'
+    assert qq.page_data(page) == {"title": "a } b {", "pubtime": "2025-02-10 16:31:51"}
+
+
+def test_uppercase_tags_bold_and_placeholders_in_json_body():
+    page = """<html><body><div id="root"></div><script>window.DATA = {"title": "t",
+      "pubtime": 1739439308, "content": {"text": "<P><STRONG>粗体</STRONG>正文第一段，足够长的文字。</P><P><!--IMG_0--></P><P>第二段</P>"},
+      "attribute": {"IMG_0": {"url": "//inews.gtimg.com/om_bt/abc/641", "desc": "图注"}}};</script></body></html>"""
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert fields["blocks"] == [
+        {"type": "text", "markdown": "**粗体**正文第一段，足够长的文字。", "text": "粗体正文第一段，足够长的文字。"},
+        {"type": "image", "src": "https://inews.gtimg.com/om_bt/abc/641"},
+        {"type": "text", "markdown": "第二段", "text": "第二段"},
+    ]
+    assert fields["date"] == "2025-02-13 17:35:08"  # epoch seconds read in Beijing time
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2025-02-13 17:15:08", "2025-02-13 17:15:08"),
+    ("2025-02-13T17:15:08+08:00", "2025-02-13 17:15:08"),
+    ("2/13/2025, 5:15:08 PM", "2025-02-13 17:15:08"),
+    ("", None), (None, None), ("not a date", None),
+])
+def test_normalize_time(value, expected):
+    assert qq.normalize_time(value) == expected
+
+
+def test_registry_picks_by_host():
+    assert adapter_for("https://new.qq.com/rain/a/1") is qq
+    assert adapter_for("https://news.qq.com/rain/a/1") is qq
+    assert adapter_for("https://www.scmp.com/tech/x") is generic
+
+
+def test_bold_spans_keep_their_spaces_outside_the_markers():
+    page = '<div class="rich_media_content"><p>a <strong> bold </strong>b<b></b></p></div>'
+    fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
+    assert fields["blocks"][0]["markdown"] == "a  **bold** b"
