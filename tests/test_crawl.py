@@ -153,3 +153,19 @@ def test_a_changed_article_keeps_its_earlier_version(fixture_web, qq_seeds_dir, 
     assert "更正：值得注意的是" in new
     versions = list((archive / "versions" / "qq" / "20250210A05NRE00").glob("*.md"))
     assert len(versions) == 1 and versions[0].read_text(encoding="utf-8") == old
+
+
+def test_an_article_that_moved_host_is_found_on_the_other_one(qq_seeds_dir, tmp_path):
+    pages = build_site()
+    moved = pages.pop("https://new.qq.com/rain/a/20250210A05NRE00")
+    pages["https://news.qq.com/rain/a/20250210A05NRE00"] = moved  # new.qq.com now answers 404
+    proxy = FixtureProxy(pages).start()
+    try:
+        result = run_crawl(tmp_path / "archive", proxy.url, seeds=qq_seeds_dir)
+    finally:
+        proxy.stop()
+    assert result.returncode == 0, result.log[-3000:]
+    assert "HTTP 404 at https://new.qq.com/rain/a/20250210A05NRE00; trying https://news.qq.com/" in result.log
+    text = article_file(tmp_path / "archive", "20250210A05NRE00").read_text(encoding="utf-8")
+    own = re.compile(r"^(%s): .*\n" % "|".join(markdown.CAPTURE_KEYS), re.M)
+    assert own.sub("", text) == (SEEDS / "001_7e5bc8a25ec71449.txt").read_text(encoding="utf-8")

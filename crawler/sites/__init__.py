@@ -22,3 +22,8 @@ def adapter_for(url: str):
 
 def extract(url: str, page: str) -> dict:
     return adapter_for(url).extract(url, page)
+
+
+def alternate_urls(url: str) -> list[str]:
+    """Other addresses of the same article, where its site knows them."""
+    return getattr(adapter_for(url), "alternate_urls", lambda u: [])(url)

@@ -42,7 +42,10 @@ SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
 #: Platform text after the body that is not the article.
 STOP_TEXT = re.compile(r"^(免责声明：本内容来自腾讯平台创作者|举报$|评论\s*\d*\s*文明上网理性发言)")
 #: Keys that hold the cover image in the embedded data, by preference.
-COVER_KEYS = ("shareImg", "share_img", "thumb_nail", "thumbnail", "bigImage", "img", "cover", "imgurl")
+COVER_KEYS = ("shareImg", "share_img", "thumb_nail", "thumbnail", "thumbnails_big", "bigImage",
+              "cover", "imgurl", "img")
+#: Cover images are list thumbnails: om_ls/<hash>_<WWWHHH>/0, 640x360 first.
+COVER_URL_RE = re.compile(r"(?:https?:)?//inews\.gtimg\.com/om_ls/[^\"'\s)<>]+")
 TITLE_SUFFIX = re.compile(r"\s*[_|-]\s*腾讯(新闻|网)\s*$")
 PLACEHOLDER_RE = re.compile(r"^\s*(IMG_\d+)\s*$", re.I)
 
@@ -137,19 +140,42 @@ def _meta(tree, *names) -> str | None:
     return None
 
 
-def cover_image(tree, data: dict, page: str) -> str:
-    value = _find_key(data, COVER_KEYS)
+def _image_value(value) -> str | None:
     if isinstance(value, list) and value:
         value = value[0]
     if isinstance(value, dict):
         value = value.get("url") or value.get("imgurl") or ""
-    if isinstance(value, str) and value.strip():
+    return value.strip() if isinstance(value, str) and value.strip().startswith(("http", "//")) else None
+
+
+def cover_image(tree, data: dict, page: str) -> str:
+    """The cover: the page data's own cover key (top level first), then the
+    share meta tags, then the page's 640x360 list thumbnail."""
+    for key in COVER_KEYS:
+        value = _image_value(data.get(key))
+        if value:
+            return absolute_url(value, None)
+    value = _image_value(_find_key(data, COVER_KEYS[:-1]))  # nested, but not any "img"
+    if value:
         return absolute_url(value, None)
     meta = _meta(tree, "og:image", "twitter:image", "image")
     if meta:
         return absolute_url(meta, None)
-    match = re.search(r"(?:https?:)?//inews\.gtimg\.com/om_ls/[^\"'\s)]+", page)
-    return absolute_url(match.group(0), None) if match else ""
+    found = COVER_URL_RE.findall(page)
+    found.sort(key=lambda url: "_640360/" not in url)
+    return absolute_url(found[0], None) if found else ""
+
+
+def alternate_urls(url: str) -> list[str]:
+    """The same article on the other Tencent News hosts: articles move between
+    ``new.qq.com`` and ``news.qq.com``; the id stays."""
+    from urllib.parse import urlsplit
+
+    match = ARTICLE_ID_RE.search(urlsplit(url).path)
+    if not match:
+        return []
+    host = (urlsplit(url).hostname or "").lower()
+    return [f"https://{other}/rain/a/{match.group(1)}" for other in ("news.qq.com", "new.qq.com") if other != host]
 
 
 def _skip(element) -> bool:

@@ -50,15 +50,22 @@ class QqSpider(scrapy.Spider):
     def parse_article(self, response):
         seed_url = response.meta["seed_url"]
         if response.status >= 400:
-            return self.fail(seed_url, f"HTTP {response.status}")
+            yield from self.try_elsewhere(response.url, response.meta, f"HTTP {response.status}")
+            return
         if not isinstance(response, scrapy.http.TextResponse):
             ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "unknown"
-            return self.fail(seed_url, f"not an HTML page ({ctype})")
+            self.fail(seed_url, f"not an HTML page ({ctype})")
+            return
         try:
             fields = sites.extract(response.url, response.text)
         except Exception as exc:  # a broken page must not stop the crawl
             self.logger.exception("extraction failed for %s", response.url)
-            return self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+            self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+            return
+        if not any(b["type"] == "text" and b["text"].strip() for b in fields["blocks"]):
+            if self.alternates(response.url, response.meta):
+                yield from self.try_elsewhere(response.url, response.meta, "no article body")
+                return
         article = Article(
             source_url=seed_url,
             url=response.url,
@@ -70,6 +77,24 @@ class QqSpider(scrapy.Spider):
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
             yield from self.image_requests(article)
+
+    def alternates(self, url, meta):
+        """Other URLs of the same article not tried yet (qq's two hosts)."""
+        tried = {meta["seed_url"], url, *meta.get("tried", ()), *meta.get("redirect_urls", ())}
+        return [u for u in sites.alternate_urls(url) if u not in tried]
+
+    def try_elsewhere(self, url, meta, reason):
+        """Ask the article's other host before giving up on it."""
+        seed_url = meta["seed_url"]
+        first = meta.get("first_reason")
+        for other in self.alternates(url, meta):
+            self.logger.warning("%s: %s at %s; trying %s", seed_url, reason, url, other)
+            tried = [*meta.get("tried", ()), *meta.get("redirect_urls", ()), url]
+            yield scrapy.Request(other, callback=self.parse_article, errback=self.on_error, dont_filter=True,
+                                 meta={"seed_url": seed_url, "seed": meta.get("seed"), "tried": tried,
+                                       "first_reason": first or f"{reason} at {url}"})
+            return
+        self.fail(seed_url, reason + (f" (and {first})" if first else ""))
 
     def image_requests(self, article):
         urls = [b["src"] for b in article.get("blocks") or [] if b["type"] == "image"]
@@ -98,7 +123,7 @@ class QqSpider(scrapy.Spider):
     def on_error(self, failure):
         request = failure.request
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        self.fail(request.meta.get("seed_url", request.url), reason)
+        yield from self.try_elsewhere(request.url, request.meta, reason)
 
     def fail(self, url: str, reason: str):
         self.logger.error("not archived: %s: %s", url, reason)
