@@ -17,6 +17,8 @@ from lxml import html as lxml_html
 
 from crawler.sites.qq import _meta, normalize_time
 
+#: A description shorter than this is a slogan, not a text worth archiving.
+DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access: the bundled public suffix snapshot.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=())
 
@@ -66,6 +68,16 @@ def extract(url: str, page: str) -> dict:
     lines = [line for line in re.split(r"\n+", text) if line.strip()]
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)  # the headline, repeated as the first line of the body
+    how = "trafilatura"
+    found = sum(len(line.strip()) for line in lines)
+    if found < DESCRIPTION_FALLBACK_CHARS:
+        # No body found (a JavaScript shell, a social post): the page's own
+        # description is the only text it carries; better than a "JavaScript
+        # is not available" line, and it still has to pass the pipeline's
+        # emptiness check.
+        description = ((meta.description if meta is not None else None) or "").strip()
+        if len(description) >= DESCRIPTION_FALLBACK_CHARS and len(description) > found:
+            lines, how = [description], "meta-description"
     blocks = [_paragraph(line) for line in lines]
     return {
         "site": site_name(url),
@@ -76,5 +88,5 @@ def extract(url: str, page: str) -> dict:
         "lang": lang or "und",
         "thumbnail": (meta.image if meta is not None and meta.image else "") or "",
         "blocks": blocks,
-        "extractor": "trafilatura",
+        "extractor": how,
     }

@@ -1,0 +1,29 @@
+"""The generic path: trafilatura's text, headline and chrome left out."""
+
+from crawler.sites import generic
+from tests.fixtures.qq_site import REFERENCE_TEXT, X_SHELL, reference_page
+
+
+def test_body_is_the_article_text_without_comments_or_chrome():
+    page = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT)
+    fields = generic.extract("https://finance.yahoo.com/news/x.html", page)
+    paragraphs = [b["markdown"] for b in fields["blocks"]]
+    assert paragraphs == REFERENCE_TEXT
+    assert fields["title"] == "Alibaba's Joe Tsai says AI race has no winner"
+    assert fields["date"] == "2025-03-25 08:30:00"
+    assert fields["lang"] == "en"
+    assert fields["site"] == "yahoo"
+    assert fields["thumbnail"] == "https://static.example-news.test/cover.jpg"
+
+
+def test_javascript_shell_comes_out_empty():
+    fields = generic.extract("https://x.com/a/status/1", X_SHELL)
+    assert sum(len(b["text"].strip()) for b in fields["blocks"]) < 40
+
+
+def test_description_is_the_last_resort_for_a_page_without_body():
+    text = "Alibaba chairman Joe Tsai warns of a bubble in AI data centre construction in the US, says demand is overestimated."
+    page = X_SHELL.replace("<title>X</title>", f'<title>X</title><meta property="og:description" content="{text}">')
+    fields = generic.extract("https://x.com/a/status/1", page)
+    assert [b["markdown"] for b in fields["blocks"]] == [text]
+    assert fields["extractor"] == "meta-description"
