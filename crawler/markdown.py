@@ -72,12 +72,12 @@ def _quote_values(value):
 def summarize(blocks) -> str:
     """The first 50 characters of the article's plain text, then ``...``.
 
-    Counted on the text as the page has it (before paragraph edges are
-    trimmed), which is what the archived seeds show. The page's own abstract
+    Counted on the text as the page has it (before white space is trimmed
+    and collapsed), then tidied: seed 001's 49-character summary shows it. The page's own abstract
     is not used: on every seed the summary is the body's opening, even where
     that opening is a photo credit no editor would write as an abstract.
     """
-    return plain_text(blocks)[:SUMMARY_CHARS].strip() + "..."
+    return re.sub(r"\s+", " ", plain_text(blocks)[:SUMMARY_CHARS]).strip() + "..."
 
 
 def front_matter(article) -> dict:

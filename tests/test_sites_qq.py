@@ -80,4 +80,10 @@ def test_registry_picks_by_host():
 def test_bold_spans_keep_their_spaces_outside_the_markers():
     page = '<div class="rich_media_content"><p>a <strong> bold </strong>b<b></b></p></div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
-    assert fields["blocks"][0]["markdown"] == "a  **bold** b"
+    assert fields["blocks"][0]["markdown"] == "a **bold** b"
+
+
+def test_white_space_is_collapsed_but_line_breaks_and_spacers_stay():
+    page = '<div class="rich_media_content"><p>a  b\n c<br>d</p><p>&nbsp;</p><p>\n</p><p>end of it</p></div>'
+    fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["a b c\nd", " ", "end of it"]

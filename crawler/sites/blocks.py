@@ -28,6 +28,9 @@ SKIP_TAGS = {
 IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url", "src")
 PLACEHOLDER_IMAGE = re.compile(r"^data:|/(blank|placeholder|loading|spacer)\.(gif|png|svg)", re.I)
 EDGE_SPACE = re.compile(r"^[ \t\r\n\xa0\u3000]+|[ \t\r\n\xa0\u3000]+$")
+SPACE_RUN = re.compile(r"[ \t\r\n]+")
+#: Stands for a <br> while white space is collapsed, then becomes a newline.
+BREAK = "\ue000"
 
 
 def absolute_url(src: str, base: str | None) -> str:
@@ -56,15 +59,19 @@ class _Paragraph:
         if text:
             self.runs.append((text.replace("\xa0", " "), bold))
 
+    def add_break(self, bold: bool) -> None:
+        self.runs.append((BREAK, bold))
+
     def empty(self) -> bool:
         return not self.runs
 
     def render(self, closing_tag: str | None = None) -> dict | None:
-        raw = "".join(text for text, _ in self.runs)
+        raw = "".join(text for text, _ in self.runs).replace(BREAK, "\n")
         if not raw:
             return None
-        if not raw.strip(" \t\r\n") and closing_tag != "p":
-            # White space between blocks is layout, not a paragraph.
+        if not raw.strip(" \t\r\n") and (closing_tag != "p" or not raw.strip("\t\r\n")):
+            # White space between blocks is layout, not a paragraph; only a
+            # <p> holding a space (an &nbsp; spacer) is one.
             return None
         merged: list[list] = []
         for text, bold in self.runs:
@@ -80,7 +87,9 @@ class _Paragraph:
                 out.append(f"{lead}**{text.strip()}**{trail}")
             else:
                 out.append(text)
-        markdown = EDGE_SPACE.sub("", "".join(out))
+        markdown = SPACE_RUN.sub(" ", "".join(out))
+        markdown = EDGE_SPACE.sub("", markdown.replace(f" {BREAK}", BREAK).replace(f"{BREAK} ", BREAK))
+        markdown = markdown.replace(BREAK, "\n")
         if not markdown:
             # A <p> of white space only (an &nbsp; spacer) stays one space,
             # as the archived copies keep it.
@@ -138,7 +147,7 @@ class BlockBuilder:
                 self._image(src)
             return
         if tag == "br":
-            self.current.add("\n", bold)
+            self.current.add_break(bold)
             return
         is_block = tag in BLOCK_TAGS
         if is_block:
