@@ -87,3 +87,10 @@ def test_white_space_is_collapsed_but_line_breaks_and_spacers_stay():
     page = '<div class="rich_media_content"><p>a  b\n c<br>d</p><p>&nbsp;</p><p>\n</p><p>end of it</p></div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
     assert [b["markdown"] for b in fields["blocks"]] == ["a b c\nd", " ", "end of it"]
+
+
+def test_bold_by_style_counts_as_bold():
+    page = ('<div class="rich_media_content"><p><span style="font-weight: bold;">蓝鲸新闻</span>讯，'
+            '<span style="font-weight:400">正文</span></p></div>')
+    fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
+    assert fields["blocks"][0]["markdown"] == "**蓝鲸新闻**讯，正文"

@@ -19,6 +19,7 @@ BLOCK_TAGS = {
     "header", "footer", "pre", "center", "dl", "dt", "dd",
 }
 BOLD_TAGS = {"strong", "b"}
+BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
 #: Never article text: code, players, forms.
 SKIP_TAGS = {
     "script", "style", "noscript", "template", "video", "audio", "iframe", "object",
@@ -152,7 +153,7 @@ class BlockBuilder:
         is_block = tag in BLOCK_TAGS
         if is_block:
             self._flush()
-        inner_bold = bold or tag in BOLD_TAGS
+        inner_bold = bold or tag in BOLD_TAGS or bool(BOLD_STYLE.search(element.get("style") or ""))
         if element.text:
             self.current.add(element.text, inner_bold)
         for child in element:
