@@ -88,6 +88,7 @@ def read_records(path: Path) -> list[dict]:
                 "uri": record.rec_headers.get_header("WARC-Target-URI"),
                 "date": record.rec_headers.get_header("WARC-Date"),
                 "concurrent_to": record.rec_headers.get_header("WARC-Concurrent-To"),
+                "refers_to": record.rec_headers.get_header("WARC-Refers-To"),
                 "content_type": record.rec_headers.get_header("Content-Type"),
                 "status": int(record.http_headers.get_statuscode())
                 if record.rec_type == "response" and record.http_headers else None,
@@ -192,6 +193,9 @@ def test_record_structure(crawl):
                 assert req["uri"] == r["uri"]
             if r["type"] in ("request", "metadata"):
                 assert r["concurrent_to"], f"{r['type']} record for {r['uri']} has no WARC-Concurrent-To"
+            if r["type"] == "resource":
+                assert r["uri"].startswith("urn:markdown:"), r["uri"]
+                assert r["refers_to"] in by_id, f"resource {r['uri']} refers to no record of its file"
 
         # one gzip member per record: member boundaries are the record offsets,
         # and every member decompresses on its own into exactly one record
@@ -203,7 +207,7 @@ def test_record_structure(crawl):
             one = list(ArchiveIterator(io.BytesIO(data[offset:offset + length])))
             assert len(one) == 1
     types = {r["type"] for path in warc_files(crawl.archive) for r in read_records(path)}
-    assert {"warcinfo", "response", "request", "metadata"} <= types, types
+    assert {"warcinfo", "response", "request", "metadata", "resource"} <= types, types
 
 
 # --- 3. payloads as sent ----------------------------------------------------------
@@ -320,8 +324,17 @@ def test_markdown_points_to_capture(which, request):
         assert record["date"] == meta["warc_date"]
         metas = [r for r in recs if r["type"] == "metadata" and r["concurrent_to"] == meta["warc_record_id"]]
         assert len(metas) == 1, f"{path.name}: {len(metas)} metadata records for its capture"
-        assert metas[0]["raw"].decode("utf-8") == text
-        assert metas[0]["content_type"].startswith("text/markdown")
+        assert metas[0]["content_type"] == "application/warc-fields"
+        assert metas[0]["uri"] == meta["url"]
+        fields = dict(line.split(": ", 1) for line in metas[0]["raw"].decode("utf-8").splitlines())
+        assert fields["article-file"] == path.relative_to(archive).as_posix()
+        texts = [r for r in recs if r["id"] == fields["text-record"]]
+        assert len(texts) == 1, f"{path.name}: text record {fields['text-record']} not found"
+        assert texts[0]["type"] == "resource"
+        assert texts[0]["uri"] == f"urn:markdown:{meta['url']}"
+        assert texts[0]["refers_to"] == meta["warc_record_id"]
+        assert texts[0]["content_type"].startswith("text/markdown")
+        assert texts[0]["raw"].decode("utf-8") == text
 
 
 # --- 7. CDXJ index --------------------------------------------------------------------
@@ -384,6 +397,8 @@ def test_cdxj_index_lists_only_page_captures(crawl):
             fh.seek(int(entry["offset"]))
             record = next(iter(ArchiveIterator(fh)))
             if record.rec_type not in ("response", "revisit", "resource"):
+                bad.append((record.rec_type, entry.get("mime"), entry["url"]))
+            elif record.rec_type == "resource" and not entry["url"].startswith("urn:"):
                 bad.append((record.rec_type, entry.get("mime"), entry["url"]))
     assert not bad, f"{len(bad)} index lines are not page captures, e.g. {bad[:3]}"
 

@@ -1,8 +1,11 @@
-"""A WARC ``metadata`` record per article: its Markdown, tied to the capture.
+"""Per archived article, its Markdown in the WARC, tied to the capture.
 
-The record's ``WARC-Concurrent-To`` is the response record the article was
-extracted from, so an archivist holding only the WARC can get from the page
-as served to the text as archived.
+Two records: a ``resource`` record ``urn:markdown:<url>`` with the Markdown
+(``WARC-Refers-To`` the response it came from), and a ``metadata`` record
+(``application/warc-fields``, ``WARC-Concurrent-To`` the response) naming the
+article file, its outcome, its extractor and the resource record. An
+archivist holding only the WARC gets from the page as served to the text as
+archived, and replay tools still serve the page, never the Markdown.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler import markdown
-from crawler.warc.records import metadata_record
+from crawler.warc.records import metadata_record, text_record
 from crawler.warc.writer import shared_writer
 
 
@@ -31,9 +34,16 @@ class WarcMetadataPipeline:
         if article.get("outcome") == "unchanged":
             return item
         capture = article.get("capture") or {}
-        record = metadata_record(
-            self.writer.builder, article.get("url") or article["source_url"],
-            markdown.render(article), capture.get("record_id"),
-        )
-        self.writer.write(record)
+        url = article.get("url") or article["source_url"]
+        builder = self.writer.builder
+        text = text_record(builder, url, markdown.render(article), capture.get("record_id"))
+        about = metadata_record(builder, url, {
+            "article-file": article.get("path"),
+            "article-outcome": article.get("outcome"),
+            "extractor": article.get("extractor"),
+            "source-url": article.get("source_url"),
+            "text-record": text.rec_headers.get_header("WARC-Record-ID"),
+            "text-uri": f"urn:markdown:{url}",
+        }, capture.get("record_id"))
+        self.writer.write(text, about)
         return item

@@ -83,14 +83,30 @@ def response_record(builder, response):
     )
 
 
-def metadata_record(builder, url: str, text: str, concurrent_to: str | None,
-                    content_type: str = "text/markdown; charset=utf-8"):
-    """A ``metadata`` record tying an article's Markdown to its capture."""
+def text_record(builder, url: str, text: str, refers_to: str | None,
+                content_type: str = "text/markdown; charset=utf-8"):
+    """A ``resource`` record holding an article's Markdown.
+
+    Its URI is ``urn:markdown:<page url>`` (as Webrecorder keeps page text
+    under ``urn:text:``), so indexes and replay tools never take it for a
+    capture of the page itself.
+    """
     data = text.encode("utf-8")
-    warc_headers = {}
-    if concurrent_to:
-        warc_headers["WARC-Concurrent-To"] = concurrent_to
+    warc_headers = {"WARC-Refers-To": refers_to} if refers_to else {}
+    return builder.create_warc_record(
+        f"urn:markdown:{url}", "resource", payload=BytesIO(data), length=len(data),
+        warc_content_type=content_type, warc_headers_dict=warc_headers,
+    )
+
+
+def metadata_record(builder, url: str, fields: dict, concurrent_to: str | None):
+    """A ``metadata`` record (``application/warc-fields``) about a capture:
+    which article came out of it and where its text is. Indexers skip this
+    content type, so it never stands in for the page."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value)
+    data = lines.encode("utf-8")
+    warc_headers = {"WARC-Concurrent-To": concurrent_to} if concurrent_to else {}
     return builder.create_warc_record(
         url, "metadata", payload=BytesIO(data), length=len(data),
-        warc_content_type=content_type, warc_headers_dict=warc_headers,
+        warc_content_type="application/warc-fields", warc_headers_dict=warc_headers,
     )

@@ -5,13 +5,20 @@ convention) and carry an ``.open`` suffix until closed, so a reader or a
 replay tool never takes a file still being written for a finished one. Each
 record is flushed as it is written: after a ``kill -9`` the ``.open`` file is
 readable up to its last complete record.
+
+The writer holds an exclusive ``flock`` on the file it writes. An ``.open``
+file whose lock can be taken has lost its writer (a crash, ``kill -9``):
+``recover_open_files`` cuts it back to its last complete record and closes
+it under its final name, so the articles that point into it find it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import socket
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -67,6 +74,7 @@ class RotatingWarcWriter:
                 break
             except FileExistsError:
                 continue
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._writer = WARCWriter(self._file, gzip=True)
         info = self._writer.create_warcinfo_record(self.filename, self.warcinfo)
         self._writer.write_record(info)
@@ -113,6 +121,52 @@ class RotatingWarcWriter:
         self.filename = None
 
 
+def complete_length(path) -> int:
+    """Bytes of ``path`` that are whole gzip members (one WARC record each)."""
+    data = Path(path).read_bytes()
+    pos = 0
+    while pos < len(data):
+        member = zlib.decompressobj(wbits=31)
+        try:
+            member.decompress(data[pos:])
+        except zlib.error:
+            break
+        if not member.eof:
+            break
+        pos = len(data) - len(member.unused_data)
+    return pos
+
+
+def recover_open_files(directory) -> list[str]:
+    """Close the ``.open`` WARCs no live writer holds: cut each back to its
+    last complete record and drop the suffix. Returns the recovered names."""
+    recovered = []
+    for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}")):
+        with open(path, "r+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live crawl is writing it
+            size = os.fstat(handle.fileno()).st_size
+            keep = complete_length(path)
+            if keep < size:
+                logger.warning("WARC %s: cutting a partial last record (%d of %d bytes kept)",
+                               path.name, keep, size)
+                handle.truncate(keep)
+            final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+            if keep == 0:
+                os.unlink(path)
+                logger.warning("WARC %s held no complete record: removed", path.name)
+                continue
+            if final.exists():
+                logger.error("WARC %s: %s exists already; left as it is", path.name, final.name)
+                continue
+            os.replace(path, final)
+            recovered.append(final.name)
+            logger.warning("WARC %s recovered after an unclean stop", final.name)
+    return recovered
+
+
 def warcinfo_fields(settings) -> dict:
     """The warcinfo record's fields, from the settings that matter."""
     from crawler import __version__
@@ -151,5 +205,7 @@ def shared_writer(crawler) -> RotatingWarcWriter:
             warcinfo=warcinfo_fields(settings),
         )
         crawler._warc_writer = writer
+        if writer.directory.is_dir():
+            recover_open_files(writer.directory)
         crawler.signals.connect(lambda spider: writer.close(), signal=signals.spider_closed, weak=False)
     return writer
