@@ -169,3 +169,19 @@ def test_an_article_that_moved_host_is_found_on_the_other_one(qq_seeds_dir, tmp_
     text = article_file(tmp_path / "archive", "20250210A05NRE00").read_text(encoding="utf-8")
     own = re.compile(r"^(%s): .*\n" % "|".join(markdown.CAPTURE_KEYS), re.M)
     assert own.sub("", text) == (SEEDS / "001_7e5bc8a25ec71449.txt").read_text(encoding="utf-8")
+
+
+def test_missing_seed_folder_fails_at_start(tmp_path):
+    result = run_crawl(tmp_path / "archive", None, seeds=tmp_path / "no-such-folder")
+    assert result.returncode == 1
+    assert "seed folder not found" in result.log
+
+
+def test_seeds_with_nothing_to_crawl_fail(tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "002_506cf2e3bbd555df.txt").write_bytes((SEEDS / "002_506cf2e3bbd555df.txt").read_bytes())
+    result = run_crawl(tmp_path / "archive", None, seeds=folder)
+    assert result.returncode == 1
+    assert "002_506cf2e3bbd555df.txt: no source link" in result.log
+    assert "no seed URL to crawl" in result.log

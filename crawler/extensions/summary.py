@@ -60,6 +60,10 @@ class CrawlSummary:
         fetched = stats.get_value("downloader/response_count", 0)
         stats.set_value("archive/seed_urls", len(seed_urls))
         stats.set_value("archive/seed_urls_failed", counts["failed"])
+        if not seed_urls:
+            # nothing to do is a misconfiguration cron should hear about
+            stats.set_value("archive/seed_urls_failed", 1)
+            logger.error("no seed URL to crawl: every seed was skipped (see the warnings above)")
         lines = [
             "crawl summary",
             f"  seed URLs:  {len(seed_urls)}",

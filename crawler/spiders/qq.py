@@ -9,6 +9,7 @@ formats. Article images are requested too, for the WARC only.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import scrapy
 
@@ -25,6 +26,15 @@ class QqSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.seeds_dir = seeds
         self.seed_urls: dict[str, str] = {}  # URL -> seed file name
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        folder = Path(spider.seeds_dir or crawler.settings.get("SEEDS_DIR"))
+        if not folder.is_dir():
+            # fail at start-up, so the crawl exits non-zero before fetching anything
+            raise FileNotFoundError(f"seed folder not found: {folder.resolve()}")
+        return spider
 
     async def start(self):
         for request in self.start_requests():
