@@ -104,7 +104,7 @@ class QqSpider(scrapy.Spider):
                                  meta={"seed_url": seed_url, "seed": meta.get("seed"), "tried": tried,
                                        "first_reason": first or f"{reason} at {url}"})
             return
-        self.fail(seed_url, reason + (f" (and {first})" if first else ""))
+        self.fail(seed_url, f"{first}; then {reason} at {url}" if first else reason)
 
     def image_requests(self, article):
         urls = [b["src"] for b in article.get("blocks") or [] if b["type"] == "image"]
