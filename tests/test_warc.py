@@ -181,6 +181,8 @@ def test_record_structure(crawl):
         assert first["offset"] == 0
         fields = dict(line.split(": ", 1) for line in first["raw"].decode("utf-8").splitlines() if ": " in line)
         assert fields.get("software") and fields.get("format", "").startswith("WARC File Format 1.")
+        assert "ARCHIVE_IMAGES=True" in fields.get("crawl-settings", ""), fields
+        assert fields.get("robots") == "ignore" and fields.get("isPartOf") == "news-archive"
         assert sum(r["type"] == "warcinfo" for r in recs) == 1, "one warcinfo per file, at the head"
 
         by_id = {r["id"]: r for r in recs}

@@ -167,6 +167,12 @@ def recover_open_files(directory) -> list[str]:
     return recovered
 
 
+#: Settings that shape what was captured, recorded in every warcinfo record.
+WARCINFO_SETTINGS = ("DOWNLOAD_DELAY", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
+                     "DOWNLOAD_TIMEOUT", "RETRY_TIMES", "COOKIES_ENABLED", "ARCHIVE_IMAGES",
+                     "WARC_MAX_SIZE")
+
+
 def warcinfo_fields(settings) -> dict:
     """The warcinfo record's fields, from the settings that matter."""
     from crawler import __version__
@@ -187,6 +193,7 @@ def warcinfo_fields(settings) -> dict:
         "isPartOf": settings.get("WARC_IS_PART_OF"),
         "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
         "http-header-user-agent": settings.get("USER_AGENT"),
+        "crawl-settings": "; ".join(f"{name}={settings.get(name)}" for name in WARCINFO_SETTINGS),
     }
 
 
