@@ -94,3 +94,10 @@ def test_bold_by_style_counts_as_bold():
             '<span style="font-weight:400">正文</span></p></div>')
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
     assert fields["blocks"][0]["markdown"] == "**蓝鲸新闻**讯，正文"
+
+
+def test_window_data_assigned_through_json_parse():
+    inner = '{"title": "t", "pubtime": "2025-02-10 16:31:51"}'
+    import json as _json
+    page = f"<script>window.DATA = JSON.parse({_json.dumps(inner)});</script>"
+    assert qq.page_data(page) == {"title": "t", "pubtime": "2025-02-10 16:31:51"}

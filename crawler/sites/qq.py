@@ -23,7 +23,8 @@ SITE = "qq"
 LANG = "zh-CN"
 HOSTS = ("new.qq.com", "news.qq.com", "view.inews.qq.com", "inews.qq.com")
 ARTICLE_ID_RE = re.compile(r"/(?:rain/a|omn(?:/[A-Za-z0-9_]+)?|a|k)/([A-Za-z0-9]{8,24})(?:\.html?)?/?$")
-DATA_VAR_RE = re.compile(r"window\.(DATA|initData|__INITIAL_STATE__)\s*=\s*")
+DATA_VAR_RE = re.compile(r"(?:window\.|var\s+|let\s+|const\s+)(DATA|initData|__INITIAL_STATE__)\s*=\s*")
+JSON_PARSE_RE = re.compile(r"JSON\.parse\(\s*")
 
 #: Body containers, most specific first (new template, then old).
 BODY_XPATHS = (
@@ -79,8 +80,14 @@ def page_data(page: str) -> dict:
     merged: dict = {}
     decoder = json.JSONDecoder()
     for match in DATA_VAR_RE.finditer(page):
+        start = match.end()
+        wrapped = JSON_PARSE_RE.match(page, start)
         try:
-            value, _ = decoder.raw_decode(page, match.end())
+            if wrapped:  # window.DATA = JSON.parse("{\"title\": ...}")
+                literal, _ = decoder.raw_decode(page, wrapped.end())
+                value = json.loads(literal) if isinstance(literal, str) else None
+            else:
+                value, _ = decoder.raw_decode(page, start)
         except ValueError:
             continue
         if isinstance(value, dict):
