@@ -132,7 +132,9 @@ def normalize_time(value) -> str | None:
         stamp = datetime.fromtimestamp(seconds, tz=timezone(timedelta(hours=8)))
         return stamp.strftime("%Y-%m-%d %H:%M:%S")
     try:
-        stamp = dateparser.parse(str(value))
+        # the wall-clock time as the site states it: its offset or zone name
+        # is the site's local time, which is what the archive keeps
+        stamp = dateparser.parse(str(value), ignoretz=True)
     except (ValueError, OverflowError):
         return None
     return stamp.strftime("%Y-%m-%d %H:%M:%S")
