@@ -101,3 +101,14 @@ def test_window_data_assigned_through_json_parse():
     import json as _json
     page = f"<script>window.DATA = JSON.parse({_json.dumps(inner)});</script>"
     assert qq.page_data(page) == {"title": "t", "pubtime": "2025-02-10 16:31:51"}
+
+
+def test_outer_container_fallback_leaves_byline_and_chrome_out():
+    """A page without div.rich_media_content: the body comes from
+    div.content-article, minus its h1, byline, video player and footer."""
+    article = read_seed("000_916c35625ed2f8d3.txt")
+    page = (BUILDERS["new_template"](article).replace("rich_media_content", "x-body")
+            .replace("article-content-wrap article-content-wrap-pc", "x-wrap"))
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    rendered = [b["markdown"] if b["type"] == "text" else f"![图片]({b['src']})" for b in fields["blocks"]]
+    assert rendered == article.paragraphs

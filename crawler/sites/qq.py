@@ -36,7 +36,7 @@ BODY_XPATHS = (
 #: Inside the body, never article text: players, link lists, status, titles.
 SKIP_CLASSES = re.compile(
     r"\b(videoPlayer\w*|qnt-link-list|LeftTool|article-status|related\w*|recommend\w*|"
-    r"comment\w*|share\w*|copyright-statement)\b",
+    r"comment\w*|share\w*|copyright-statement|article-author|author-info|media-info|byline)\b",
     re.I,
 )
 SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
