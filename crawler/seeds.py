@@ -17,11 +17,13 @@ from pathlib import Path
 
 import frontmatter
 import yaml
+from markdown_it import MarkdownIt
 
 logger = logging.getLogger(__name__)
 
-#: ``[text](url)`` and ``![alt](url)``; the url stops at whitespace or ``)``.
-LINK_RE = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]\n]*)\]\((?P<url>https?://[^)\s]+)\)")
+#: CommonMark with bare URLs made links: inline, reference and autolinks all
+#: come out as link tokens, titles and parentheses in URLs handled.
+MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable("linkify")
 #: The trailing source link of an archived article: ``[qq](https://...)``.
 SOURCE_LINK_RE = re.compile(r"^\[(?P<site>[\w.-]+)\]\((?P<url>https?://[^)\s]+)\)\s*$")
 
@@ -64,22 +66,29 @@ def parse_seed(text: str, name: str = "<seed>") -> Seed:
     seed = Seed(name=name, metadata=dict(post.metadata))
 
     lines = [line for line in body.splitlines() if line.strip()]
-    source_line = None
     if lines:
         match = SOURCE_LINK_RE.match(lines[-1].strip())
         if match:
             seed.source_url = match.group("url")
-            source_line = lines[-1]
 
-    for match in LINK_RE.finditer(body):
-        url = match.group("url")
-        if match.group("bang"):
+    for kind, url in _links(body):
+        if not url.startswith(("http://", "https://")):
+            continue
+        if kind == "image":
             _append_once(seed.images, url)
-        elif url != seed.source_url or source_line is None:
+        elif url != seed.source_url:
             _append_once(seed.references, url)
-    if seed.source_url in seed.references:
-        seed.references.remove(seed.source_url)
     return seed
+
+
+def _links(markdown_text: str):
+    """(``"link"`` or ``"image"``, URL) for every link in document order."""
+    for token in MARKDOWN.parse(markdown_text):
+        for child in token.children or ():
+            if child.type == "link_open":
+                yield "link", child.attrs.get("href", "")
+            elif child.type == "image":
+                yield "image", child.attrs.get("src", "")
 
 
 def _append_once(items: list[str], url: str) -> None:

@@ -56,3 +56,27 @@ def test_parse_errors_raise_with_the_name():
 def test_missing_seed_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="seed folder not found"):
         load_seeds(tmp_path / "nope")
+
+
+def test_every_kind_of_markdown_link_is_a_reference():
+    text = """### 参考资料
+- [with parens](https://en.wikipedia.org/wiki/Joe_Tsai_(businessman))
+- [with title](https://example.com/a "Title")
+- [by reference][r]
+- <https://auto.example/x>
+- a bare https://bare.example/y?q=1 link
+- ![an image](https://img.example/i.png)
+- [not the web](mailto:someone@example.com)
+
+[r]: https://ref.example/z
+"""
+    seed = parse_seed(text, "links.md")
+    assert seed.references == [
+        "https://en.wikipedia.org/wiki/Joe_Tsai_(businessman)",
+        "https://example.com/a",
+        "https://ref.example/z",
+        "https://auto.example/x",
+        "https://bare.example/y?q=1",
+    ]
+    assert seed.images == ["https://img.example/i.png"]
+    assert seed.source_url is None
