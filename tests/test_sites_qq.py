@@ -6,6 +6,7 @@ import pytest
 
 from crawler import markdown
 from crawler.sites import adapter_for, generic, qq
+from crawler.sites.pagemeta import normalize_time
 from tests.fixtures.qq_site import QQ_SEEDS, BUILDERS, read_seed
 
 
@@ -68,7 +69,13 @@ def test_uppercase_tags_bold_and_placeholders_in_json_body():
     ("", None), (None, None), ("not a date", None),
 ])
 def test_normalize_time(value, expected):
-    assert qq.normalize_time(value) == expected
+    assert normalize_time(value, qq.BEIJING) == expected
+
+
+def test_times_with_an_offset_become_beijing_time():
+    assert normalize_time("2025-02-13T09:15:08Z", qq.BEIJING) == "2025-02-13 17:15:08"
+    # where the zone is unknown (other sites), the stated wall clock is kept
+    assert normalize_time("2025-02-13T09:15:08-05:00") == "2025-02-13 09:15:08"
 
 
 def test_registry_picks_by_host():
@@ -112,3 +119,38 @@ def test_outer_container_fallback_leaves_byline_and_chrome_out():
     fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
     rendered = [b["markdown"] if b["type"] == "text" else f"![图片]({b['src']})" for b in fields["blocks"]]
     assert rendered == article.paragraphs
+
+
+def test_related_items_in_the_page_data_never_stand_in_for_the_article():
+    related = "<p>" + "一篇很长的推荐文章摘要。" * 40 + "</p>"
+    page = ('<html><body><div id="root"></div><script>window.DATA = {"title": "t", "pub_time": "2025-02-13 17:15:08",'
+            '"originContent": {"text": "<p>本文正文第一段，足够长的文字内容。</p>"},'
+            f'"recommend": [{{"abstract": "{related}", "pubtime": "2019-01-01 00:00:00", "shareImg": "https://x/r.jpg",'
+            '"id": "8QMd3n5Z7YMcuDo"}]};</script></body></html>')
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["本文正文第一段，足够长的文字内容。"]
+    assert fields["date"] == "2025-02-13 17:15:08"
+    assert fields["thumbnail"] != "https://x/r.jpg"
+    assert fields["article_id"] == "20250213A06E5300"
+
+
+@pytest.mark.parametrize("page", ["", "   ", "<!-- nothing -->", "\x00"])
+def test_empty_documents_give_no_body_not_a_crash(page):
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert fields["blocks"] == []
+
+
+def test_xhtml_with_an_xml_declaration_is_read():
+    page = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml">'
+            '<body><div class="rich_media_content"><p>XHTML 页面的正文，足够长。</p></div></body></html>')
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["XHTML 页面的正文，足够长。"]
+    text = "Body of an XHTML news page that trafilatura can read. " * 10
+    fields = generic.extract("https://example.org/a", page.replace("XHTML 页面的正文，足够长。", text))
+    assert "trafilatura can read" in "".join(b["text"] for b in fields["blocks"])
+
+
+def test_deeply_nested_bodies_are_not_dropped():
+    page = ('<div class="rich_media_content">' + "<div>" * 300 + "<p>深处的正文。</p>" + "</div>" * 300 + "</div>")
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["深处的正文。"]

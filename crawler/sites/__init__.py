@@ -27,3 +27,10 @@ def extract(url: str, page: str) -> dict:
 def alternate_urls(url: str) -> list[str]:
     """Other addresses of the same article, where its site knows them."""
     return getattr(adapter_for(url), "alternate_urls", lambda u: [])(url)
+
+
+def same_article(seed_url: str, final_url: str) -> bool:
+    """Whether the page that answered is still the article the seed names
+    (a site that knows its article ids can tell; others are trusted)."""
+    check = getattr(adapter_for(seed_url), "same_article", None)
+    return check(seed_url, final_url) if check else True

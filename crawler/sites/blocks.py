@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml import html as lxml_html
 
 BLOCK_TAGS = {
@@ -171,9 +172,35 @@ def blocks_from_element(root, base_url=None, skip=None, stop=None, image_for=Non
     return BlockBuilder(base_url, skip, stop, image_for).build(root)
 
 
+#: Deeply nested pages exist; lxml's default depth limit would drop them silently.
+PARSER = lxml_html.HTMLParser(huge_tree=True)
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+def without_xml_declaration(page: str) -> str:
+    """XHTML's ``<?xml ... encoding=...?>``, which lxml and trafilatura refuse
+    in an already decoded string."""
+    return XML_DECLARATION.sub("", page, count=1)
+
+
+def parse_document(page: str):
+    """The page's element tree, or None for a page with no markup to read.
+
+    XHTML pages start with an XML declaration that lxml refuses in a str;
+    empty or comment-only documents make it raise. Neither is worth a crash.
+    """
+    page = without_xml_declaration(page)
+    if not page.strip():
+        return None
+    try:
+        return lxml_html.document_fromstring(page, parser=PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+
+
 def blocks_from_html(fragment: str, base_url=None, skip=None, stop=None, image_for=None) -> list[dict]:
     """Blocks of an HTML fragment string (e.g. a body kept in page JSON)."""
-    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div", parser=PARSER)
     return blocks_from_element(root, base_url, skip, stop, image_for)
 
 

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 import tldextract
 import trafilatura
-from lxml import html as lxml_html
-
-from crawler.sites.qq import _meta, normalize_time
+from crawler.sites.blocks import parse_document, without_xml_declaration
+from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
 #: and replaced when it is under COLLAPSE_RATIO of it (a collapsed extraction).
@@ -61,16 +60,17 @@ def _same_text(a: str, b: str) -> bool:
 
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
+    page = without_xml_declaration(page)
     text = _trafilatura_text(page, url, favor_precision=True)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura_text(page, url, favor_precision=False)
         if len(text) < COLLAPSE_RATIO * len(wide):
             text = wide
     meta = trafilatura.extract_metadata(page, default_url=url)
-    tree = lxml_html.fromstring(page) if page.strip() else None
+    tree = parse_document(page)
     published = None
     if tree is not None:
-        published = normalize_time(_meta(tree, "article:published_time", "og:published_time",
+        published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
                                          "datePublished", "pubdate", "date"))
     if not published and meta is not None and meta.date:
         published = normalize_time(meta.date)

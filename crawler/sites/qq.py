@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import timedelta, timezone
 
-from dateutil import parser as dateparser
 from lxml import html as lxml_html
 
-from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, text_length
+from crawler.sites.pagemeta import meta_content, normalize_time
+from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, parse_document, text_length
 
 SITE = "qq"
 LANG = "zh-CN"
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 HOSTS = ("new.qq.com", "news.qq.com", "view.inews.qq.com", "inews.qq.com")
 ARTICLE_ID_RE = re.compile(r"/(?:rain/a|omn(?:/[A-Za-z0-9_]+)?|a|k)/([A-Za-z0-9]{8,24})(?:\.html?)?/?$")
 DATA_VAR_RE = re.compile(r"(?:window\.|var\s+|let\s+|const\s+)(DATA|initData|__INITIAL_STATE__)\s*=\s*")
@@ -49,6 +50,10 @@ COVER_KEYS = ("shareImg", "share_img", "thumb_nail", "thumbnail", "thumbnails_bi
 COVER_URL_RE = re.compile(r"(?:https?:)?//inews\.gtimg\.com/om_ls/[^\"'\s)<>]+")
 TITLE_SUFFIX = re.compile(r"\s*[_|-]\s*腾讯(新闻|网)\s*$")
 PLACEHOLDER_RE = re.compile(r"^\s*(IMG_\d+)\s*$", re.I)
+HTML_BODY_RE = re.compile(r"<p[\s>]|<!--IMG_\d+-->", re.I)
+#: Where Tencent's page data keeps the article body HTML, most likely first.
+BODY_JSON_PATHS = (("originContent", "text"), ("content", "text"), ("content",), ("cnt_html",),
+                   ("article", "content"), ("data", "content", "text"))
 
 
 def matches(url: str) -> bool:
@@ -59,16 +64,16 @@ def matches(url: str) -> bool:
 
 
 def article_id(url: str, data: dict) -> str | None:
-    for key in ("cms_id", "id", "article_id"):
+    """The article id: the URL's own, else the page data's (``cms_id``, or
+    ``article_id`` plus the ``00`` the URL form carries)."""
+    from_url = url_article_id(url)
+    if from_url:
+        return from_url
+    for key in ("cms_id", "article_id"):
         value = data.get(key)
         if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9]{8,24}", value):
-            if key == "article_id" and len(value) == 14:
-                value += "00"
-            return value
-    from urllib.parse import urlsplit
-
-    match = ARTICLE_ID_RE.search(urlsplit(url).path)
-    return match.group(1) if match else None
+            return value + "00" if key == "article_id" and len(value) == 14 else value
+    return None
 
 
 def page_data(page: str) -> dict:
@@ -108,45 +113,17 @@ def _walk(value, path=()):
 
 
 def _find_key(data, names):
-    """First value under one of ``names`` (anywhere in the data), by name order."""
-    found = {}
+    """The value under one of ``names``: the shallowest first, then by name
+    order; never inside a list (related items, recommendations)."""
+    best = None
     for path, value in _walk(data):
+        if any(isinstance(step, int) for step in path):
+            continue
         if path and isinstance(path[-1], str) and path[-1] in names and value:
-            found.setdefault(path[-1], value)
-    for name in names:
-        if name in found:
-            return found[name]
-    return None
-
-
-def normalize_time(value) -> str | None:
-    """``YYYY-MM-DD HH:MM:SS`` in the site's local time, from what the page says."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        seconds = int(value)
-        if seconds > 10**11:
-            seconds //= 1000
-        from datetime import timedelta, timezone
-
-        stamp = datetime.fromtimestamp(seconds, tz=timezone(timedelta(hours=8)))
-        return stamp.strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        # the wall-clock time as the site states it: its offset or zone name
-        # is the site's local time, which is what the archive keeps
-        stamp = dateparser.parse(str(value), ignoretz=True)
-    except (ValueError, OverflowError):
-        return None
-    return stamp.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _meta(tree, *names) -> str | None:
-    for name in names:
-        for attr in ("property", "name", "itemprop"):
-            values = tree.xpath(f"//meta[@{attr}=$n]/@content", n=name)
-            if values and values[0].strip():
-                return values[0].strip()
-    return None
+            rank = (len(path), names.index(path[-1]))
+            if best is None or rank < best[0]:
+                best = (rank, value)
+    return best[1] if best else None
 
 
 def _image_value(value) -> str | None:
@@ -167,7 +144,7 @@ def cover_image(tree, data: dict, page: str) -> str:
     value = _image_value(_find_key(data, COVER_KEYS[:-1]))  # nested, but not any "img"
     if value:
         return absolute_url(value, None)
-    meta = _meta(tree, "og:image", "twitter:image", "image")
+    meta = meta_content(tree, "og:image", "twitter:image", "image")
     if meta:
         return absolute_url(meta, None)
     found = COVER_URL_RE.findall(page)
@@ -175,16 +152,29 @@ def cover_image(tree, data: dict, page: str) -> str:
     return absolute_url(found[0], None) if found else ""
 
 
+def url_article_id(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    match = ARTICLE_ID_RE.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def same_article(seed_url: str, final_url: str) -> bool:
+    """A qq seed is answered only by a qq page with the same article id."""
+    wanted = url_article_id(seed_url)
+    return wanted is None or (matches(final_url) and url_article_id(final_url) == wanted)
+
+
 def alternate_urls(url: str) -> list[str]:
     """The same article on the other Tencent News hosts: articles move between
     ``new.qq.com`` and ``news.qq.com``; the id stays."""
     from urllib.parse import urlsplit
 
-    match = ARTICLE_ID_RE.search(urlsplit(url).path)
-    if not match:
+    article = url_article_id(url)
+    if not article:
         return []
     host = (urlsplit(url).hostname or "").lower()
-    return [f"https://{other}/rain/a/{match.group(1)}" for other in ("news.qq.com", "new.qq.com") if other != host]
+    return [f"https://{other}/rain/a/{article}" for other in ("news.qq.com", "new.qq.com") if other != host]
 
 
 def _skip(element) -> bool:
@@ -216,12 +206,20 @@ def _image_attributes(data) -> dict:
 
 
 def json_blocks(data: dict, base_url: str) -> list[dict]:
-    """The body as the page's embedded data carries it (client-side pages)."""
-    candidates = [
-        value for _, value in _walk(data)
-        if isinstance(value, str) and re.search(r"<p[\s>]|<!--IMG_\d+-->", value, re.I)
-    ]
-    if candidates:
+    """The body as the page's embedded data carries it (client-side pages):
+    at a known body path first, else the longest HTML string in the data."""
+    body = None
+    for path in BODY_JSON_PATHS:
+        value = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and HTML_BODY_RE.search(value):
+            body = value
+            break
+    if body is None:
+        candidates = [value for _, value in _walk(data) if isinstance(value, str) and HTML_BODY_RE.search(value)]
+        body = max(candidates, key=len) if candidates else None
+    if body is not None:
         images = _image_attributes(data)
 
         def placeholder(node):
@@ -229,7 +227,6 @@ def json_blocks(data: dict, base_url: str) -> list[dict]:
             url = images.get(match.group(1).upper()) if match else None
             return absolute_url(url, base_url) if url else None
 
-        body = max(candidates, key=len)
         return blocks_from_html(body, base_url, skip=_skip, stop=STOP_TEXT.search, image_for=placeholder)
     return _typed_list_blocks(data, base_url)
 
@@ -253,17 +250,19 @@ def _typed_list_blocks(data: dict, base_url: str) -> list[dict]:
 
 def extract(url: str, page: str) -> dict:
     """Article fields from a qq article page (a pure function of its HTML)."""
-    tree = lxml_html.fromstring(page)
+    tree = parse_document(page)
+    if tree is None:
+        tree = lxml_html.fromstring("<html></html>")
     data = page_data(page)
     title = data.get("title") if isinstance(data.get("title"), str) else None
     if not title:
         h1 = tree.xpath("//h1")
         title = h1[0].text_content().strip() if h1 else None
     if not title:
-        title = _meta(tree, "og:title") or TITLE_SUFFIX.sub("", "".join(tree.xpath("//title/text()")))
+        title = meta_content(tree, "og:title") or TITLE_SUFFIX.sub("", "".join(tree.xpath("//title/text()")))
     date = normalize_time(
-        _find_key(data, ("pubtime", "pub_time", "publish_time", "pubTime", "alt_time", "timestamp"))
-    ) or normalize_time(_meta(tree, "article:published_time", "apub:time", "pubdate", "publishdate"))
+        _find_key(data, ("pubtime", "pub_time", "publish_time", "pubTime", "alt_time", "timestamp")), BEIJING
+    ) or normalize_time(meta_content(tree, "article:published_time", "apub:time", "pubdate", "publishdate"), BEIJING)
     abstract = data.get("abstract") or data.get("desc") or None
 
     from_dom = dom_blocks(tree, url)

@@ -47,12 +47,19 @@ class QqSpider(scrapy.Spider):
                 if url in self.seed_urls:
                     continue
                 self.seed_urls[url] = seed.name
-                yield scrapy.Request(
-                    url,
-                    callback=self.parse_article,
-                    errback=self.on_error,
-                    meta={"seed_url": url, "seed": seed.name},
-                )
+                try:
+                    # dont_filter: every seed URL is fetched and answered for,
+                    # even when it differs from another only by a fragment or
+                    # is where another seed redirects to
+                    yield scrapy.Request(
+                        url,
+                        callback=self.parse_article,
+                        errback=self.on_error,
+                        dont_filter=True,
+                        meta={"seed_url": url, "seed": seed.name},
+                    )
+                except ValueError as exc:  # one bad URL must not stop the crawl
+                    self.fail(url, f"invalid URL ({seed.name}): {exc}")
         self.logger.info("seed URLs to archive: %d", len(self.seed_urls))
 
     # --- callbacks --------------------------------------------------------
@@ -71,6 +78,10 @@ class QqSpider(scrapy.Spider):
         except Exception as exc:  # a broken page must not stop the crawl
             self.logger.exception("extraction failed for %s", response.url)
             self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+            return
+        if not sites.same_article(seed_url, response.url):
+            # e.g. a deleted article redirected to the portal's front page
+            yield from self.try_elsewhere(seed_url, response.meta, f"redirected away to {response.url}")
             return
         if not any(b["type"] == "text" and b["text"].strip() for b in fields["blocks"]):
             if self.alternates(response.url, response.meta):
