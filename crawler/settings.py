@@ -48,6 +48,9 @@ USER_AGENT = (
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+    # Only codings every WARC reader decodes: warcio cannot read zstd, and
+    # its brotli path breaks with the brotli module Scrapy installs.
+    "Accept-Encoding": "gzip, deflate",
 }
 # The crawl fetches only URLs that seed documents name, on an archivist's
 # instruction; robots.txt is not consulted (set True to obey it).

@@ -12,6 +12,13 @@ import tempfile
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class ArchivePathError(ValueError):
     """A path that would leave the archive root."""
 
@@ -38,6 +45,9 @@ class ArchiveStore:
     def read_text(self, relative) -> str:
         return self.path(relative).read_text(encoding="utf-8")
 
+    def read_bytes(self, relative) -> bytes:
+        return self.path(relative).read_bytes()
+
     def write_text(self, relative, text: str) -> Path:
         return self.write_bytes(relative, text.encode("utf-8"))
 
@@ -51,6 +61,9 @@ class ArchiveStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            # mkstemp makes 0600 files; archive files are as readable as any
+            # other file this process writes (replay tools, web servers)
+            os.chmod(tmp, 0o666 & ~current_umask())
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
@@ -58,9 +71,13 @@ class ArchiveStore:
             raise
         return target
 
-    def move(self, src, dst) -> Path:
-        """Rename one archive file to another archive path (same filesystem)."""
+    def keep_copy(self, src, dst) -> Path:
+        """Put ``src`` at ``dst`` too (a hard link, else a copy), leaving
+        ``src`` in place: a crash after this loses nothing."""
         source, target = self.path(src), self.path(dst)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        try:
+            os.link(source, target)
+        except OSError:
+            self.write_bytes(dst, source.read_bytes())
         return target

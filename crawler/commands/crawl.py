@@ -2,7 +2,8 @@
 
 Scrapy's own command exits 0 however many pages failed. This one exits 1
 when any seed URL could not be archived (the summary extension counts them
-in ``archive/seed_urls_failed``), as it does when the crawl cannot start.
+in ``archive/seed_urls_failed``), when the crawl cannot start, and when it
+was stopped before it finished.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class Command(ScrapyCrawlCommand):
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        failed = crawler.stats.get_value("archive/seed_urls_failed", 0) if crawler.stats else 0
-        if self.crawler_process.bootstrap_failed or failed:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        failed = stats.get("archive/seed_urls_failed")
+        finished = stats.get("finish_reason") == "finished"
+        # a crawl stopped early (Ctrl-C twice, a shutdown signal) or one whose
+        # summary never ran has not shown that every seed URL was archived
+        if self.crawler_process.bootstrap_failed or failed is None or failed or not finished:
             self.exitcode = 1

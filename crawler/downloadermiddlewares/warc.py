@@ -33,7 +33,7 @@ class WarcCaptureMiddleware:
 
     def process_response(self, request, response, spider=None):
         builder = self.writer.builder
-        resp = response_record(builder, response)
+        resp = response_record(builder, response, via_proxy=bool(request.meta.get("proxy")))
         req = request_record(builder, request, concurrent_to=resp.rec_headers.get_header("WARC-Record-ID"))
         where = self.writer.write(resp, req)
         request.meta["warc_capture"] = where

@@ -30,6 +30,7 @@ class CrawlSummary:
         ext = cls(crawler)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -42,6 +43,10 @@ class CrawlSummary:
 
     def item_dropped(self, item, response, exception, spider):
         self.url_failed(ItemAdapter(item).get("source_url"), str(exception), spider)
+
+    def item_error(self, item, response, spider, failure):
+        reason = f"pipeline error: {failure.type.__name__}: {failure.getErrorMessage()}"
+        self.url_failed(ItemAdapter(item).get("source_url"), reason, spider)
 
     def url_failed(self, url, reason, spider):
         if self.outcomes.get(url) in ("archived", "updated", "unchanged"):

@@ -70,15 +70,20 @@ class MarkdownWriterPipeline:
         if new_len < self.min_chars:
             self._reject(rel, text, f"empty extraction ({new_len} characters of text)")
         if self.store.exists(rel):
-            old_text = self.store.read_text(rel)
-            if markdown.comparable(old_text) == markdown.comparable(text):
+            old_text = self.store.read_bytes(rel).decode("utf-8", errors="replace")
+            try:
+                same = markdown.comparable(old_text) == markdown.comparable(text)
+                old_len = stored_text_length(old_text)
+            except Exception as exc:  # a stored copy damaged by hand or by disk
+                logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
+                same, old_len = False, 0
+            if same:
                 return self._done(article, rel, "unchanged")
-            old_len = stored_text_length(old_text)
             if new_len < old_len * self.min_ratio:
                 self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)")
             version = rel[len("articles/"):-len(".md")]
-            self.store.move(rel, f"versions/{version}/{_stamp()}.md")
-            self.store.write_text(rel, text)
+            self.store.keep_copy(rel, f"versions/{version}/{_stamp()}.md")
+            self.store.write_text(rel, text)  # atomic: the old copy stays until now
             return self._done(article, rel, "updated")
         self.store.write_text(rel, text)
         return self._done(article, rel, "archived")

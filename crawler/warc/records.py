@@ -20,8 +20,20 @@ from warcio.statusandheaders import StatusAndHeaders
 PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
 
+class ServedHeaders(StatusAndHeaders):
+    """HTTP headers written back byte for byte as they were received.
+
+    warcio would rewrite non-ASCII values %-encoded (RFC 8187), so the
+    record would no longer hold what the server sent; any bytes survive the
+    UTF-8/surrogateescape round trip used here.
+    """
+
+    def compute_headers_buffer(self, header_filter=None):
+        self.headers_buff = self.to_str(header_filter).encode("utf-8", "surrogateescape") + b"\r\n"
+
+
 def _decode(value: bytes) -> str:
-    return value.decode("latin-1")
+    return value.decode("utf-8", "surrogateescape")
 
 
 def _header_list(headers, skip=()) -> list[tuple[str, str]]:
@@ -42,7 +54,7 @@ def request_record(builder, request, concurrent_to: str | None = None):
     body = request.body or b""
     if body and not any(k.lower() == "content-length" for k, _ in headers):
         headers.append(("Content-Length", str(len(body))))
-    http_headers = StatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
+    http_headers = ServedHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
     warc_headers = {}
     if concurrent_to:
         warc_headers["WARC-Concurrent-To"] = concurrent_to
@@ -52,7 +64,7 @@ def request_record(builder, request, concurrent_to: str | None = None):
     )
 
 
-def response_record(builder, response):
+def response_record(builder, response, via_proxy: bool = False):
     """A ``response`` record: status, headers and body as the server sent them."""
     body = response.body or b""
     headers = []
@@ -73,9 +85,10 @@ def response_record(builder, response):
     protocol = getattr(response, "protocol", None) or "HTTP/1.1"
     if not protocol.upper().startswith("HTTP/"):
         protocol = "HTTP/1.1"
-    http_headers = StatusAndHeaders(f"{response.status} {reason}", headers, protocol=protocol)
+    http_headers = ServedHeaders(f"{response.status} {reason}", headers, protocol=protocol)
     warc_headers = {}
-    if getattr(response, "ip_address", None) is not None:
+    # through a proxy, the peer address is the proxy's, not the server's
+    if not via_proxy and getattr(response, "ip_address", None) is not None:
         warc_headers["WARC-IP-Address"] = str(response.ip_address)
     return builder.create_warc_record(
         response.url, "response", payload=BytesIO(body), length=len(body),

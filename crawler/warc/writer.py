@@ -18,11 +18,14 @@ import fcntl
 import logging
 import os
 import socket
+import tempfile
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.warcwriter import WARCWriter
+
+from crawler.storage import current_umask
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +67,23 @@ class RotatingWarcWriter:
         if self._writer is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        # Created under a private name and locked before it appears as
+        # ``.open``, so another crawl's recovery never sees it unlocked.
+        fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".warc.gz.tmp", dir=self.directory)
+        self._file = os.fdopen(fd, "wb")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.chmod(tmp, 0o666 & ~current_umask())
         while True:  # another process may have taken the name: take the next
             self.filename = self._next_name()
             path = self.directory / (self.filename + OPEN_SUFFIX)
             if (self.directory / self.filename).exists():
                 continue
             try:
-                self._file = open(path, "xb")
+                os.link(tmp, path)  # fails if the name exists: no overwrite
                 break
             except FileExistsError:
                 continue
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(tmp)
         self._writer = WARCWriter(self._file, gzip=True)
         info = self._writer.create_warcinfo_record(self.filename, self.warcinfo)
         self._writer.write_record(info)
@@ -121,20 +130,34 @@ class RotatingWarcWriter:
         self.filename = None
 
 
-def complete_length(path) -> int:
-    """Bytes of ``path`` that are whole gzip members (one WARC record each)."""
-    data = Path(path).read_bytes()
-    pos = 0
-    while pos < len(data):
-        member = zlib.decompressobj(wbits=31)
-        try:
-            member.decompress(data[pos:])
-        except zlib.error:
-            break
-        if not member.eof:
-            break
-        pos = len(data) - len(member.unused_data)
-    return pos
+def complete_length(path, chunk_size: int = 1 << 20) -> int:
+    """Bytes of ``path`` that are whole gzip members (one WARC record each).
+
+    One streaming pass: the file is fed to zlib in chunks, and a new
+    decompressor starts at each member boundary.
+    """
+    complete = 0  # end of the last whole member
+    fed = 0  # bytes of the current member fed so far
+    member = zlib.decompressobj(wbits=31)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            while chunk:
+                try:
+                    member.decompress(chunk, 1 << 16)
+                    while member.unconsumed_tail and not member.eof:
+                        member.decompress(member.unconsumed_tail, 1 << 16)
+                except zlib.error:
+                    return complete
+                if member.eof:
+                    used = len(chunk) - len(member.unused_data)
+                    complete += fed + used
+                    fed = 0
+                    chunk = member.unused_data
+                    member = zlib.decompressobj(wbits=31)
+                else:
+                    fed += len(chunk)
+                    chunk = b""
+    return complete
 
 
 def recover_open_files(directory) -> list[str]:
