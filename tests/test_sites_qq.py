@@ -154,3 +154,12 @@ def test_deeply_nested_bodies_are_not_dropped():
     page = ('<div class="rich_media_content">' + "<div>" * 300 + "<p>深处的正文。</p>" + "</div>" * 300 + "</div>")
     fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
     assert [b["markdown"] for b in fields["blocks"]] == ["深处的正文。"]
+
+
+def test_indented_html_does_not_shorten_the_summary():
+    from crawler import markdown
+
+    text = "财联社2月13日讯（编辑 史正丞）北京时间周四午后，两位科技富豪马斯克、蔡崇信接力亮相迪拜世界政府峰会。"
+    page = f'<div class="rich_media_content">\n  <p>\n      {text}\n  </p>\n</div>'
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert markdown.summarize(fields["blocks"]) == text[:50] + "..."

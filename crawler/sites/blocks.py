@@ -31,6 +31,7 @@ IMAGE_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-url", "src")
 PLACEHOLDER_IMAGE = re.compile(r"^data:|/(blank|placeholder|loading|spacer)\.(gif|png|svg)", re.I)
 EDGE_SPACE = re.compile(r"^[ \t\r\n\xa0\u3000]+|[ \t\r\n\xa0\u3000]+$")
 SPACE_RUN = re.compile(r"[ \t\r\n]+")
+LAYOUT_EDGES = re.compile(r"^[ \t]*[\r\n][ \t\r\n]*|[ \t\r\n]*[\r\n][ \t]*$")
 #: Stands for a <br> while white space is collapsed, then becomes a newline.
 BREAK = "\ue000"
 
@@ -68,7 +69,9 @@ class _Paragraph:
         return not self.runs
 
     def render(self, closing_tag: str | None = None) -> dict | None:
-        raw = "".join(text for text, _ in self.runs).replace(BREAK, "\n")
+        # Source indentation (white space with a newline in it) at the edges
+        # is HTML layout, not text: it must not count towards the summary.
+        raw = LAYOUT_EDGES.sub("", "".join(text for text, _ in self.runs)).replace(BREAK, "\n")
         if not raw:
             return None
         if not raw.strip(" \t\r\n") and (closing_tag != "p" or not raw.strip("\t\r\n")):

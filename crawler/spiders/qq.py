@@ -14,6 +14,7 @@ from pathlib import Path
 import scrapy
 
 from crawler import signals as crawler_signals
+from crawler.encoding import UndecodablePage, page_text
 from crawler import sites
 from crawler.items import Article
 from crawler.seeds import load_seeds
@@ -74,7 +75,14 @@ class QqSpider(scrapy.Spider):
             self.fail(seed_url, f"not an HTML page ({ctype})")
             return
         try:
-            fields = sites.extract(response.url, response.text)
+            text, note = page_text(response)
+        except UndecodablePage as exc:
+            self.fail(seed_url, str(exc))
+            return
+        if note:
+            self.logger.warning("%s: %s", response.url, note)
+        try:
+            fields = sites.extract(response.url, text)
         except Exception as exc:  # a broken page must not stop the crawl
             self.logger.exception("extraction failed for %s", response.url)
             self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
