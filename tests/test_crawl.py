@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import frontmatter
 import pytest
 
 from crawler import markdown
-from tests.conftest import SEEDS, run_crawl
-from tests.fixtures.qq_site import Page, build_site, client_rendered, expected_reference_text, read_seed
+from tests.conftest import ROOT, SEEDS, run_crawl
+from tests.fixtures.qq_site import (REFERENCE_TEXT, Page, build_site, client_rendered, expected_reference_text,
+                                    read_seed, reference_page)
 from tests.fixtures.server import FixtureProxy, free_port
 
 QQ = {
@@ -185,3 +192,84 @@ def test_seeds_with_nothing_to_crawl_fail(tmp_path):
     assert result.returncode == 1
     assert "002_506cf2e3bbd555df.txt: no source link" in result.log
     assert "no seed URL to crawl" in result.log
+
+
+def _note_seed(folder, urls):
+    folder.mkdir(exist_ok=True)
+    lines = "\n".join(f"- [ref {i}]({u})" for i, u in enumerate(urls))
+    (folder / "050_note.md").write_text(f"---\ntitle: note\nlayout: post\n---\n\n### 参考资料\n{lines}\n", encoding="utf-8")
+    return folder
+
+
+def test_host_proxy_map_reaches_the_fixture_without_proxy_variables(fixture_web, qq_seeds_dir, tmp_path):
+    result = run_crawl(tmp_path / "archive", None, seeds=qq_seeds_dir,
+                       settings={"HOST_PROXY_MAP": json.dumps({"*": fixture_web.url})})
+    assert result.returncode == 0, result.log[-3000:]
+    assert re.search(r"archived:\s+3 new", result.log)
+
+
+def test_a_qq_seed_redirected_away_from_its_article_fails(qq_seeds_dir, tmp_path):
+    pages = build_site()
+    pages["https://new.qq.com/rain/a/20250210A05NRE00"] = Page(status=302, headers=[("Location", "https://www.qq.com/")])
+    pages["https://www.qq.com/"] = Page(body=reference_page("腾讯网", REFERENCE_TEXT, lang="zh-CN").encode("utf-8"))
+    proxy = FixtureProxy(pages).start()
+    try:
+        result = run_crawl(tmp_path / "archive", proxy.url, seeds=qq_seeds_dir)
+    finally:
+        proxy.stop()
+    assert result.returncode == 1
+    assert re.search(r"20250210A05NRE00: redirected away to https://www\.qq\.com/ at .*then HTTP 404", result.log)
+    assert sorted(p.name for p in (tmp_path / "archive" / "articles").rglob("*.md")) == [
+        "20250213A06E5300.md", "20250213A06RUW00.md"]
+
+
+def test_fragments_duplicates_and_bad_urls_each_get_an_answer(fixture_web, tmp_path):
+    urls = ["https://new.qq.com/rain/a/20250210A05NRE00", "https://new.qq.com/rain/a/20250210A05NRE00#comments",
+            "https://news.qq.com/rain/a/20250213A06E5300", "https://new.qq.com/rain/a/20250213A06E5300",
+            "https://example.com:99999/x"]
+    result = run_crawl(tmp_path / "archive", fixture_web.url, seeds=_note_seed(tmp_path / "seeds", urls))
+    assert result.returncode == 1
+    assert re.search(r"failed:\s+1\b", result.log)
+    assert re.search(r"https://example\.com:99999/x: invalid URL", result.log)
+    assert "no result" not in result.log
+    assert len(list((tmp_path / "archive" / "articles" / "qq").glob("*.md"))) == 2
+
+
+def test_a_damaged_stored_copy_is_kept_and_replaced(fixture_web, qq_seeds_dir, tmp_path):
+    archive = tmp_path / "archive"
+    target = article_file(archive, "20250213A06E5300")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"---\ntitle: [broken\n---\n\xff\xfe half a file")
+    result = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
+    assert result.returncode == 0, result.log[-3000:]
+    assert "is unreadable" in result.log
+    versions = list((archive / "versions" / "qq" / "20250213A06E5300").glob("*.md"))
+    assert [v.read_bytes() for v in versions] == [b"---\ntitle: [broken\n---\n\xff\xfe half a file"]
+    assert target.read_text(encoding="utf-8").rstrip().endswith("[qq](https://new.qq.com/rain/a/20250213A06E5300)")
+
+
+def test_a_crawl_stopped_by_sigterm_exits_nonzero_with_its_warc_closed(tmp_path):
+    pages = build_site()
+    slow = "https://www.scmp.com/slow"
+    pages[slow] = Page(body=reference_page("slow", REFERENCE_TEXT).encode(), delay=20)
+    proxy = FixtureProxy(pages).start()
+    seeds = _note_seed(tmp_path / "seeds", ["https://www.itiger.com/news/1199643973", slow])
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(http_proxy=proxy.url, https_proxy=proxy.url)
+    archive = tmp_path / "archive"
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}", "-s", f"ARCHIVE_DIR={archive}",
+           "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=4", "-s", "RETRY_TIMES=0"]
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not list(archive.glob("articles/*/*.md")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never archived the fast page"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=60)
+    finally:
+        proxy.stop()
+    assert proc.returncode == 1, log[-3000:]
+    assert "shutting down gracefully" in log
+    assert not list(archive.glob("warc/*.open"))
+    assert list(archive.glob("warc/*.warc.gz"))

@@ -416,3 +416,15 @@ def test_images_captured(crawl, records):
         assert any(r["status"] == 200 and r["raw"] == PNG for r in found), \
             f"image {url}: {[(r['status'], len(r['raw'])) for r in found]}"
         assert any(header(r, "Content-Type") == ["image/png"] for r in found)
+
+
+def test_requests_ask_only_for_codings_warc_readers_decode(crawl):
+    recs = all_records(Path(crawl.archive))
+    requests = [r for r in recs if r["type"] == "request"]
+    assert requests
+    for r in requests:
+        assert header(r, "Accept-Encoding") == ["gzip, deflate"], r["http_headers"]
+    # every exchange went through the fixture proxy: its address is not the server's
+    with open(warc_files(crawl.archive)[0], "rb") as fh:
+        for record in ArchiveIterator(fh):
+            assert record.rec_headers.get_header("WARC-IP-Address") is None
