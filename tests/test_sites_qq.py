@@ -10,10 +10,6 @@ from crawler.sites.pagemeta import normalize_time
 from tests.fixtures.qq_site import QQ_SEEDS, BUILDERS, read_seed
 
 
-def seed_paragraphs(article):
-    return article.paragraphs
-
-
 @pytest.mark.parametrize("name,template", sorted(QQ_SEEDS.items()))
 def test_body_title_time_cover_match_the_seed(name, template):
     article = read_seed(name)

@@ -138,7 +138,7 @@ def warc_ts14(warc_date: str) -> str:
 
 @pytest.fixture(scope="module")
 def crawl(full_crawl):
-    assert full_crawl.returncode in (0, 1), full_crawl.log[-3000:]
+    assert full_crawl.returncode == 1, full_crawl.log[-3000:]  # x.com's empty shell, nothing else
     assert warc_files(full_crawl.archive), f"no WARC written\n{full_crawl.log[-3000:]}"
     return full_crawl
 
