@@ -39,7 +39,7 @@ SOURCE_LINE = r"^\[[\w.-]+\]\((https?://[^)\s]+)\)$"
 
 @dataclass
 class SlowPage(Page):
-    delay: float = 0.0
+    wait: float = 0.0  # interruptible by SlowPages.fast (Page.delay is not)
 
 
 class SlowPages(dict):
@@ -52,8 +52,8 @@ class SlowPages(dict):
 
     def get(self, url, default=None):
         page = super().get(url, default)
-        if isinstance(page, SlowPage) and page.delay:
-            self.fast.wait(page.delay)
+        if isinstance(page, SlowPage) and page.wait:
+            self.fast.wait(page.wait)
         return page
 
 
@@ -64,11 +64,11 @@ def kill_site() -> tuple[SlowPages, list[str], str]:
         url = f"https://site{i % 5}.example-news.test/world/2025/story-{i:03d}.html"
         title = f"Story {i:03d}: markets weigh the artificial intelligence boom"
         pages[url] = SlowPage(body=reference_page(title, [f"{title}."] + REFERENCE_TEXT).encode(),
-                              delay=SLOW)
+                              wait=SLOW)
         urls.append(url)
     hang = "https://slow.example-news.test/world/2025/the-page-that-hangs.html"
     pages[hang] = SlowPage(body=reference_page("The page that hangs", ["The page that hangs."] + REFERENCE_TEXT)
-                           .encode(), delay=HANG)
+                           .encode(), wait=HANG)
     urls.insert(N_PAGES // 3, hang)
     pages["https://static.example-news.test/cover.jpg"] = Page(body=PNG, content_type="image/png")
     return pages, urls, hang
