@@ -14,8 +14,8 @@ from pathlib import Path
 import scrapy
 
 from crawler import signals as crawler_signals
-from crawler.encoding import UndecodablePage, page_text
 from crawler import sites
+from crawler.encoding import UndecodablePage, page_text
 from crawler.items import Article
 from crawler.seeds import load_seeds
 
@@ -135,8 +135,7 @@ class QqSpider(scrapy.Spider):
                     url,
                     callback=self.image_archived,
                     errback=self.image_failed,
-                    priority=-10,
-                    meta={"archive_only": True},
+                    priority=-10,  # after the articles
                 )
 
     def image_archived(self, response):
@@ -159,4 +158,3 @@ class QqSpider(scrapy.Spider):
         self.crawler.signals.send_catch_log(
             signal=crawler_signals.url_failed, url=url, reason=reason, spider=self
         )
-        return None
