@@ -80,6 +80,18 @@ def _replay(server, ts, url, follow=True):
     return pywb.get(f"{server.base}/{COLL}/{ts}id_/{url}", follow=follow)
 
 
+def _replayed_as_sent(replay, records, fixture_web, url) -> str:
+    """Replay the capture of ``url`` raw (id_): 200, HTML, byte-equal to what
+    the fixture server sent; returns its text."""
+    page = _capture(records, url)
+    status, headers, body = _replay(replay, warc_ts14(page["date"]), url)
+    assert status == 200, f"{status}\n{replay.log()}"
+    assert headers.get("Content-Type", "").startswith("text/html"), headers.get("Content-Type")
+    text = _text(headers, body)
+    assert text.encode("utf-8") == fixture_web.sent[url]
+    return text
+
+
 def test_replay_000_redirect_then_page(replay, records, fixture_web):
     seed = read_seed(sorted(QQ_SEEDS)[0])
     target = seed.source_url.replace("new.qq.com", "news.qq.com")
@@ -89,13 +101,7 @@ def test_replay_000_redirect_then_page(replay, records, fixture_web):
     location = headers.get("Location") or ""
     assert location == target or location.endswith("/" + target), location
 
-    page = _capture(records, target)
-    status, headers, body = _replay(replay, warc_ts14(page["date"]), target)
-    assert status == 200, f"{status}\n{replay.log()}"
-    assert headers.get("Content-Type", "").startswith("text/html"), headers.get("Content-Type")
-    text = _text(headers, body)
-    assert text.encode("utf-8") == fixture_web.sent[target]
-    _assert_seed_text(seed, text)
+    _assert_seed_text(seed, _replayed_as_sent(replay, records, fixture_web, target))
 
     # in rewritten (non-id_) replay the redirect stays inside the archive and
     # following it lands on the archived page
@@ -112,26 +118,16 @@ def test_replay_000_redirect_then_page(replay, records, fixture_web):
 @pytest.mark.parametrize("name", sorted(QQ_SEEDS)[1:])
 def test_replay_article(name, replay, records, fixture_web):
     seed = read_seed(name)
-    page = _capture(records, seed.source_url)
-    status, headers, body = _replay(replay, warc_ts14(page["date"]), seed.source_url)
-    assert status == 200, f"{status}\n{replay.log()}"
-    assert headers.get("Content-Type", "").startswith("text/html"), headers.get("Content-Type")
-    text = _text(headers, body)
-    assert text.encode("utf-8") == fixture_web.sent[seed.source_url]
-    _assert_seed_text(seed, text)
+    _assert_seed_text(seed, _replayed_as_sent(replay, records, fixture_web, seed.source_url))
 
 
 def test_replay_reference_page(replay, records, fixture_web):
-    page = _capture(records, YAHOO)
-    status, headers, body = _replay(replay, warc_ts14(page["date"]), YAHOO)
-    assert status == 200, f"{status}\n{replay.log()}"
-    assert headers.get("Content-Type", "").startswith("text/html"), headers.get("Content-Type")
-    text = _text(headers, body)
-    assert text.encode("utf-8") == fixture_web.sent[YAHOO]
+    text = _replayed_as_sent(replay, records, fixture_web, YAHOO)
     for paragraph in REFERENCE_TEXT:
         assert paragraph in htmlmod.unescape(text)
     # rewritten (non-id_) replay serves the page as well
-    status, headers, body = pywb.get(f"{replay.base}/{COLL}/{warc_ts14(page['date'])}/{YAHOO}")
+    ts = warc_ts14(_capture(records, YAHOO)["date"])
+    status, headers, body = pywb.get(f"{replay.base}/{COLL}/{ts}/{YAHOO}")
     assert status == 200 and REFERENCE_TEXT[0] in htmlmod.unescape(_text(headers, body))
 
 
