@@ -159,3 +159,11 @@ def test_indented_html_does_not_shorten_the_summary():
     page = f'<div class="rich_media_content">\n  <p>\n      {text}\n  </p>\n</div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
     assert markdown.summarize(fields["blocks"]) == text[:50] + "..."
+
+
+def test_skip_rules_match_whole_class_names_only():
+    page = ('<div class="rich_media_content"><p class="shareholder-note">股东大会正文段落。</p>'
+            '<div class="share-bar">分享到微信</div><p class="commentary">评论员文章正文。</p>'
+            '<div class="comment-list">网友评论</div></div>')
+    fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["股东大会正文段落。", "评论员文章正文。"]

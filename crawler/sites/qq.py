@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta, timezone
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
-from crawler.sites.pagemeta import meta_content, normalize_time
 from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, parse_document, text_length
+from crawler.sites.pagemeta import meta_content, normalize_time
 
 SITE = "qq"
 LANG = "zh-CN"
@@ -34,10 +35,11 @@ BODY_XPATHS = (
     "//div[contains(concat(' ', normalize-space(@class), ' '), ' content-article ')]",
     "//*[@id='ArticleContent']",
 )
-#: Inside the body, never article text: players, link lists, status, titles.
-SKIP_CLASSES = re.compile(
-    r"\b(videoPlayer\w*|qnt-link-list|LeftTool|article-status|related\w*|recommend\w*|"
-    r"comment\w*|share\w*|copyright-statement|article-author|author-info|media-info|byline)\b",
+#: Inside the body, never article text: players, link lists, bylines, share
+#: bars. Matched against whole class names, so "shareholder" is not "share".
+SKIP_CLASS = re.compile(
+    r"videoPlayer\w*|qnt-link-list|LeftTool|article-status|related(-\w+)*|recommend(-\w+)*|"
+    r"comments?(-\w+)*|share(-\w+)*|copyright-statement|article-author|author-info|media-info|byline",
     re.I,
 )
 SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
@@ -57,8 +59,6 @@ BODY_JSON_PATHS = (("originContent", "text"), ("content", "text"), ("content",),
 
 
 def matches(url: str) -> bool:
-    from urllib.parse import urlsplit
-
     host = (urlsplit(url).hostname or "").lower()
     return host in HOSTS
 
@@ -153,8 +153,6 @@ def cover_image(tree, data: dict, page: str) -> str:
 
 
 def url_article_id(url: str) -> str | None:
-    from urllib.parse import urlsplit
-
     match = ARTICLE_ID_RE.search(urlsplit(url).path)
     return match.group(1) if match else None
 
@@ -168,8 +166,6 @@ def same_article(seed_url: str, final_url: str) -> bool:
 def alternate_urls(url: str) -> list[str]:
     """The same article on the other Tencent News hosts: articles move between
     ``new.qq.com`` and ``news.qq.com``; the id stays."""
-    from urllib.parse import urlsplit
-
     article = url_article_id(url)
     if not article:
         return []
@@ -180,8 +176,7 @@ def alternate_urls(url: str) -> list[str]:
 def _skip(element) -> bool:
     if element.get("id") in SKIP_IDS:
         return True
-    cls = element.get("class") or ""
-    return bool(cls and SKIP_CLASSES.search(cls))
+    return any(SKIP_CLASS.fullmatch(name) for name in (element.get("class") or "").split())
 
 
 def dom_blocks(tree, base_url: str) -> list[dict]:
