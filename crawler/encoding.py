@@ -1,9 +1,10 @@
-"""Page text that is really text: a wrong declared charset is caught.
+"""Article text that is really text: a wrong declared charset is caught.
 
 Scrapy decodes with the charset the page declares (header, meta, BOM). A
-page that lies about it decodes to U+FFFD replacement characters; archived
-as is, the article would be mojibake. Here such a page is decoded again
-with charset-normalizer's guess, and refused if no guess reads cleanly.
+page that lies about it decodes to U+FFFD replacement characters, and the
+article would be archived as mojibake. What counts is the article's own
+text (a stray block in another charset elsewhere on the page does not): when
+it is garbled, the page is decoded again with charset-normalizer's guess.
 """
 
 from __future__ import annotations
@@ -14,23 +15,15 @@ import charset_normalizer
 MAX_REPLACEMENT_SHARE = 0.005
 
 
-class UndecodablePage(ValueError):
-    """The page's bytes are not text in its declared or any guessed charset."""
+def garbled(text: str) -> bool:
+    """Whether ``text`` holds more U+FFFD than a real text would."""
+    return text.count("\ufffd") > max(2, MAX_REPLACEMENT_SHARE * len(text))
 
 
-def _replacement_share(text: str) -> float:
-    return text.count("\ufffd") / max(len(text), 1)
-
-
-def page_text(response) -> tuple[str, str | None]:
-    """(text, note): the page's text, and a note when its charset was wrong."""
-    text = response.text
-    if _replacement_share(text) <= MAX_REPLACEMENT_SHARE:
-        return text, None
-    best = charset_normalizer.from_bytes(response.body).best()
-    if best is not None:
-        guessed = str(best)
-        if _replacement_share(guessed) <= MAX_REPLACEMENT_SHARE:
-            return guessed, f"declared charset {response.encoding} is wrong; decoded as {best.encoding}"
-    raise UndecodablePage(
-        f"undecodable text: {text.count(chr(0xFFFD))} replacement characters in {response.encoding}")
+def redecode(body: bytes, declared: str | None) -> tuple[str, str] | None:
+    """(text, charset) as charset-normalizer reads the bytes, or None when it
+    finds nothing better than the declared charset."""
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None or (declared and best.encoding.replace("_", "-").lower() == declared.lower()):
+        return None
+    return str(best), best.encoding

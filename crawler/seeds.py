@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 #: CommonMark with bare URLs made links: inline, reference and autolinks all
 #: come out as link tokens, titles and parentheses in URLs handled.
 MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable("linkify")
+#: A bare URL written into Chinese text ends at CJK or full-width punctuation.
+BARE_URL_IN_CJK = re.compile(r"https?://[^\s\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2026]+")
 #: The trailing source link of an archived article: ``[qq](https://...)``.
 SOURCE_LINK_RE = re.compile(r"^\[(?P<site>[\w.-]+)\]\((?P<url>https?://[^)\s]+)\)\s*$")
 
@@ -66,10 +68,10 @@ def parse_seed(text: str, name: str = "<seed>") -> Seed:
     seed = Seed(name=name, metadata=dict(post.metadata))
 
     lines = [line for line in body.splitlines() if line.strip()]
-    if lines:
-        match = SOURCE_LINK_RE.match(lines[-1].strip())
-        if match:
-            seed.source_url = match.group("url")
+    if lines and SOURCE_LINK_RE.match(lines[-1].strip()):
+        # the URL as markdown-it reads it, so that it compares equal to the
+        # same link anywhere else in the seed
+        seed.source_url = next((url for kind, url in _links(lines[-1]) if kind == "link"), None)
 
     for kind, url in _links(body):
         if not url.startswith(("http://", "https://")):
@@ -84,8 +86,16 @@ def parse_seed(text: str, name: str = "<seed>") -> Seed:
 def _links(markdown_text: str):
     """(``"link"`` or ``"image"``, URL) for every link in document order."""
     for token in MARKDOWN.parse(markdown_text):
-        for child in token.children or ():
-            if child.type == "link_open":
+        children = token.children or []
+        for index, child in enumerate(children):
+            if child.type == "link_open" and child.markup == "linkify":
+                # a bare URL in Chinese text runs on into the sentence's
+                # full-width punctuation: cut it there
+                # (and may swallow the next URL too): take each URL up to it
+                shown = children[index + 1].content if index + 1 < len(children) else ""
+                for url in BARE_URL_IN_CJK.findall(shown):
+                    yield "link", MARKDOWN.normalizeLink(url)
+            elif child.type == "link_open":
                 yield "link", child.attrs.get("href", "")
             elif child.type == "image":
                 yield "image", child.attrs.get("src", "")

@@ -229,10 +229,17 @@ def test_fragments_duplicates_and_bad_urls_each_get_an_answer(fixture_web, tmp_p
             "https://example.com:99999/x"]
     result = run_crawl(tmp_path / "archive", fixture_web.url, seeds=_note_seed(tmp_path / "seeds", urls))
     assert result.returncode == 1
-    assert re.search(r"failed:\s+1\b", result.log)
+    assert re.search(r"seed URLs:\s+3\b", result.log) and re.search(r"failed:\s+1\b", result.log)
     assert re.search(r"https://example\.com:99999/x: invalid URL", result.log)
     assert "no result" not in result.log
     assert len(list((tmp_path / "archive" / "articles" / "qq").glob("*.md"))) == 2
+    assert "#comments (050_note.md) is the same article as https://new.qq.com/rain/a/20250210A05NRE00" in result.log
+    assert "20250213A06E5300 (050_note.md) is the same article as https://news.qq.com/rain/a/20250213A06E5300" in result.log
+    # the same seeds again: nothing changed, so no article gets a new version
+    again = run_crawl(tmp_path / "archive", fixture_web.url, seeds=tmp_path / "seeds")
+    assert again.returncode == 1
+    assert re.search(r"archived:\s+0 new, 0 updated", again.log), again.log[-2000:]
+    assert not (tmp_path / "archive" / "versions").exists()
 
 
 def test_a_damaged_stored_copy_is_kept_and_replaced(fixture_web, qq_seeds_dir, tmp_path):

@@ -1,29 +1,42 @@
 """A page whose declared charset is wrong is re-decoded or refused, never archived as mojibake."""
 
-import pytest
 from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
-from crawler.encoding import UndecodablePage, page_text
+from crawler.encoding import garbled, redecode
+from crawler.items import plain_text
+from crawler.spiders.qq import QqSpider
 
 TEXT = "中国人工智能初创企业深度求索的大模型一经发布，震动全行业，甚至连一众硅谷科技巨头也纷纷加入这股热潮。" * 5
 
 
-def test_a_page_that_tells_the_truth_is_read_as_it_says():
-    response = HtmlResponse("https://x/", body=f"<p>{TEXT}</p>".encode("gbk"), encoding="gbk")
-    assert page_text(response) == (f"<p>{TEXT}</p>", None)
+def _spider(tmp_path):
+    return QqSpider.from_crawler(get_crawler(QqSpider), seeds=str(tmp_path))
 
 
-def test_a_gbk_page_declared_utf8_is_decoded_as_gbk():
-    body = f"<html><body><p>{TEXT}</p></body></html>".encode("gbk")
-    response = HtmlResponse("https://x/", body=body, headers={"Content-Type": "text/html; charset=utf-8"})
+def _page(body_html: str, declared: str, encoding: str, extra: bytes = b"") -> HtmlResponse:
+    body = f"<html><body><article><p>{body_html}</p></article>".encode(encoding) + extra + b"</body></html>"
+    return HtmlResponse("https://example.org/a", body=body, headers={"Content-Type": f"text/html; charset={declared}"})
+
+
+def test_garbled_counts_replacement_characters():
+    assert not garbled(TEXT) and not garbled(TEXT + "\ufffd")
+    assert garbled("\ufffd" * 10 + "abc")
+
+
+def test_a_gbk_page_declared_utf8_is_decoded_as_gbk(tmp_path):
+    response = _page(TEXT, "utf-8", "gbk")
     assert "\ufffd" in response.text  # what Scrapy alone would archive
-    text, note = page_text(response)
-    assert TEXT in text
-    assert "declared charset utf-8 is wrong" in note
+    fields = _spider(tmp_path).extract(response)
+    assert TEXT in plain_text(fields["blocks"])
 
 
-def test_bytes_that_are_no_text_are_refused():
-    body = bytes(range(256)) * 20
-    response = HtmlResponse("https://x/", body=body, headers={"Content-Type": "text/html; charset=utf-8"})
-    with pytest.raises(UndecodablePage, match="undecodable text"):
-        page_text(response)
+def test_a_stray_block_in_another_charset_outside_the_article_is_no_reason_to_refuse(tmp_path):
+    stray = "<!-- 广告位招商，联系电话 -->".encode("gbk") * 10
+    response = _page(TEXT, "utf-8", "utf-8", extra=stray)
+    fields = _spider(tmp_path).extract(response)
+    assert TEXT in plain_text(fields["blocks"]) and not garbled(plain_text(fields["blocks"]))
+
+
+def test_redecode_finds_nothing_better_for_a_truthful_page():
+    assert redecode(TEXT.encode("utf-8"), "utf-8") is None

@@ -80,3 +80,15 @@ def test_every_kind_of_markdown_link_is_a_reference():
     ]
     assert seed.images == ["https://img.example/i.png"]
     assert seed.source_url is None
+
+
+def test_bare_urls_in_chinese_text_stop_at_full_width_punctuation():
+    seed = parse_seed("据报道https://e.com/a/x-2025-02-13/，另见https://e.com/b。（来源：https://e.com/c）\n", "zh.md")
+    assert seed.references == ["https://e.com/a/x-2025-02-13/", "https://e.com/b", "https://e.com/c"]
+
+
+def test_source_link_reads_like_the_same_link_elsewhere():
+    text = "见[原文](https://new.qq.com/rain/a/X?a=1&amp;b=2)\n\n[qq](https://new.qq.com/rain/a/X?a=1&amp;b=2)\n"
+    seed = parse_seed(text, "s.md")
+    assert seed.source_url == "https://new.qq.com/rain/a/X?a=1&b=2"
+    assert seed.references == []

@@ -27,3 +27,10 @@ def test_description_is_the_last_resort_for_a_page_without_body():
     fields = generic.extract("https://x.com/a/status/1", page)
     assert [b["markdown"] for b in fields["blocks"]] == [text]
     assert fields["extractor"] == "meta-description"
+
+
+def test_deeply_nested_pages_still_give_their_text():
+    text = "A paragraph of a news article buried very deep in layout markup, long enough to count. " * 4
+    page = "<html><body>" + "<div>" * 300 + f"<article><p>{text}</p></article>" + "</div>" * 300 + "</body></html>"
+    fields = generic.extract("https://example.org/deep", page)
+    assert "buried very deep" in "".join(b["text"] for b in fields["blocks"])

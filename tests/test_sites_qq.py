@@ -159,6 +159,11 @@ def test_indented_html_does_not_shorten_the_summary():
     page = f'<div class="rich_media_content">\n  <p>\n      {text}\n  </p>\n</div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
     assert markdown.summarize(fields["blocks"]) == text[:50] + "..."
+    # a line break of the source inside the paragraph counts as the one space it shows as
+    wrapped = text[:10] + "\n        " + text[10:]
+    page = f'<div class="rich_media_content"><p>{wrapped}</p></div>'
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert markdown.summarize(fields["blocks"]) == (text[:10] + " " + text[10:])[:50] + "..."
 
 
 def test_skip_rules_match_whole_class_names_only():
@@ -167,3 +172,30 @@ def test_skip_rules_match_whole_class_names_only():
             '<div class="comment-list">网友评论</div></div>')
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
     assert [b["markdown"] for b in fields["blocks"]] == ["股东大会正文段落。", "评论员文章正文。"]
+
+
+@pytest.mark.parametrize("cls", ["share_box", "shareBar", "relatedNews", "related_list", "recommendList",
+                                 "commentList", "comment_box", "videoPlayerWrap"])
+def test_chrome_in_any_naming_style_is_skipped(cls):
+    page = f'<div class="rich_media_content"><p>正文段落，足够长。</p><div class="{cls}">不是正文</div></div>'
+    fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["正文段落，足够长。"]
+
+
+def test_a_render_timestamp_never_stands_in_for_the_publication_time():
+    page = ('<script>window.DATA = {"timestamp": 1764000000, "article": {"pubtime": "2025-02-13 17:15:08"},'
+            '"originContent": {"text": "<p>正文段落，足够长。</p>"}};</script>')
+    assert qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)["date"] == "2025-02-13 17:15:08"
+
+
+def test_bodies_inside_lists_of_related_items_are_never_the_article():
+    page = ('<script>window.DATA = {"title": "t", "story": {"html": "<p>真正的正文。</p>"},'
+            '"recommend": [{"html": "<p>' + "另一篇相关推荐文章的正文。" * 20 + '</p>"}]};</script>')
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert [b["markdown"] for b in fields["blocks"]] == ["真正的正文。"]
+
+
+def test_small_thumbnails_of_other_articles_are_not_the_cover():
+    page = ('<div class="rich_media_content"><p>正文。</p></div>'
+            '<img src="https://inews.gtimg.com/om_ls/OtherArticleAAA_294195/0">')
+    assert qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)["thumbnail"] == ""

@@ -114,3 +114,37 @@ def test_no_peer_address_for_proxied_responses(tmp_path):
     assert direct.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
     assert proxied.rec_headers.get_header("WARC-IP-Address") is None
     writer.close()
+
+
+def test_recovery_removes_temporary_files_of_dead_writers_only(tmp_path):
+    (tmp_path / ".new-dead.warc.gz.tmp").write_bytes(b"")
+    writer = RotatingWarcWriter(tmp_path, prefix="t")
+    writer.builder
+    recover_open_files(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [writer.filename + ".open"]
+    writer.close()
+
+
+def test_files_get_their_name_on_filesystems_without_hard_links(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    writer = RotatingWarcWriter(tmp_path, prefix="t")
+    _write_pairs(writer, 1)
+    name = writer.filename
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name + ".open"]
+    assert recover_open_files(tmp_path) == []  # still locked by its writer
+    writer.close()
+    assert len(list(ArchiveIterator(open(tmp_path / name, "rb")))) == 3
+
+
+def test_close_renames_before_it_lets_go_of_the_lock(tmp_path, monkeypatch):
+    writer = RotatingWarcWriter(tmp_path, prefix="t")
+    _write_pairs(writer, 1)
+    events = []
+    real_replace, real_close = os.replace, writer._file.close
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b)))
+    writer._file.close = lambda: (events.append("unlock"), real_close())
+    writer.close()
+    assert events == ["rename", "unlock"]

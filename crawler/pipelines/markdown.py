@@ -50,6 +50,7 @@ class MarkdownWriterPipeline:
         self.min_chars = min_chars
         self.min_ratio = min_ratio
         self.stats = stats
+        self.written: dict[str, str] = {}  # file -> source URL, in this crawl
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -64,6 +65,13 @@ class MarkdownWriterPipeline:
     def process_item(self, item, spider=None):
         article = ItemAdapter(item)
         rel = article_path(article)
+        first = self.written.setdefault(rel, article["source_url"])
+        if first != article["source_url"]:
+            # two seed URLs of one article (new.qq.com and news.qq.com, say):
+            # the first one's file stands; writing the second would make a
+            # new "version" out of a different source link on every crawl
+            logger.info("%s is the article %s already archived as %s", article["source_url"], first, rel)
+            return self._done(article, rel, "unchanged")
         text = markdown.render(article)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 

@@ -7,6 +7,8 @@ picks one by host; anything unknown goes to the generic trafilatura path.
 
 from __future__ import annotations
 
+from w3lib.url import canonicalize_url
+
 from crawler.sites import generic, qq
 
 #: (matches(url) -> bool, module), first match wins.
@@ -34,3 +36,16 @@ def same_article(seed_url: str, final_url: str) -> bool:
     (a site that knows its article ids can tell; others are trusted)."""
     check = getattr(adapter_for(seed_url), "same_article", None)
     return check(seed_url, final_url) if check else True
+
+
+def article_key(url: str) -> str:
+    """One key per article, whatever the spelling of its URL: the site's
+    article id where the site has one (qq: same id on new.qq.com and
+    news.qq.com), else the canonical URL (no fragment, sorted query)."""
+    key = getattr(adapter_for(url), "article_key", lambda u: None)(url)
+    if key:
+        return key
+    try:
+        return canonicalize_url(url, keep_fragments=False)
+    except ValueError:
+        return url

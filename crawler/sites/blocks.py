@@ -32,6 +32,7 @@ PLACEHOLDER_IMAGE = re.compile(r"^data:|/(blank|placeholder|loading|spacer)\.(gi
 EDGE_SPACE = re.compile(r"^[ \t\r\n\xa0\u3000]+|[ \t\r\n\xa0\u3000]+$")
 SPACE_RUN = re.compile(r"[ \t\r\n]+")
 LAYOUT_EDGES = re.compile(r"^[ \t]*[\r\n][ \t\r\n]*|[ \t\r\n]*[\r\n][ \t]*$")
+LAYOUT_INNER = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
 #: Stands for a <br> while white space is collapsed, then becomes a newline.
 BREAK = "\ue000"
 
@@ -71,7 +72,9 @@ class _Paragraph:
     def render(self, closing_tag: str | None = None) -> dict | None:
         # Source indentation (white space with a newline in it) at the edges
         # is HTML layout, not text: it must not count towards the summary.
-        raw = LAYOUT_EDGES.sub("", "".join(text for text, _ in self.runs)).replace(BREAK, "\n")
+        # Inside, a line break of the source is one space, as a browser shows it.
+        raw = LAYOUT_EDGES.sub("", "".join(text for text, _ in self.runs))
+        raw = LAYOUT_INNER.sub(" ", raw).replace(BREAK, "\n")
         if not raw:
             return None
         if not raw.strip(" \t\r\n") and (closing_tag != "p" or not raw.strip("\t\r\n")):

@@ -13,6 +13,7 @@ language, cover) from trafilatura's metadata reader, with the page's own
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from urllib.parse import urlsplit
 
 import tldextract
@@ -40,7 +41,8 @@ def _paragraph(text: str) -> dict:
     return {"type": "text", "markdown": text.strip(), "text": text}
 
 
-def _trafilatura_text(page: str, url: str, favor_precision: bool) -> str:
+def _trafilatura_text(page, url: str, favor_precision: bool) -> str:
+    """trafilatura's text of a page (HTML text or an lxml tree)."""
     return trafilatura.extract(
         page,
         url=url,
@@ -61,22 +63,26 @@ def _same_text(a: str, b: str) -> bool:
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
+    tree = parse_document(page)  # no depth limit
+    if tree is None:
+        tree = parse_document("<html><body></body></html>")
     text = _trafilatura_text(page, url, favor_precision=True)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura_text(page, url, favor_precision=False)
         if len(text) < COLLAPSE_RATIO * len(wide):
             text = wide
+    if not text.strip():
+        # trafilatura's own parser stops at lxml's depth limit; a deep page
+        # gets a second chance as a tree parsed without it (trafilatura
+        # cleans what it is given, hence the copy). Not the first choice:
+        # from the page text it scores better (bench/extraction_quality.py).
+        text = _trafilatura_text(deepcopy(tree), url, favor_precision=False)
     meta = trafilatura.extract_metadata(page, default_url=url)
-    tree = parse_document(page)
-    published = None
-    if tree is not None:
-        published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
-                                         "datePublished", "pubdate", "date"))
+    published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
+                                            "datePublished", "pubdate", "date"))
     if not published and meta is not None and meta.date:
         published = normalize_time(meta.date)
-    lang = None
-    if tree is not None:
-        lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or None
+    lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or None
     if not lang and meta is not None:
         lang = getattr(meta, "language", None)
     title = (meta.title if meta is not None and meta.title else "") or ""

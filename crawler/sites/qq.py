@@ -36,11 +36,12 @@ BODY_XPATHS = (
     "//*[@id='ArticleContent']",
 )
 #: Inside the body, never article text: players, link lists, bylines, share
-#: bars. Matched against whole class names, so "shareholder" is not "share".
+#: bars. Matched against whole class names, case-sensitively, so that
+#: "shareBar", "share_box" and "share-bar" go, and "shareholder" stays.
+_SKIP_STEMS = r"(?:[Ss]hare|[Rr]elated|[Rr]ecommend|[Cc]omments?|[Vv]ideo[Pp]layer)"
 SKIP_CLASS = re.compile(
-    r"videoPlayer\w*|qnt-link-list|LeftTool|article-status|related(-\w+)*|recommend(-\w+)*|"
-    r"comments?(-\w+)*|share(-\w+)*|copyright-statement|article-author|author-info|media-info|byline",
-    re.I,
+    _SKIP_STEMS + r"(?:[-_]\w*|[A-Z]\w*)?|qnt-link-list|LeftTool|article-status|copyright-statement|"
+    r"article-author|author-info|media-info|byline"
 )
 SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
 #: Platform text after the body that is not the article.
@@ -147,14 +148,20 @@ def cover_image(tree, data: dict, page: str) -> str:
     meta = meta_content(tree, "og:image", "twitter:image", "image")
     if meta:
         return absolute_url(meta, None)
-    found = COVER_URL_RE.findall(page)
-    found.sort(key=lambda url: "_640360/" not in url)
+    # last resort: a 640x360 list thumbnail in the page; smaller ones are
+    # other articles' ("作者其他文章", 294x195)
+    found = [url for url in COVER_URL_RE.findall(page) if "_640360/" in url]
     return absolute_url(found[0], None) if found else ""
 
 
 def url_article_id(url: str) -> str | None:
     match = ARTICLE_ID_RE.search(urlsplit(url).path)
     return match.group(1) if match else None
+
+
+def article_key(url: str) -> str | None:
+    article = url_article_id(url)
+    return f"{SITE}:{article}" if article else None
 
 
 def same_article(seed_url: str, final_url: str) -> bool:
@@ -212,7 +219,9 @@ def json_blocks(data: dict, base_url: str) -> list[dict]:
             body = value
             break
     if body is None:
-        candidates = [value for _, value in _walk(data) if isinstance(value, str) and HTML_BODY_RE.search(value)]
+        candidates = [value for path, value in _walk(data)
+                      if isinstance(value, str) and HTML_BODY_RE.search(value)
+                      and not any(isinstance(step, int) for step in path)]  # lists hold related items
         body = max(candidates, key=len) if candidates else None
     if body is not None:
         images = _image_attributes(data)
@@ -256,7 +265,7 @@ def extract(url: str, page: str) -> dict:
     if not title:
         title = meta_content(tree, "og:title") or TITLE_SUFFIX.sub("", "".join(tree.xpath("//title/text()")))
     date = normalize_time(
-        _find_key(data, ("pubtime", "pub_time", "publish_time", "pubTime", "alt_time", "timestamp")), BEIJING
+        _find_key(data, ("pubtime", "pub_time", "publish_time", "pubTime", "alt_time")), BEIJING
     ) or normalize_time(meta_content(tree, "article:published_time", "apub:time", "pubdate", "publishdate"), BEIJING)
     abstract = data.get("abstract") or data.get("desc") or None
 

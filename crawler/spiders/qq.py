@@ -15,8 +15,8 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.encoding import UndecodablePage, page_text
-from crawler.items import Article
+from crawler.encoding import garbled, redecode
+from crawler.items import Article, plain_text
 from crawler.seeds import load_seeds
 
 
@@ -43,10 +43,15 @@ class QqSpider(scrapy.Spider):
 
     def start_requests(self):
         seeds_dir = self.seeds_dir or self.settings.get("SEEDS_DIR")
+        seen: dict[str, str] = {}  # article key -> the first seed URL naming it
         for seed in load_seeds(seeds_dir):
             for url in seed.urls:
-                if url in self.seed_urls:
+                key = sites.article_key(url)
+                if key in seen:
+                    if seen[key] != url:
+                        self.logger.info("%s (%s) is the same article as %s: fetched once", url, seed.name, seen[key])
                     continue
+                seen[key] = url
                 self.seed_urls[url] = seed.name
                 try:
                     # dont_filter: every seed URL is fetched and answered for,
@@ -75,17 +80,14 @@ class QqSpider(scrapy.Spider):
             self.fail(seed_url, f"not an HTML page ({ctype})")
             return
         try:
-            text, note = page_text(response)
-        except UndecodablePage as exc:
-            self.fail(seed_url, str(exc))
-            return
-        if note:
-            self.logger.warning("%s: %s", response.url, note)
-        try:
-            fields = sites.extract(response.url, text)
+            fields = self.extract(response)
         except Exception as exc:  # a broken page must not stop the crawl
             self.logger.exception("extraction failed for %s", response.url)
             self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+            return
+        if garbled(plain_text(fields["blocks"])):
+            self.fail(seed_url, f"undecodable text: the article does not read as {response.encoding} "
+                                "nor as any charset guessed from its bytes")
             return
         if not sites.same_article(seed_url, response.url):
             # e.g. a deleted article redirected to the portal's front page
@@ -106,6 +108,20 @@ class QqSpider(scrapy.Spider):
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
             yield from self.image_requests(article)
+
+    def extract(self, response) -> dict:
+        """The site adapter's fields; decoded again when the declared charset
+        turns the article into replacement characters."""
+        fields = sites.extract(response.url, response.text)
+        if garbled(plain_text(fields["blocks"])):
+            guess = redecode(response.body, response.encoding)
+            if guess is not None:
+                again = sites.extract(response.url, guess[0])
+                if not garbled(plain_text(again["blocks"])):
+                    self.logger.warning("%s: declared charset %s is wrong; decoded as %s",
+                                        response.url, response.encoding, guess[1])
+                    return again
+        return fields
 
     def alternates(self, url, meta):
         """Other URLs of the same article not tried yet (qq's two hosts)."""

@@ -79,11 +79,10 @@ class RotatingWarcWriter:
             if (self.directory / self.filename).exists():
                 continue
             try:
-                os.link(tmp, path)  # fails if the name exists: no overwrite
+                _publish(tmp, path)
                 break
             except FileExistsError:
                 continue
-        os.unlink(tmp)
         self._writer = WARCWriter(self._file, gzip=True)
         info = self._writer.create_warcinfo_record(self.filename, self.warcinfo)
         self._writer.write_record(info)
@@ -121,13 +120,27 @@ class RotatingWarcWriter:
         """Close the current file and drop its ``.open`` suffix."""
         if self._file is None:
             return
-        self._file.close()
         final = self.directory / self.filename
+        # renamed while still locked: no recovery elsewhere can take it first
         os.replace(self.directory / (self.filename + OPEN_SUFFIX), final)
+        self._file.close()
         self.closed_files.append(self.filename)
         logger.info("WARC closed: %s", final)
         self._file = self._writer = None
         self.filename = None
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give the locked temporary file its ``.open`` name, never over another file."""
+    try:
+        os.link(tmp, path)  # atomic, and fails if the name exists
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: reserve the name, then move
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def complete_length(path, chunk_size: int = 1 << 20) -> int:
@@ -164,6 +177,13 @@ def recover_open_files(directory) -> list[str]:
     """Close the ``.open`` WARCs no live writer holds: cut each back to its
     last complete record and drop the suffix. Returns the recovered names."""
     recovered = []
+    for path in Path(directory).glob(".new-*.warc.gz.tmp"):  # died before it had a name
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            os.unlink(path)
     for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}")):
         with open(path, "r+b") as handle:
             try:
