@@ -280,3 +280,19 @@ def test_a_crawl_stopped_by_sigterm_exits_nonzero_with_its_warc_closed(tmp_path)
     assert "shutting down gracefully" in log
     assert not list(archive.glob("warc/*.open"))
     assert list(archive.glob("warc/*.warc.gz"))
+
+
+def test_a_page_that_reads_as_no_charset_is_refused_with_its_reason(tmp_path):
+    pages = build_site()
+    junk = "https://www.scmp.com/junk"
+    body = ("<html><body><article>" + "<p>" + "A story. " * 30 + "</p>").encode() + bytes(range(128, 256)) * 40 \
+        + b"</article></body></html>"
+    pages[junk] = Page(body=body)
+    proxy = FixtureProxy(pages).start()
+    try:
+        result = run_crawl(tmp_path / "archive", proxy.url, seeds=_note_seed(tmp_path / "seeds", [junk]))
+    finally:
+        proxy.stop()
+    assert result.returncode == 1
+    assert re.search(r"scmp\.com/junk: undecodable text", result.log), result.log[-3000:]
+    assert not list((tmp_path / "archive").glob("articles/*/*.md"))
