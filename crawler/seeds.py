@@ -21,11 +21,13 @@ from markdown_it import MarkdownIt
 
 logger = logging.getLogger(__name__)
 
-#: CommonMark with bare URLs made links: inline, reference and autolinks all
-#: come out as link tokens, titles and parentheses in URLs handled.
-MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable("linkify")
+#: CommonMark: inline, reference and autolinks come out as link tokens, with
+#: titles and parentheses in URLs handled. Bare URLs are found in the text
+#: between links with its linkify-it (see _bare_urls), not its linkify rule.
+MARKDOWN = MarkdownIt("commonmark", {"linkify": True})
 #: A bare URL written into Chinese text ends at CJK or full-width punctuation.
-BARE_URL_IN_CJK = re.compile(r"https?://[^\s\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2026]+")
+CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2026]")
+GLUED_URL = re.compile(r"(?<=[^\s\x00-\x7f])(?=https?://|www\.)")
 #: The trailing source link of an archived article: ``[qq](https://...)``.
 SOURCE_LINK_RE = re.compile(r"^\[(?P<site>[\w.-]+)\]\((?P<url>https?://[^)\s]+)\)\s*$")
 
@@ -71,7 +73,7 @@ def parse_seed(text: str, name: str = "<seed>") -> Seed:
     if lines and SOURCE_LINK_RE.match(lines[-1].strip()):
         # the URL as markdown-it reads it, so that it compares equal to the
         # same link anywhere else in the seed
-        seed.source_url = next((url for kind, url in _links(lines[-1]) if kind == "link"), None)
+        seed.source_url = next((url for kind, url in _links(lines[-1].strip()) if kind == "link"), None)
 
     for kind, url in _links(body):
         if not url.startswith(("http://", "https://")):
@@ -86,19 +88,33 @@ def parse_seed(text: str, name: str = "<seed>") -> Seed:
 def _links(markdown_text: str):
     """(``"link"`` or ``"image"``, URL) for every link in document order."""
     for token in MARKDOWN.parse(markdown_text):
-        children = token.children or []
-        for index, child in enumerate(children):
-            if child.type == "link_open" and child.markup == "linkify":
-                # a bare URL in Chinese text runs on into the sentence's
-                # full-width punctuation: cut it there
-                # (and may swallow the next URL too): take each URL up to it
-                shown = children[index + 1].content if index + 1 < len(children) else ""
-                for url in BARE_URL_IN_CJK.findall(shown):
-                    yield "link", MARKDOWN.normalizeLink(url)
-            elif child.type == "link_open":
+        depth, text = 0, []
+        for child in [*(token.children or ()), None]:
+            if child is not None and depth == 0 and child.type in ("text", "softbreak", "hardbreak"):
+                text.append(child.content if child.type == "text" else "\n")
+                continue
+            if text:  # plain text between links: its bare URLs
+                yield from (("link", url) for url in _bare_urls("".join(text)))
+                text = []
+            if child is None:
+                break
+            if child.type == "link_open":
+                depth += 1
                 yield "link", child.attrs.get("href", "")
+            elif child.type == "link_close":
+                depth -= 1
             elif child.type == "image":
                 yield "image", child.attrs.get("src", "")
+
+
+def _bare_urls(text: str):
+    """Bare URLs in running text, found by linkify-it. Chinese text needs
+    help: a URL glued to the character before it is not seen, and one
+    followed by full-width punctuation runs on into it (and into the next
+    URL), so that punctuation becomes a space and a glued URL gets one."""
+    text = GLUED_URL.sub(" ", CJK_PUNCTUATION.sub(" ", text))
+    for match in MARKDOWN.linkify.match(text) or ():
+        yield MARKDOWN.normalizeLink(match.url)
 
 
 def _append_once(items: list[str], url: str) -> None:

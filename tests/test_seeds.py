@@ -92,3 +92,21 @@ def test_source_link_reads_like_the_same_link_elsewhere():
     seed = parse_seed(text, "s.md")
     assert seed.source_url == "https://new.qq.com/rain/a/X?a=1&b=2"
     assert seed.references == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("see https://example.com/a%20b/c here", ["https://example.com/a%20b/c"]),
+    ("维基 https://zh.wikipedia.org/wiki/%E8%94%A1%E5%B4%87%E4%BF%A1%EF%BC%88x%EF%BC%89 条目",
+     ["https://zh.wikipedia.org/wiki/%E8%94%A1%E5%B4%87%E4%BF%A1%EF%BC%88x%EF%BC%89"]),
+    ("q https://e.com/s?a=%E2%80%9Cx%E2%80%9D end", ["https://e.com/s?a=%E2%80%9Cx%E2%80%9D"]),
+    ("见 www.example.com/news/1 报道", ["http://www.example.com/news/1"]),
+    ("a https://e.com/x_y&amp;z=1 and [l](https://a.b/c) then https://d.e/f.", [
+        "https://e.com/x_y&z=1", "https://a.b/c", "https://d.e/f"]),
+])
+def test_bare_urls_keep_their_escapes(text, expected):
+    assert parse_seed(text + "\n", "s.md").references == expected
+
+
+def test_an_indented_source_link_is_still_the_source():
+    seed = parse_seed("body\n\n    [qq](https://new.qq.com/rain/a/20250101A00AAA00)\n", "s.md")
+    assert seed.source_url == "https://new.qq.com/rain/a/20250101A00AAA00"
