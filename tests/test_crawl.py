@@ -296,3 +296,35 @@ def test_a_page_that_reads_as_no_charset_is_refused_with_its_reason(tmp_path):
     assert result.returncode == 1
     assert re.search(r"scmp\.com/junk: undecodable text", result.log), result.log[-3000:]
     assert not list((tmp_path / "archive").glob("articles/*/*.md"))
+
+
+def test_a_broken_emoji_in_a_truthful_page_is_archived(tmp_path):
+    pages = build_site()
+    url = "https://www.scmp.com/emoji"
+    paragraphs = [p + " \ufffd\ufffd\ufffd\ufffd" for p in REFERENCE_TEXT[:1]] + REFERENCE_TEXT[1:]
+    pages[url] = Page(body=reference_page("emoji", paragraphs).encode("utf-8"))
+    proxy = FixtureProxy(pages).start()
+    try:
+        result = run_crawl(tmp_path / "archive", proxy.url, seeds=_note_seed(tmp_path / "seeds", [url]))
+    finally:
+        proxy.stop()
+    assert result.returncode == 0, result.log[-3000:]
+
+
+def test_a_rejected_copy_does_not_claim_the_file_for_the_crawl(fixture_web, tmp_path):
+    """The first URL of an article comes out empty and is kept aside; the
+    second URL of the same article then writes the file."""
+    from crawler.pipelines.markdown import MarkdownWriterPipeline
+    from crawler.storage import ArchiveStore
+    from scrapy.exceptions import DropItem
+
+    pipeline = MarkdownWriterPipeline(ArchiveStore(tmp_path), min_chars=40, min_ratio=0.5)
+    base = dict(site="qq", article_id="20250213A06E5300", title="t", date="2025-02-13 17:15:08",
+                thumbnail="", lang="zh-CN")
+    empty = dict(base, source_url="https://new.qq.com/rain/a/20250213A06E5300", blocks=[])
+    full = dict(base, source_url="https://news.qq.com/rain/a/20250213A06E5300",
+                blocks=[{"type": "text", "markdown": "正文" * 40, "text": "正文" * 40}])
+    with pytest.raises(DropItem):
+        pipeline.process_item(empty)
+    assert pipeline.process_item(full)["outcome"] == "archived"
+    assert (tmp_path / "articles" / "qq" / "20250213A06E5300.md").exists()

@@ -40,3 +40,12 @@ def test_a_stray_block_in_another_charset_outside_the_article_is_no_reason_to_re
 
 def test_redecode_finds_nothing_better_for_a_truthful_page():
     assert redecode(TEXT.encode("utf-8"), "utf-8") is None
+
+
+def test_replacement_characters_the_author_wrote_are_text_not_a_charset_lie():
+    from crawler.encoding import declared_charset_holds
+
+    text = ("正文" * 200) + "\ufffd" * 4
+    assert garbled(text)
+    assert declared_charset_holds(text.encode("utf-8"), "utf-8")
+    assert not declared_charset_holds(TEXT.encode("gbk"), "utf-8")

@@ -117,11 +117,15 @@ def test_no_peer_address_for_proxied_responses(tmp_path):
 
 
 def test_recovery_removes_temporary_files_of_dead_writers_only(tmp_path):
-    (tmp_path / ".new-dead.warc.gz.tmp").write_bytes(b"")
+    dead = tmp_path / ".new-dead.warc.gz.tmp"
+    dead.write_bytes(b"")
+    os.utime(dead, (1, 1))  # long ago
+    young = tmp_path / ".new-young.warc.gz.tmp"  # a writer between creating and locking it
+    young.write_bytes(b"")
     writer = RotatingWarcWriter(tmp_path, prefix="t")
     writer.builder
     recover_open_files(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [writer.filename + ".open"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".new-young.warc.gz.tmp", writer.filename + ".open"]
     writer.close()
 
 

@@ -50,7 +50,7 @@ class MarkdownWriterPipeline:
         self.min_chars = min_chars
         self.min_ratio = min_ratio
         self.stats = stats
-        self.written: dict[str, str] = {}  # file -> source URL, in this crawl
+        self.written: dict[str, str] = {}  # file -> source URL it holds, in this crawl
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -65,8 +65,8 @@ class MarkdownWriterPipeline:
     def process_item(self, item, spider=None):
         article = ItemAdapter(item)
         rel = article_path(article)
-        first = self.written.setdefault(rel, article["source_url"])
-        if first != article["source_url"]:
+        first = self.written.get(rel)
+        if first is not None and first != article["source_url"]:
             # two seed URLs of one article (new.qq.com and news.qq.com, say):
             # the first one's file stands; writing the second would make a
             # new "version" out of a different source link on every crawl
@@ -97,6 +97,7 @@ class MarkdownWriterPipeline:
         return self._done(article, rel, "archived")
 
     def _done(self, article, rel, outcome):
+        self.written.setdefault(rel, article["source_url"])
         article["path"] = rel
         article["outcome"] = outcome
         if self.stats is not None:

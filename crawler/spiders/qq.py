@@ -15,7 +15,7 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.encoding import garbled, redecode
+from crawler.encoding import declared_charset_holds, garbled, redecode
 from crawler.items import Article, plain_text
 from crawler.seeds import load_seeds
 
@@ -85,7 +85,7 @@ class QqSpider(scrapy.Spider):
             self.logger.exception("extraction failed for %s", response.url)
             self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
             return
-        if garbled(plain_text(fields["blocks"])):
+        if garbled(plain_text(fields["blocks"])) and not declared_charset_holds(response.body, response.encoding):
             self.fail(seed_url, f"undecodable text: the article does not read as {response.encoding} "
                                 "nor as any charset guessed from its bytes")
             return

@@ -14,11 +14,13 @@ it under its final name, so the articles that point into it find it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
 import socket
 import tempfile
+import time
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +32,10 @@ from crawler.storage import current_umask
 logger = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
+#: A new file's temporary name older than this has lost its writer.
+STALE_TEMP_SECONDS = 60
+#: What link() says on filesystems that have no hard links.
+NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV}
 
 
 class RotatingWarcWriter:
@@ -134,9 +140,10 @@ def _publish(tmp: str, path: Path) -> None:
     """Give the locked temporary file its ``.open`` name, never over another file."""
     try:
         os.link(tmp, path)  # atomic, and fails if the name exists
-    except FileExistsError:
-        raise
-    except OSError:  # a filesystem without hard links: reserve the name, then move
+    except OSError as exc:
+        if exc.errno not in NO_HARD_LINKS:
+            raise
+        # a filesystem without hard links: reserve the name, then move
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         os.replace(tmp, path)
         return
@@ -178,14 +185,20 @@ def recover_open_files(directory) -> list[str]:
     last complete record and drop the suffix. Returns the recovered names."""
     recovered = []
     for path in Path(directory).glob(".new-*.warc.gz.tmp"):  # died before it had a name
-        with open(path, "rb") as handle:
-            try:
+        try:
+            if time.time() - path.stat().st_mtime < STALE_TEMP_SECONDS:
+                continue  # may be a live writer between creating and locking it
+            with open(path, "rb") as handle:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue
-            os.unlink(path)
+                os.unlink(path)
+        except (FileNotFoundError, BlockingIOError):
+            continue  # gone or held: a live writer's
     for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}")):
-        with open(path, "r+b") as handle:
+        try:
+            handle = open(path, "r+b")
+        except FileNotFoundError:
+            continue  # closed by its writer meanwhile
+        with handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
