@@ -4,9 +4,9 @@ Scrapy decodes with the charset the page declares (header, meta, BOM). A
 page that lies about it decodes to U+FFFD replacement characters, and the
 article would be archived as mojibake. What counts is the article's own
 text (a stray block in another charset elsewhere on the page does not): when
-it is garbled, the page is decoded again with charset-normalizer's guess,
-and refused only when neither reads and its bytes are not in the declared
-charset either.
+it is garbled, the page is decoded again with charset-normalizer's guess.
+Replacement characters the author wrote (a broken emoji) are text: they
+survive a decoding that drops undecodable bytes, which a charset lie's do not.
 """
 
 from __future__ import annotations
@@ -29,14 +29,3 @@ def redecode(body: bytes, declared: str | None) -> tuple[str, str] | None:
     if best is None or (declared and best.encoding.replace("_", "-").lower() == declared.lower()):
         return None
     return str(best), best.encoding
-
-
-def declared_charset_holds(body: bytes, declared: str | None) -> bool:
-    """Whether the bytes really are in the declared charset. Replacement
-    characters in a page that decodes cleanly were written by its author
-    (a broken emoji, say): that is the text, not a charset lie."""
-    try:
-        body.decode(declared or "utf-8")
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True

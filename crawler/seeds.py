@@ -26,8 +26,10 @@ logger = logging.getLogger(__name__)
 #: between links with its linkify-it (see _bare_urls), not its linkify rule.
 MARKDOWN = MarkdownIt("commonmark", {"linkify": True})
 #: A bare URL written into Chinese text ends at CJK or full-width punctuation.
-CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2026]")
-GLUED_URL = re.compile(r"(?<=[^\s\x00-\x7f])(?=https?://|www\.)")
+CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef\u2014\u2015\u00b7\u2018\u2019\u201c\u201d\u2026]")
+#: A URL glued to a Chinese character or emphasis marks before it.
+GLUED_URL = re.compile(r"(?:(?<=[^\s\x00-\x7f])|[*_~]+)(?=https?://|www\.)")
+EMPHASIS = {"em_open", "em_close", "strong_open", "strong_close"}
 #: The trailing source link of an archived article: ``[qq](https://...)``.
 SOURCE_LINK_RE = re.compile(r"^\[(?P<site>[\w.-]+)\]\((?P<url>https?://[^)\s]+)\)\s*$")
 
@@ -93,6 +95,10 @@ def _links(markdown_text: str):
             if child is not None and depth == 0 and child.type in ("text", "softbreak", "hardbreak"):
                 text.append(child.content if child.type == "text" else "\n")
                 continue
+            if child is not None and depth == 0 and child.type in EMPHASIS and child.markup.startswith("_"):
+                # "__init__" in a bare URL parses as emphasis: put it back
+                text.append(child.markup)
+                continue
             if text:  # plain text between links: its bare URLs
                 yield from (("link", url) for url in _bare_urls("".join(text)))
                 text = []
@@ -114,7 +120,9 @@ def _bare_urls(text: str):
     URL), so that punctuation becomes a space and a glued URL gets one."""
     text = GLUED_URL.sub(" ", CJK_PUNCTUATION.sub(" ", text))
     for match in MARKDOWN.linkify.match(text) or ():
-        yield MARKDOWN.normalizeLink(match.url)
+        # only what is written as a URL: "Amazon.com Inc." is a name, not a page
+        if match.schema or match.raw.lower().startswith("www."):
+            yield MARKDOWN.normalizeLink(match.url.rstrip("*_~"))
 
 
 def _append_once(items: list[str], url: str) -> None:

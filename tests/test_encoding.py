@@ -42,10 +42,18 @@ def test_redecode_finds_nothing_better_for_a_truthful_page():
     assert redecode(TEXT.encode("utf-8"), "utf-8") is None
 
 
-def test_replacement_characters_the_author_wrote_are_text_not_a_charset_lie():
-    from crawler.encoding import declared_charset_holds
+def test_replacement_characters_the_author_wrote_are_text_not_a_charset_lie(tmp_path):
+    """An honest UTF-8 article with a broken emoji, on a page with a stray
+    GBK footer: archived as it is, not refused."""
+    authored = TEXT + "\ufffd" * 4 + TEXT[:20]
+    response = _page(authored, "utf-8", "utf-8", extra="<footer>广告位招商</footer>".encode("gbk"))
+    fields = _spider(tmp_path).extract(response)
+    assert fields is not None and authored in plain_text(fields["blocks"])
 
-    text = ("正文" * 200) + "\ufffd" * 4
-    assert garbled(text)
-    assert declared_charset_holds(text.encode("utf-8"), "utf-8")
-    assert not declared_charset_holds(TEXT.encode("gbk"), "utf-8")
+
+def test_an_article_that_reads_in_no_charset_is_none(tmp_path, monkeypatch):
+    import crawler.spiders.qq as spider_module
+
+    monkeypatch.setattr(spider_module, "redecode", lambda body, declared: None)  # no guess helps
+    response = _page(TEXT, "utf-8", "gbk")
+    assert _spider(tmp_path).extract(response) is None

@@ -110,3 +110,17 @@ def test_bare_urls_keep_their_escapes(text, expected):
 def test_an_indented_source_link_is_still_the_source():
     seed = parse_seed("body\n\n    [qq](https://new.qq.com/rain/a/20250101A00AAA00)\n", "s.md")
     assert seed.source_url == "https://new.qq.com/rain/a/20250101A00AAA00"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Amazon.com Inc. and Character.AI; see README.md, 阿里巴巴旗下 Alibaba.com 与 x.ai。", []),
+    ("code at https://github.com/python/cpython/blob/main/Lib/__init__.py today",
+     ["https://github.com/python/cpython/blob/main/Lib/__init__.py"]),
+    ("see https://e.com/_next/static_/x now", ["https://e.com/_next/static_/x"]),
+    ("见**https://e.com/bold**报道", ["https://e.com/bold"]),
+    ("__https://e.com/strong__", ["https://e.com/strong"]),
+    ("原文https://e.com/a——另见", ["https://e.com/a"]),
+    ("`https://e.com/code` is code", []),
+])
+def test_what_counts_as_a_bare_url(text, expected):
+    assert parse_seed(text + "\n", "s.md").references == expected

@@ -169,16 +169,19 @@ def test_indented_html_does_not_shorten_the_summary():
 def test_skip_rules_match_whole_class_names_only():
     page = ('<div class="rich_media_content"><p class="shareholder-note">股东大会正文段落。</p>'
             '<div class="share-bar">分享到微信</div><p class="commentary">评论员文章正文。</p>'
-            '<div class="comment-list">网友评论</div><p class="p-shareholders">股东名单。</p></div>')
+            '<div class="comment-list">网友评论</div><p class="p-shareholders">股东名单。</p>'
+            '<p class="pic-byline">图片来源：视觉中国</p><p class="editor-comment">编者按：正文的一部分。</p></div>')
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)
-    assert [b["markdown"] for b in fields["blocks"]] == ["股东大会正文段落。", "评论员文章正文。", "股东名单。"]
+    assert [b["markdown"] for b in fields["blocks"]] == [
+        "股东大会正文段落。", "评论员文章正文。", "股东名单。", "图片来源：视觉中国", "编者按：正文的一部分。"]
 
 
 @pytest.mark.parametrize("cls", ["share_box", "shareBar", "relatedNews", "related_list", "recommendList",
                                  "commentList", "comment_box", "videoPlayerWrap", "share-bar-wrap",
                                  "related-news-list", "comment-list-item", "social-share", "article-share",
                                  "mod-comment", "news-related", "lefttool", "LeftTool", "author-info-box",
-                                 "media-info-wrap", "byline-wrap", "videoPlayer"])
+                                 "media-info-wrap", "byline-wrap", "videoPlayer", "bdsharebuttonbox",
+                                 "articleShare", "relatednews", "commentlist", "sharebox", "video-player"])
 def test_chrome_in_any_naming_style_is_skipped(cls):
     page = f'<div class="rich_media_content"><p>正文段落，足够长。</p><div class="{cls}">不是正文</div></div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250101A00AAA00", page)

@@ -152,3 +152,31 @@ def test_close_renames_before_it_lets_go_of_the_lock(tmp_path, monkeypatch):
     writer._file.close = lambda: (events.append("unlock"), real_close())
     writer.close()
     assert events == ["rename", "unlock"]
+
+
+def test_a_freshly_reserved_empty_name_is_spared_an_old_one_is_not(tmp_path):
+    young = tmp_path / "t-20250101000000000-00001-h.warc.gz.open"
+    old = tmp_path / "t-20240101000000000-00001-h.warc.gz.open"
+    young.write_bytes(b"")
+    old.write_bytes(b"")
+    os.utime(old, (1, 1))
+    assert recover_open_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [young.name]
+
+
+def test_recovery_leaves_a_file_its_writer_renamed_meanwhile(tmp_path, monkeypatch):
+    import fcntl as fcntl_module
+
+    writer = RotatingWarcWriter(tmp_path, prefix="t")
+    _write_pairs(writer, 1)
+    name = writer.filename
+    writer._file.close()  # the writer "dies", lock released
+    real_flock = fcntl_module.flock
+
+    def rename_then_lock(fd, op):  # another process renames the file under our feet
+        os.replace(tmp_path / (name + ".open"), tmp_path / name)
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl_module, "flock", rename_then_lock)
+    assert recover_open_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -37,11 +37,15 @@ BODY_XPATHS = (
 )
 #: Inside the body, never article text: players, link lists, bylines, share
 #: bars and their wrappers ("social-share", "share-bar-wrap", "shareBar",
-#: "comment_box"). Matched against whole class names, case-sensitively, so
-#: a stem must stand as a word: "shareholder" and "commentary" stay text.
-_SKIP_STEMS = (r"[Ss]hare|[Rr]elated|[Rr]ecommend|[Cc]omments?|[Vv]ideo[Pp]layer|[Ll]eft[Tt]ool|[Bb]yline|"
+#: "comment_box", "bdsharebuttonbox"). Matched against whole class names,
+#: case-sensitively, with only known chrome prefixes, so that "shareholder",
+#: "commentary", "pic-byline" (a photo credit) or "editor-comment" stay text.
+_SKIP_STEMS = (r"[Ss]hare|[Rr]elated|[Rr]ecommend|[Cc]omments?|[Vv]ideo[-_]?[Pp]layer|[Ll]eft[Tt]ool|[Bb]yline|"
                r"author-info|media-info|article-author|article-status|copyright-statement|qnt-link-list")
-SKIP_CLASS = re.compile(rf"(?:[\w-]*[-_])?(?:{_SKIP_STEMS})(?:[-_A-Z][\w-]*)?")
+SKIP_CLASS = re.compile(
+    rf"(?:(?:social|article|mod|news|qq)[-_]?)?(?:{_SKIP_STEMS})(?:[-_A-Z][\w-]*|box|bar|list|news|btn|wrap)?"
+    r"|bdshare\w*"
+)
 SKIP_IDS = {"Status", "Comment", "Recomend", "RIGHT", "LeftTool"}
 #: Platform text after the body that is not the article.
 STOP_TEXT = re.compile(r"^(免责声明：本内容来自腾讯平台创作者|举报$|评论\s*\d*\s*文明上网理性发言)")

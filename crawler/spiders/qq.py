@@ -15,7 +15,7 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.encoding import declared_charset_holds, garbled, redecode
+from crawler.encoding import garbled, redecode
 from crawler.items import Article, plain_text
 from crawler.seeds import load_seeds
 
@@ -85,7 +85,7 @@ class QqSpider(scrapy.Spider):
             self.logger.exception("extraction failed for %s", response.url)
             self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
             return
-        if garbled(plain_text(fields["blocks"])) and not declared_charset_holds(response.body, response.encoding):
+        if fields is None:
             self.fail(seed_url, f"undecodable text: the article does not read as {response.encoding} "
                                 "nor as any charset guessed from its bytes")
             return
@@ -109,19 +109,24 @@ class QqSpider(scrapy.Spider):
         if self.settings.getbool("ARCHIVE_IMAGES"):
             yield from self.image_requests(article)
 
-    def extract(self, response) -> dict:
+    def extract(self, response) -> dict | None:
         """The site adapter's fields; decoded again when the declared charset
-        turns the article into replacement characters."""
+        turns the article into replacement characters; None when the article
+        reads in no charset."""
         fields = sites.extract(response.url, response.text)
-        if garbled(plain_text(fields["blocks"])):
-            guess = redecode(response.body, response.encoding)
-            if guess is not None:
-                again = sites.extract(response.url, guess[0])
-                if not garbled(plain_text(again["blocks"])):
-                    self.logger.warning("%s: declared charset %s is wrong; decoded as %s",
-                                        response.url, response.encoding, guess[1])
-                    return again
-        return fields
+        if not garbled(plain_text(fields["blocks"])):
+            return fields
+        guess = redecode(response.body, response.encoding)
+        if guess is not None:
+            again = sites.extract(response.url, guess[0])
+            if not garbled(plain_text(again["blocks"])):
+                self.logger.warning("%s: declared charset %s is wrong; decoded as %s",
+                                    response.url, response.encoding, guess[1])
+                return again
+        # Replacement characters the author wrote survive dropping the bytes
+        # that do not decode; those a wrong charset made do not.
+        lenient = sites.extract(response.url, response.body.decode(response.encoding, "ignore"))
+        return fields if garbled(plain_text(lenient["blocks"])) else None
 
     def alternates(self, url, meta):
         """Other URLs of the same article not tried yet (qq's two hosts)."""

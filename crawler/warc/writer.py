@@ -201,9 +201,13 @@ def recover_open_files(directory) -> list[str]:
         with handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a live crawl is writing it
+                if os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino:
+                    continue  # renamed by its writer, and the name reused
+            except (BlockingIOError, FileNotFoundError):
+                continue  # a live crawl is writing it, or just closed it
             size = os.fstat(handle.fileno()).st_size
+            if size == 0 and time.time() - os.fstat(handle.fileno()).st_mtime < STALE_TEMP_SECONDS:
+                continue  # a name a live writer reserved (filesystems without hard links)
             keep = complete_length(path)
             if keep < size:
                 logger.warning("WARC %s: cutting a partial last record (%d of %d bytes kept)",
