@@ -190,18 +190,18 @@ def without_xml_declaration(page: str) -> str:
 
 
 def parse_document(page: str):
-    """The page's element tree, or None for a page with no markup to read.
+    """The page's element tree; an empty document for a page with no markup.
 
     XHTML pages start with an XML declaration that lxml refuses in a str;
     empty or comment-only documents make it raise. Neither is worth a crash.
     """
     page = without_xml_declaration(page)
-    if not page.strip():
-        return None
     try:
-        return lxml_html.document_fromstring(page, parser=PARSER)
+        if page.strip():
+            return lxml_html.document_fromstring(page, parser=PARSER)
     except (etree.ParserError, ValueError):
-        return None
+        pass
+    return lxml_html.document_fromstring("<html><body></body></html>", parser=PARSER)
 
 
 def blocks_from_html(fragment: str, base_url=None, skip=None, stop=None, image_for=None) -> list[dict]:

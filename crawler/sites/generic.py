@@ -64,8 +64,6 @@ def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
     tree = parse_document(page)  # no depth limit
-    if tree is None:
-        tree = parse_document("<html><body></body></html>")
     text = _trafilatura_text(page, url, favor_precision=True)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura_text(page, url, favor_precision=False)

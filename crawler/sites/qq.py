@@ -15,8 +15,6 @@ import re
 from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
-from lxml import html as lxml_html
-
 from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, parse_document, text_length
 from crawler.sites.pagemeta import meta_content, normalize_time
 
@@ -105,13 +103,16 @@ def page_data(page: str) -> dict:
     return merged
 
 
-def _walk(value, path=()):
+def _walk(value, path=(), into_lists=True):
+    """(path, leaf) for every leaf of the data. ``into_lists=False`` stays
+    out of lists, where page data keeps related items and recommendations."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(item, path + (key,))
+            yield from _walk(item, path + (key,), into_lists)
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, path + (index,))
+        if into_lists:
+            for index, item in enumerate(value):
+                yield from _walk(item, path + (index,), into_lists)
     else:
         yield path, value
 
@@ -120,9 +121,7 @@ def _find_key(data, names):
     """The value under one of ``names``: the shallowest first, then by name
     order; never inside a list (related items, recommendations)."""
     best = None
-    for path, value in _walk(data):
-        if any(isinstance(step, int) for step in path):
-            continue
+    for path, value in _walk(data, into_lists=False):
         if path and isinstance(path[-1], str) and path[-1] in names and value:
             rank = (len(path), names.index(path[-1]))
             if best is None or rank < best[0]:
@@ -222,9 +221,8 @@ def json_blocks(data: dict, base_url: str) -> list[dict]:
             body = value
             break
     if body is None:
-        candidates = [value for path, value in _walk(data)
-                      if isinstance(value, str) and HTML_BODY_RE.search(value)
-                      and not any(isinstance(step, int) for step in path)]  # lists hold related items
+        candidates = [value for _, value in _walk(data, into_lists=False)
+                      if isinstance(value, str) and HTML_BODY_RE.search(value)]
         body = max(candidates, key=len) if candidates else None
     if body is not None:
         images = _image_attributes(data)
@@ -258,8 +256,6 @@ def _typed_list_blocks(data: dict, base_url: str) -> list[dict]:
 def extract(url: str, page: str) -> dict:
     """Article fields from a qq article page (a pure function of its HTML)."""
     tree = parse_document(page)
-    if tree is None:
-        tree = lxml_html.fromstring("<html></html>")
     data = page_data(page)
     title = data.get("title") if isinstance(data.get("title"), str) else None
     if not title:
