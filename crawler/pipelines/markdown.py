@@ -34,10 +34,14 @@ def article_path(article) -> str:
     return f"articles/{site}/{name}.md"
 
 
-def stored_text_length(text: str) -> int:
-    """Characters of body text in a stored Markdown file (no images, no link)."""
-    paragraphs = markdown.parse(text)[1][:-1]
-    return sum(len(p.replace("**", "").strip()) for p in paragraphs if not p.startswith("!["))
+def body_text_length(paragraphs: list[str]) -> int:
+    """Characters of body text in a parsed Markdown body (no images, no source link)."""
+    return sum(len(p.replace("**", "").strip()) for p in paragraphs[:-1] if not p.startswith("!["))
+
+
+def _stem(rel: str) -> str:
+    """``articles/qq/X.md`` -> ``qq/X``, for the versions/ and rejected/ names."""
+    return rel[len("articles/"):-len(".md")]
 
 
 def _stamp() -> str:
@@ -80,8 +84,9 @@ class MarkdownWriterPipeline:
         if self.store.exists(rel):
             old_text = self.store.read_bytes(rel).decode("utf-8", errors="replace")
             try:
-                same = markdown.comparable(old_text) == markdown.comparable(text)
-                old_len = stored_text_length(old_text)
+                stored = markdown.comparable(old_text)
+                same = stored == markdown.comparable(text)
+                old_len = body_text_length(stored[1])
             except Exception as exc:  # a stored copy damaged by hand or by disk
                 logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
                 same, old_len = False, 0
@@ -89,8 +94,7 @@ class MarkdownWriterPipeline:
                 return self._done(article, rel, "unchanged")
             if new_len < old_len * self.min_ratio:
                 self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)")
-            version = rel[len("articles/"):-len(".md")]
-            self.store.keep_copy(rel, f"versions/{version}/{_stamp()}.md")
+            self.store.keep_copy(rel, f"versions/{_stem(rel)}/{_stamp()}.md")
             self.store.write_text(rel, text)  # atomic: the old copy stays until now
             return self._done(article, rel, "updated")
         self.store.write_text(rel, text)
@@ -106,6 +110,6 @@ class MarkdownWriterPipeline:
         return article.item
 
     def _reject(self, rel, text, reason):
-        aside = f"rejected/{rel[len('articles/'):-len('.md')]}-{_stamp()}.md"
+        aside = f"rejected/{_stem(rel)}-{_stamp()}.md"
         self.store.write_text(aside, text)
         raise DropItem(f"{reason}; kept aside as {aside}")
