@@ -38,7 +38,11 @@ FIXED_VALUES = {
     "widgets": ["search", "recent", "taglist"],
 }
 #: The crawler's own keys, after the seed keys; they change with every capture.
-CAPTURE_KEYS = ("url", "warc_file", "warc_record_id", "warc_date", "extractor")
+#: None of them is a key Hugo reserves (``url``, ``slug``, ``lastmod``, ``type``,
+#: ``layout``, ``aliases``...): Hugo refuses a whole site over ``url: https://...``.
+CAPTURE_KEYS = ("fetched_url", "warc_file", "warc_record_id", "warc_date", "extractor")
+#: Keys earlier versions wrote in CAPTURE_KEYS' place: not part of the article.
+LEGACY_CAPTURE_KEYS = ("url",)
 
 
 class QuotedStr(str):
@@ -100,7 +104,7 @@ def front_matter(article) -> dict:
             meta[key] = FIXED_VALUES[key]
     capture = article.get("capture") or {}
     own = {
-        "url": article.get("url"),
+        "fetched_url": article.get("url"),
         "warc_file": capture.get("warc_file"),
         "warc_record_id": capture.get("record_id"),
         "warc_date": capture.get("date"),
@@ -142,4 +146,5 @@ def comparable(text: str) -> tuple[dict, list[str]]:
     """Front matter without the capture keys, and the body: what must be
     equal for two captures to count as the same article version."""
     meta, paragraphs = parse(text)
-    return {k: v for k, v in meta.items() if k not in CAPTURE_KEYS}, paragraphs
+    own = CAPTURE_KEYS + LEGACY_CAPTURE_KEYS
+    return {k: v for k, v in meta.items() if k not in own}, paragraphs

@@ -51,7 +51,7 @@ def test_crawl_reproduces_qq_seed(full_crawl, seed, article_id):
 def test_source_link_stays_the_seed_url_after_a_redirect(full_crawl):
     text = article_file(full_crawl.archive, "20250213A06E5300").read_text(encoding="utf-8")
     assert text.rstrip().endswith("[qq](https://new.qq.com/rain/a/20250213A06E5300)")
-    assert 'url: "https://news.qq.com/rain/a/20250213A06E5300"' in text
+    assert 'fetched_url: "https://news.qq.com/rain/a/20250213A06E5300"' in text
 
 
 def test_referenced_pages_are_archived_with_their_text(full_crawl):

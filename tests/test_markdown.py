@@ -48,7 +48,7 @@ def test_capture_keys_come_after_seed_keys_and_are_ignored_for_comparison():
     meta, _ = markdown.parse(rendered)
     keys = list(meta)
     assert keys[: len(markdown.SEED_KEYS)] == list(markdown.SEED_KEYS)
-    assert keys[len(markdown.SEED_KEYS):] == ["url", "warc_file", "warc_record_id", "warc_date", "extractor"]
+    assert keys[len(markdown.SEED_KEYS):] == ["fetched_url", "warc_file", "warc_record_id", "warc_date", "extractor"]
     assert markdown.comparable(rendered) == markdown.comparable(text)
 
 

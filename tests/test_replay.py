@@ -137,7 +137,7 @@ def test_replay_latest_capture_is_the_page(replay, full_crawl):
     one is the HTML page, not the Markdown metadata record."""
     wrong = []
     for path in sorted((Path(full_crawl.archive) / "articles").rglob("*.md")):
-        url = frontmatter.load(path).metadata["url"]
+        url = frontmatter.load(path).metadata["fetched_url"]
         query = urllib.parse.urlencode({"url": url, "output": "json"})
         status, _, body = pywb.get(f"{replay.base}/{COLL}/cdx?{query}")
         assert status == 200, status

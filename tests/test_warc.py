@@ -313,7 +313,7 @@ def test_markdown_points_to_capture(which, request):
     found = articles(archive)
     assert len(found) >= (8 if which == "full" else 3), [p.name for p, _, _ in found]
     for path, text, meta in found:
-        for key in ("url", "warc_file", "warc_record_id", "warc_date"):
+        for key in ("fetched_url", "warc_file", "warc_record_id", "warc_date"):
             assert meta.get(key), f"{path.name}: no {key}"
         warc = archive / "warc" / meta["warc_file"]
         assert warc.exists(), f"{path.name}: {meta['warc_file']} does not exist"
@@ -321,19 +321,19 @@ def test_markdown_points_to_capture(which, request):
         record = in_file.get(meta["warc_record_id"])
         assert record is not None, f"{path.name}: {meta['warc_record_id']} not in {warc.name}"
         assert record["type"] == "response"
-        assert record["uri"] == meta["url"]
+        assert record["uri"] == meta["fetched_url"]
         assert record["status"] == 200
         assert record["date"] == meta["warc_date"]
         metas = [r for r in recs if r["type"] == "metadata" and r["concurrent_to"] == meta["warc_record_id"]]
         assert len(metas) == 1, f"{path.name}: {len(metas)} metadata records for its capture"
         assert metas[0]["content_type"] == "application/warc-fields"
-        assert metas[0]["uri"] == meta["url"]
+        assert metas[0]["uri"] == meta["fetched_url"]
         fields = dict(line.split(": ", 1) for line in metas[0]["raw"].decode("utf-8").splitlines())
         assert fields["article-file"] == path.relative_to(archive).as_posix()
         texts = [r for r in recs if r["id"] == fields["text-record"]]
         assert len(texts) == 1, f"{path.name}: text record {fields['text-record']} not found"
         assert texts[0]["type"] == "resource"
-        assert texts[0]["uri"] == f"urn:markdown:{meta['url']}"
+        assert texts[0]["uri"] == f"urn:markdown:{meta['fetched_url']}"
         assert texts[0]["refers_to"] == meta["warc_record_id"]
         assert texts[0]["content_type"].startswith("text/markdown")
         assert texts[0]["raw"].decode("utf-8") == text
@@ -367,7 +367,7 @@ def test_cdxj_index_locates_records(crawl):
     assert keys == sorted(keys), "index not sorted"
     indexed_urls = {e["url"] for _, _, e in entries}
     for _, _, meta in articles(archive):
-        assert meta["url"] in indexed_urls, f"article {meta['url']} not in index.cdxj"
+        assert meta["fetched_url"] in indexed_urls, f"article {meta['fetched_url']} not in index.cdxj"
     for url in _seed_images():
         assert url in indexed_urls, f"image {url} not in index.cdxj"
     for key, ts, entry in entries:
