@@ -22,6 +22,29 @@ ARCHIVE_MIN_TEXT_CHARS = 40
 # Fetch the body images and cover thumbnail of every article, so that the
 # WARC replays the article with its pictures.
 ARCHIVE_IMAGES = True
+# An article whose text is longer than this many characters is refused (a
+# page that is really a data dump or a runaway template, not an article).
+ARCHIVE_MAX_TEXT_CHARS = 300_000
+
+# --- Extraction -----------------------------------------------------------
+# Worker processes that extract articles off the reactor (-1: one per CPU;
+# 0: in the crawl process itself, with no time limit, for debugging).
+EXTRACTION_WORKERS = -1
+# Seconds one page may take to extract before it fails with that reason
+# (its worker is replaced; the crawl goes on).
+EXTRACTION_TIMEOUT = 60
+# A page bigger than this (bytes, decompressed) is kept in the WARC but not
+# extracted: news pages are well under 2 MB, and lxml/trafilatura need about
+# 30 times a page's size in memory.
+EXTRACTION_MAX_PAGE_BYTES = 8 * 1024 * 1024
+
+# --- Network guard ----------------------------------------------------------
+# Networks the crawler may reach although they are not public (intranet
+# archiving), e.g. ["10.20.0.0/16"]. Everything loopback, private,
+# link-local, multicast or reserved is refused otherwise, for every request
+# (seeds, redirects, images), judged on the URL and, when connecting
+# directly, on what its host name resolves to.
+GUARD_ALLOWED_NETWORKS = []
 
 # --- WARC ---------------------------------------------------------------
 WARC_ENABLED = True
@@ -59,6 +82,10 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 DOWNLOAD_TIMEOUT = 30
+# Bytes one response may have, as received and again once decompressed
+# (Scrapy applies both; a gzip bomb stops here). Images and news pages fit.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 # Error statuses reach the spider so that each one is reported per URL.
 HTTPERROR_ALLOW_ALL = True
@@ -69,8 +96,16 @@ HTTPPROXY_ENABLED = True
 # requests for a host through that proxy without touching the spider.
 HOST_PROXY_MAP = {}
 
+# Only http(s): the file:, data:, ftp: and s3: handlers are off, so no seed,
+# redirect or image can read local files or reach other services.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+# The DNS resolver that refuses names resolving to internal addresses.
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.hostmap.HostProxyMapMiddleware": 740,
+    # After the proxy middlewares (they say whether a proxy resolves names).
+    "crawler.downloadermiddlewares.guard.NetworkGuardMiddleware": 760,
     # After every other middleware: sees the request as sent and the
     # response as received (still compressed, before redirects are handled).
     "crawler.downloadermiddlewares.warc.WarcCaptureMiddleware": 950,
@@ -87,3 +122,20 @@ EXTENSIONS = {
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# --- Hugo site ----------------------------------------------------------
+# `scrapy hugo` builds archive/articles/ as a static site. It works in
+# <ARCHIVE_DIR>/site/ (generated config, version diffs, Hugo's cache).
+# The hugo executable (Debian: apt-get install hugo).
+HUGO_BIN = "hugo"
+# The shipped site (config.yaml template, layouts/, static/); empty: the
+# project's hugo/ folder.
+HUGO_SOURCE_DIR = ""
+# Where the built site is written (`--output`); empty: <ARCHIVE_DIR>/site/public.
+HUGO_OUTPUT_DIR = ""
+# Root URL the site is served from (`--base-url`); "/" serves from a host's root.
+HUGO_BASE_URL = "/"
+# Each article's (and each older version's) capture in a replay tool, with
+# {timestamp} the 14-digit UTC time of its warc_date and {url} its
+# fetched_url (pywb's URL scheme; collection "archive"). Empty: no link.
+HUGO_REPLAY_URL = "http://localhost:8080/archive/{timestamp}/{url}"

@@ -2,14 +2,32 @@
 
 Scrapy's own command exits 0 however many pages failed. This one exits 1
 when any seed URL could not be archived (the summary extension counts them
-in ``archive/seed_urls_failed``), when the crawl cannot start, and when it
-was stopped before it finished.
+in ``archive/seed_urls_failed``), when a WARC file is damaged
+(``warc/damaged_files``), when the crawl cannot start, and when it was
+stopped before it finished.
 """
 
 from __future__ import annotations
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+
+#: Stats that must be 0 for a run to count as a success; a missing one means
+#: the extension that sets it never finished.
+FAILURE_STATS = ("archive/seed_urls_failed",)
+#: Stats that must be 0 or absent.
+DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors")
+
+
+def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
+    """0 when the run did everything it was asked to, else 1."""
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if process.bootstrap_failed or stats.get("finish_reason") != "finished":
+        # stopped early (Ctrl-C twice, a shutdown signal): not shown done
+        return 1
+    if any(stats.get(key) is None or stats.get(key) for key in failure_stats):
+        return 1
+    return 1 if any(stats.get(key) for key in DAMAGE_STATS) else 0
 
 
 class Command(ScrapyCrawlCommand):
@@ -19,13 +37,7 @@ class Command(ScrapyCrawlCommand):
     def run(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`")
-        crawler = self._create_crawler(args[0])
+        crawler = self.crawler_process.create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        failed = stats.get("archive/seed_urls_failed")
-        finished = stats.get("finish_reason") == "finished"
-        # a crawl stopped early (Ctrl-C twice, a shutdown signal) or one whose
-        # summary never ran has not shown that every seed URL was archived
-        if self.crawler_process.bootstrap_failed or failed is None or failed or not finished:
-            self.exitcode = 1
+        self.exitcode = run_status(crawler, self.crawler_process)

@@ -24,6 +24,7 @@ class CrawlSummary:
         self.crawler = crawler
         self.outcomes: dict[str, str] = {}  # seed URL -> outcome
         self.failures: dict[str, str] = {}  # seed URL -> reason
+        self.kinds: dict[str, str] = {}  # seed URL -> kind of failure, for counting
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -42,17 +43,20 @@ class CrawlSummary:
         self.failures.pop(url, None)
 
     def item_dropped(self, item, response, exception, spider):
-        self.url_failed(ItemAdapter(item).get("source_url"), str(exception), spider)
+        self.url_failed(ItemAdapter(item).get("source_url"), str(exception), spider,
+                        kind=getattr(exception, "kind", None) or _reason_kind(str(exception)))
 
     def item_error(self, item, response, spider, failure):
         reason = f"pipeline error: {failure.type.__name__}: {failure.getErrorMessage()}"
-        self.url_failed(ItemAdapter(item).get("source_url"), reason, spider)
+        self.url_failed(ItemAdapter(item).get("source_url"), reason, spider,
+                        kind=f"pipeline error: {failure.type.__name__}")
 
-    def url_failed(self, url, reason, spider):
+    def url_failed(self, url, reason, spider, kind=None):
         if self.outcomes.get(url) in ("archived", "updated", "unchanged"):
             return
         self.outcomes[url] = "failed"
         self.failures[url] = reason
+        self.kinds[url] = kind or _reason_kind(reason)
 
     def spider_closed(self, spider, reason):
         stats = self.crawler.stats
@@ -61,7 +65,7 @@ class CrawlSummary:
             if url not in self.outcomes:
                 self.url_failed(url, f"no result (crawl ended: {reason})", spider)
         counts = Counter(self.outcomes.get(url) for url in seed_urls)
-        failed_by_reason = Counter(_reason_kind(r) for u, r in self.failures.items() if u in seed_urls)
+        failed_by_reason = Counter(k for u, k in self.kinds.items() if u in seed_urls and u in self.failures)
         fetched = stats.get_value("downloader/response_count", 0)
         stats.set_value("archive/seed_urls", len(seed_urls))
         stats.set_value("archive/seed_urls_failed", counts["failed"])
@@ -87,5 +91,12 @@ class CrawlSummary:
 
 
 def _reason_kind(reason: str) -> str:
-    """The reason without its URL-specific detail, for counting."""
-    return reason.split(":")[0].split(";")[0].split("(")[0].strip()
+    """A reason without its detail, for counting, where no kind was given:
+    the words before the first colon, semicolon, parenthesis or URL."""
+    head = reason.split("://")[0]
+    for sep in (":", ";", "("):
+        head = head.split(sep)[0]
+    for word in (" at http", " at https", " http", " https"):
+        if head.endswith(word):
+            head = head[: -len(word)]
+    return head.strip() or reason

@@ -15,8 +15,10 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.encoding import garbled, redecode
+from crawler.extraction import ExtractionError, ExtractionPool
+from crawler.failures import failure_reason, is_image
 from crawler.items import Article, plain_text
+from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
 
 
@@ -35,6 +37,8 @@ class QqSpider(scrapy.Spider):
         if not folder.is_dir():
             # fail at start-up, so the crawl exits non-zero before fetching anything
             raise FileNotFoundError(f"seed folder not found: {folder.resolve()}")
+        spider.extractor = ExtractionPool.from_crawler(crawler)
+        spider.allowed_networks = parse_networks(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"))
         return spider
 
     async def start(self):
@@ -65,38 +69,59 @@ class QqSpider(scrapy.Spider):
                         meta={"seed_url": url, "seed": seed.name},
                     )
                 except ValueError as exc:  # one bad URL must not stop the crawl
-                    self.fail(url, f"invalid URL ({seed.name}): {exc}")
+                    self.fail(url, f"invalid URL ({seed.name}): {exc}", kind="invalid URL")
         self.logger.info("seed URLs to archive: %d", len(self.seed_urls))
 
     # --- callbacks --------------------------------------------------------
 
-    def parse_article(self, response):
+    async def parse_article(self, response):
         seed_url = response.meta["seed_url"]
+        if 300 <= response.status < 400:
+            # a redirect Scrapy would not follow (to file:, ftp:, javascript:...)
+            location = response.headers.get("Location", b"").decode("latin-1") or "nowhere"
+            self.fail(seed_url, f"redirect not followed: HTTP {response.status} to {location}",
+                      kind="redirect not followed")
+            return
         if response.status >= 400:
-            yield from self.try_elsewhere(response.url, response.meta, f"HTTP {response.status}")
+            for request in self.try_elsewhere(response.url, response.meta, f"HTTP {response.status}",
+                                              kind=f"HTTP {response.status}"):
+                yield request
             return
         if not isinstance(response, scrapy.http.TextResponse):
             ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "unknown"
-            self.fail(seed_url, f"not an HTML page ({ctype})")
+            self.fail(seed_url, f"not an HTML page ({ctype})", kind="not an HTML page")
+            return
+        limit = self.settings.getint("EXTRACTION_MAX_PAGE_BYTES")
+        if limit and len(response.body) > limit:
+            self.fail(seed_url, f"page of {len(response.body)} bytes is larger than EXTRACTION_MAX_PAGE_BYTES "
+                                f"({limit}): kept in the WARC, not extracted", kind="page too large")
             return
         try:
-            fields = self.extract(response)
-        except Exception as exc:  # a broken page must not stop the crawl
-            self.logger.exception("extraction failed for %s", response.url)
-            self.fail(seed_url, f"extraction error: {type(exc).__name__}: {exc}")
+            fields, note = await self.extractor.extract(response.url, response.text, response.body,
+                                                        response.encoding)
+        except ExtractionError as exc:  # a broken or pathological page must not stop the crawl
+            self.logger.error("extraction failed for %s: %s", response.url, exc)
+            self.fail(seed_url, str(exc), kind="extraction failed")
             return
+        if note:
+            self.logger.warning("%s: %s", response.url, note)
         if fields is None:
             self.fail(seed_url, f"undecodable text: the article does not read as {response.encoding} "
-                                "nor as any charset guessed from its bytes")
+                                "nor as any charset guessed from its bytes", kind="undecodable text")
             return
         if not sites.same_article(seed_url, response.url):
             # e.g. a deleted article redirected to the portal's front page
-            yield from self.try_elsewhere(seed_url, response.meta, f"redirected away to {response.url}")
+            for request in self.try_elsewhere(seed_url, response.meta, f"redirected away to {response.url}",
+                                              kind="redirected away"):
+                yield request
             return
         if not any(b["type"] == "text" and b["text"].strip() for b in fields["blocks"]):
             if self.alternates(response.url, response.meta):
-                yield from self.try_elsewhere(response.url, response.meta, "no article body")
+                for request in self.try_elsewhere(response.url, response.meta, "no article body",
+                                                  kind="no article body"):
+                    yield request
                 return
+        self.drop_blocked_links(fields, response.url)
         article = Article(
             source_url=seed_url,
             url=response.url,
@@ -107,33 +132,29 @@ class QqSpider(scrapy.Spider):
         )
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
-            yield from self.image_requests(article)
+            for request in self.image_requests(article):
+                yield request
 
-    def extract(self, response) -> dict | None:
-        """The site adapter's fields; decoded again when the declared charset
-        turns the article into replacement characters; None when the article
-        reads in no charset."""
-        fields = sites.extract(response.url, response.text)
-        if not garbled(plain_text(fields["blocks"])):
-            return fields
-        guess = redecode(response.body, response.encoding)
-        if guess is not None:
-            again = sites.extract(response.url, guess[0])
-            if not garbled(plain_text(again["blocks"])):
-                self.logger.warning("%s: declared charset %s is wrong; decoded as %s",
-                                    response.url, response.encoding, guess[1])
-                return again
-        # Replacement characters the author wrote survive dropping the bytes
-        # that do not decode; those a wrong charset made do not.
-        lenient = sites.extract(response.url, response.body.decode(response.encoding, "ignore"))
-        return fields if garbled(plain_text(lenient["blocks"])) else None
+    def drop_blocked_links(self, fields: dict, page_url: str) -> None:
+        """A cover or body image at an internal address is never requested
+        nor kept in the article (it would point readers of the archive at
+        that address too); each one is named."""
+        def blocked(url):
+            reason = blocked_reason(url, self.allowed_networks)
+            if reason:
+                self.crawler.stats.inc_value("guard/blocked_in_article")
+                self.logger.warning("%s: image %s dropped: %s", page_url, url, reason)
+            return reason
+        if fields.get("thumbnail") and blocked(fields["thumbnail"]):
+            fields["thumbnail"] = ""
+        fields["blocks"] = [b for b in fields["blocks"] if b["type"] != "image" or not blocked(b["src"])]
 
     def alternates(self, url, meta):
         """Other URLs of the same article not tried yet (qq's two hosts)."""
         tried = {meta["seed_url"], url, *meta.get("tried", ()), *meta.get("redirect_urls", ())}
         return [u for u in sites.alternate_urls(url) if u not in tried]
 
-    def try_elsewhere(self, url, meta, reason):
+    def try_elsewhere(self, url, meta, reason, kind):
         """Ask the article's other host before giving up on it."""
         seed_url = meta["seed_url"]
         first = meta.get("first_reason")
@@ -144,7 +165,7 @@ class QqSpider(scrapy.Spider):
                                  meta={"seed_url": seed_url, "seed": meta.get("seed"), "tried": tried,
                                        "first_reason": first or f"{reason} at {url}"})
             return
-        self.fail(seed_url, f"{first}; then {reason} at {url}" if first else reason)
+        self.fail(seed_url, f"{first}; then {reason} at {url}" if first else reason, kind=kind)
 
     def image_requests(self, article):
         urls = [b["src"] for b in article.get("blocks") or [] if b["type"] == "image"]
@@ -160,22 +181,29 @@ class QqSpider(scrapy.Spider):
                 )
 
     def image_archived(self, response):
-        self.crawler.stats.inc_value("archive/images/fetched")
+        stats = self.crawler.stats
         if response.status >= 400:
-            self.crawler.stats.inc_value("archive/images/http_error")
+            stats.inc_value("archive/images/http_error")
             self.logger.warning("image %s answered HTTP %d", response.url, response.status)
+        elif not is_image(response):
+            stats.inc_value("archive/images/not_image")
+            ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "no content type"
+            self.logger.warning("image %s answered something that is not an image (%s)", response.url, ctype)
+        else:
+            stats.inc_value("archive/images/fetched")
 
     def image_failed(self, failure):
         self.crawler.stats.inc_value("archive/images/failed")
-        self.logger.warning("image %s not fetched: %s", failure.request.url, failure.getErrorMessage())
+        kind, reason = failure_reason(failure, self.settings)
+        self.logger.warning("image %s not fetched: %s", failure.request.url, reason)
 
     def on_error(self, failure):
         request = failure.request
-        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        yield from self.try_elsewhere(request.url, request.meta, reason)
+        kind, reason = failure_reason(failure, self.settings)
+        yield from self.try_elsewhere(request.url, request.meta, reason, kind=kind)
 
-    def fail(self, url: str, reason: str):
+    def fail(self, url: str, reason: str, kind: str | None = None):
         self.logger.error("not archived: %s: %s", url, reason)
         self.crawler.signals.send_catch_log(
-            signal=crawler_signals.url_failed, url=url, reason=reason, spider=self
+            signal=crawler_signals.url_failed, url=url, reason=reason, kind=kind or reason, spider=self
         )

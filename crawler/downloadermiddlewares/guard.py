@@ -1,0 +1,44 @@
+"""Refuse requests to internal addresses, for every request the crawler makes.
+
+Seeds, redirects (a redirected request passes through here again), images
+and covers alike: a URL whose scheme is not http(s), or whose host is a
+loopback, private, link-local, multicast or reserved address, or a local
+name, is refused before any connection, with its reason. Names are judged
+again on what they resolve to by ``crawler.resolver.GuardedResolver`` when
+the crawler connects directly (through a proxy, the proxy resolves them).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.netguard import blocked_reason, parse_networks
+
+logger = logging.getLogger(__name__)
+
+
+class BlockedRequest(IgnoreRequest):
+    """A request the network guard refused; its message says why."""
+
+
+class NetworkGuardMiddleware:
+    def __init__(self, allowed_networks=(), stats=None):
+        self.allowed = parse_networks(allowed_networks)
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"), crawler.stats)
+
+    def process_request(self, request, spider=None):
+        reason = blocked_reason(request.url, self.allowed)
+        if reason is None:
+            return None
+        if self.stats is not None:
+            self.stats.inc_value("guard/blocked")
+        redirected = request.meta.get("redirect_urls")
+        via = f" (redirected from {redirected[-1]})" if redirected else ""
+        logger.warning("blocked %s%s: %s", request.url, via, reason)
+        raise BlockedRequest(f"blocked {request.url}{via}: {reason}")

@@ -1,0 +1,109 @@
+"""Article extraction off the reactor: a pool of worker processes with a time limit.
+
+Extraction (lxml, trafilatura) is CPU work. Run in the spider callback it
+blocks the reactor, so one core idles while downloads wait, and one
+pathological page stops the whole crawl. Here it runs in a pebble process
+pool (``EXTRACTION_WORKERS``, default one per CPU): a page that takes longer
+than ``EXTRACTION_TIMEOUT`` seconds, or kills its worker, fails alone with
+that reason, and pebble replaces the worker. ``EXTRACTION_WORKERS = 0`` runs
+extraction in the crawl process (no time limit), for debugging.
+
+``extract_page`` is the one function the workers run: a pure function of
+the page (URL, decoded text, raw bytes, declared charset), so a crawl's
+output is the same whichever way it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from scrapy import signals
+
+from crawler import sites
+from crawler.encoding import garbled, redecode
+from crawler.items import plain_text
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractionError(Exception):
+    """A page extraction could not finish; the message says why."""
+
+
+def extract_page(url: str, text: str, body: bytes, encoding: str) -> tuple[dict | None, str | None]:
+    """(fields, note) for one page: the site adapter's fields, decoded again
+    when the declared charset turns the article into replacement
+    characters; fields None when the article reads in no charset. ``note``
+    says what was done about the charset, for the log."""
+    fields = sites.extract(url, text)
+    if not garbled(plain_text(fields["blocks"])):
+        return fields, None
+    guess = redecode(body, encoding)
+    if guess is not None:
+        again = sites.extract(url, guess[0])
+        if not garbled(plain_text(again["blocks"])):
+            return again, f"declared charset {encoding} is wrong; decoded as {guess[1]}"
+    # Replacement characters the author wrote survive dropping the bytes
+    # that do not decode; those a wrong charset made do not.
+    lenient = sites.extract(url, body.decode(encoding, "ignore"))
+    return (fields, None) if garbled(plain_text(lenient["blocks"])) else (None, None)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class ExtractionPool:
+    """Runs ``extract_page`` in worker processes; one pool per crawl."""
+
+    def __init__(self, workers: int, timeout: float):
+        self.workers = workers
+        self.timeout = timeout or None
+        self._pool = None
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "ExtractionPool":
+        s = crawler.settings
+        workers = s.getint("EXTRACTION_WORKERS", -1)
+        pool = cls(default_workers() if workers < 0 else workers, s.getfloat("EXTRACTION_TIMEOUT"))
+        crawler.signals.connect(pool.close, signal=signals.spider_closed)
+        return pool
+
+    def _ensure_pool(self):
+        if self._pool is None:
+            from pebble import ProcessPool
+
+            # forkserver: workers never inherit the reactor's threads and sockets
+            self._pool = ProcessPool(max_workers=self.workers,
+                                     context=multiprocessing.get_context("forkserver"))
+        return self._pool
+
+    async def extract(self, url: str, text: str, body: bytes, encoding: str):
+        """``extract_page`` in a worker; raises ExtractionError with the reason."""
+        if self.workers == 0:
+            return extract_page(url, text, body, encoding)
+        from pebble import ProcessExpired
+
+        future = self._ensure_pool().schedule(extract_page, args=(url, text, body, encoding),
+                                              timeout=self.timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except FutureTimeout:
+            raise ExtractionError(f"extraction took longer than EXTRACTION_TIMEOUT ({self.timeout:g} s)") from None
+        except ProcessExpired as exc:
+            raise ExtractionError(f"extraction worker died ({exc})") from None
+        except Exception as exc:  # an error inside the adapter, re-raised from the worker
+            raise ExtractionError(f"extraction error: {type(exc).__name__}: {exc}") from exc
+
+    def close(self, spider=None) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join(timeout=10)
+            self._pool = None

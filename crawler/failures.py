@@ -1,0 +1,41 @@
+"""Failures said plainly: a kind to count them by, and a reason to read.
+
+Scrapy's failures name an exception class and, for some, nothing else (a
+download over the size limit is a bare ``DownloadCancelledError``). The
+summary groups failed URLs by kind, so the kind must never carry URL detail.
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import DownloadCancelledError
+
+#: Leading bytes of the image formats the web serves.
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def failure_reason(failure, settings) -> tuple[str, str]:
+    """(kind, reason) for a request's failure."""
+    exc = failure.value
+    kind = type(exc).__name__
+    message = failure.getErrorMessage()
+    if isinstance(exc, DownloadCancelledError) or kind == "CancelledError":
+        request = getattr(failure, "request", None)
+        limit = (request.meta.get("download_maxsize") if request is not None else None) \
+            or settings.getint("DOWNLOAD_MAXSIZE")
+        return "size limit", f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes): download cancelled"
+    if "DOWNLOAD_MAXSIZE" in message:  # decompressed past the limit (HttpCompressionMiddleware)
+        return "size limit", message
+    if kind == "BlockedRequest" or kind == "BlockedAddressError":
+        return "blocked address", message
+    return kind, f"{kind}: {message}" if message else kind
+
+
+def is_image(response) -> bool:
+    """Whether a response is an image: by its content type, else its bytes."""
+    ctype = response.headers.get("Content-Type", b"").split(b";")[0].strip().lower()
+    if ctype.startswith(b"image/"):
+        return True
+    head = response.body[:16]
+    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    return head[4:12] in (b"ftypavif", b"ftypheic")

@@ -1,0 +1,101 @@
+"""Which addresses the crawler may talk to: public ones only, unless allowed.
+
+A referenced page can point the crawler anywhere (an ``og:image`` at
+``http://127.0.0.1:8080/admin``, a redirect to the cloud metadata address), so
+every request is judged here first: its scheme, a host that is an IP literal
+(in any spelling the resolver would accept, ``127.1`` and ``2130706433``
+included) or a local name. Names are judged again on what they resolve to,
+by the guarded resolver, when the crawler connects directly. Operators
+archiving an intranet allow chosen networks (``GUARD_ALLOWED_NETWORKS``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from urllib.parse import urlsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+#: Numeric host spellings that inet_aton (and so the resolver) reads as IPv4.
+NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+#: (ipaddress attribute, how it is named in a refusal), most specific first.
+KINDS = (
+    ("is_unspecified", "unspecified"),
+    ("is_loopback", "loopback"),
+    ("is_link_local", "link-local"),
+    ("is_multicast", "multicast"),
+    ("is_reserved", "reserved"),
+    ("is_private", "private"),
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values) -> tuple[Network, ...]:
+    """``["10.1.0.0/16", "192.168.1.5"]`` -> networks; a bad entry raises
+    ValueError naming it (a typo must not silently open or close a network)."""
+    if isinstance(values, str):
+        values = [v for v in re.split(r"[,\s]+", values) if v]
+    networks = []
+    for value in values or ():
+        try:
+            networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"GUARD_ALLOWED_NETWORKS: not a network: {value!r}") from exc
+    return tuple(networks)
+
+
+def host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a host literal stands for, or None for a name."""
+    host = host.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if NUMERIC_HOST.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def address_reason(address, allowed: tuple[Network, ...] = ()) -> str | None:
+    """Why the crawler must not connect to ``address``; None when it may."""
+    addr = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if any(addr.version == net.version and addr in net for net in allowed):
+        return None
+    for attribute, kind in KINDS:
+        if getattr(addr, attribute):
+            return f"{kind} address {addr}"
+    if not addr.is_global:  # e.g. 100.64.0.0/10, shared address space
+        return f"non-public address {addr}"
+    return None
+
+
+def blocked_reason(url: str, allowed_networks: tuple[Network, ...] = ()) -> str | None:
+    """Why ``url`` must not be fetched, judged without any lookup; None when
+    it may be (a name is judged again on what it resolves to)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        return f"scheme not allowed: {scheme or 'none'}:"
+    if not host:
+        return "no host in URL"
+    address = host_address(host)
+    if address is not None:
+        return address_reason(address, allowed_networks)
+    name = host.rstrip(".").lower()
+    if name in LOCAL_NAMES or name.endswith(".localhost"):
+        if any(net.version == 4 and ipaddress.IPv4Address("127.0.0.1") in net for net in allowed_networks):
+            return None
+        return f"local host name {name}"
+    return None

@@ -1,0 +1,279 @@
+"""The network guard: no request to internal addresses, ever, and honest outcomes.
+
+Every "internal" target here is a loopback address: a server on 127.0.0.1
+that records whatever reaches it (it must record nothing). Private and
+link-local addresses appear only as strings; the guard refuses them before
+any connection is tried.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import frontmatter
+import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
+from twisted.internet import defer
+from twisted.internet.base import ThreadedResolver
+
+from crawler.downloadermiddlewares.guard import BlockedRequest, NetworkGuardMiddleware
+from crawler.netguard import blocked_reason, parse_networks
+from crawler.resolver import BlockedAddressError, GuardedResolver
+from tests.conftest import run_crawl
+from tests.fixtures.qq_site import PNG, Page
+from tests.fixtures.server import FixtureProxy
+
+
+# --- the rule, on its own ----------------------------------------------------
+
+@pytest.mark.parametrize("url, kind", [
+    ("http://127.0.0.1:8080/admin", "loopback"),
+    ("http://127.1/", "loopback"),  # what inet_aton (and the resolver) reads as 127.0.0.1
+    ("http://2130706433/", "loopback"),
+    ("http://0x7f000001/", "loopback"),
+    ("http://[::1]/", "loopback"),
+    ("http://[::ffff:127.0.0.1]/", "loopback"),
+    ("http://10.0.0.1/", "private"),
+    ("http://192.168.1.20/", "private"),
+    ("http://172.16.5.4/", "private"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[fe80::1]/", "link-local"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://0.0.0.0/", "unspecified"),
+    ("http://240.0.0.1/", "reserved"),
+    ("http://100.64.0.1/", "non-public"),
+    ("http://localhost:9000/", "local host name"),
+    ("http://LOCALHOST./", "local host name"),
+    ("http://admin.localhost/", "local host name"),
+    ("file:///etc/passwd", "scheme not allowed"),
+    ("ftp://example.org/x", "scheme not allowed"),
+    ("javascript:alert(1)", "scheme not allowed"),
+])
+def test_internal_targets_are_refused(url, kind):
+    reason = blocked_reason(url)
+    assert reason is not None and kind in reason, (url, reason)
+
+
+@pytest.mark.parametrize("url", [
+    "https://new.qq.com/rain/a/20250213A06E5300",
+    "http://93.184.216.34/",
+    "https://[2606:4700::1111]/",
+    "HTTPS://Example.ORG/x",
+])
+def test_public_targets_pass(url):
+    assert blocked_reason(url) is None
+
+
+def test_allowed_networks_open_only_themselves():
+    allowed = parse_networks(["10.20.0.0/16", "127.0.0.2"])
+    assert blocked_reason("http://10.20.3.4/", allowed) is None
+    assert blocked_reason("http://127.0.0.2:81/", allowed) is None
+    assert "private" in blocked_reason("http://10.21.0.1/", allowed)
+    assert "loopback" in blocked_reason("http://127.0.0.1/", allowed)
+    with pytest.raises(ValueError, match="not a network"):
+        parse_networks(["10.0.0.0/33"])
+
+
+def test_middleware_refuses_with_reason_and_counts():
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_NETWORKS": ["10.9.0.0/16"]})
+    mw = NetworkGuardMiddleware.from_crawler(crawler)
+    assert mw.process_request(Request("https://example.org/")) is None
+    assert mw.process_request(Request("http://10.9.1.1/")) is None
+    redirected = Request("http://169.254.169.254/", meta={"redirect_urls": ["https://example.org/r"]})
+    with pytest.raises(BlockedRequest, match=r"redirected from https://example.org/r.*link-local"):
+        mw.process_request(redirected)
+    assert crawler.stats.get_value("guard/blocked") == 1
+
+
+@pytest.mark.parametrize("resolved, blocked", [("10.1.2.3", True), ("127.0.0.1", True),
+                                               ("169.254.169.254", True), ("93.184.216.34", False)])
+def test_resolver_refuses_names_resolving_inside(monkeypatch, resolved, blocked):
+    """The resolver the crawler connects with: a public-looking name that
+    resolves to an internal address fails with the reason (no lookup made:
+    the threaded lookup is replaced by a fixed answer)."""
+    monkeypatch.setattr(ThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed(resolved))
+    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, exempt={"proxy.internal"})
+    results = []
+    resolver.getHostByName("news.example").addBoth(results.append)
+    if blocked:
+        assert results[0].check(BlockedAddressError)
+        assert "news.example resolves to" in results[0].getErrorMessage()
+    else:
+        assert results == [resolved]
+    # a configured proxy's own name is the operator's, not the web's
+    proxy = []
+    resolver.getHostByName("proxy.internal").addBoth(proxy.append)
+    assert proxy == [resolved]
+
+
+# --- a hostile web, end to end ------------------------------------------------
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """An "internal service": records every request that reaches it."""
+
+    def do_GET(self):
+        self.server.hits.append(self.path)
+        body = b"internal secret"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def internal(request):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.hits = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+ARTICLE_TEXT = "".join(f"<p>This is paragraph {i} of a long enough article about the harbour and its ships.</p>"
+                       for i in range(8))
+
+
+def hostile_pages(port: int) -> dict[str, Page]:
+    secret = f"http://127.0.0.1:{port}/admin/cover.png"
+    qq_body = (f'<div class="content-article"><h1>标题</h1><div class="rich_media_content">'
+               f'<p>这是一篇正常的文章，第一段有足够多的文字来通过空内容的检查，所以它会被存档。</p>'
+               f'<p><img src="http://169.254.169.254/latest/meta-data/iam.png"></p>'
+               f'<p><img src="https://inews.gtimg.com/om_bt/Fine/641"></p>'
+               f'<p><img src="https://hostile.example/not-an-image.png"></p>'
+               f'<p>第二段文字也在这里，文章继续讲述这个故事的其余部分。</p></div></div>')
+    return {
+        "https://hostile.example/article.html": Page(body=(
+            f'<html><head><title>Harbour news</title><meta property="og:image" content="{secret}">'
+            f'<meta property="og:title" content="Harbour news"></head><body><article><h1>Harbour news</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "https://hostile.example/moved": Page(status=302, headers=[("Location", f"http://localhost:{port}/admin/")]),
+        "https://hostile.example/tofile": Page(status=301, headers=[("Location", "file:///etc/passwd")]),
+        "https://hostile.example/missing": Page(status=404, body=b"<html><body>gone</body></html>"),
+        "https://hostile.example/not-an-image.png": Page(body=b"<html><body>login first</body></html>"),
+        "https://inews.gtimg.com/om_bt/Fine/641": Page(body=PNG, content_type="image/png"),
+        "https://new.qq.com/rain/a/20990101A00AAA00": Page(body=(
+            '<html><head><title>t</title><meta property="og:image" content="http://10.0.0.7/cover.png">'
+            f'</head><body>{qq_body}</body></html>').encode()),
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile_crawl(internal, tmp_path_factory):
+    web = FixtureProxy(hostile_pages(internal.server_address[1])).start()
+    seeds = tmp_path_factory.mktemp("seeds")
+    (seeds / "hostile.md").write_text(
+        "# Links\n\n"
+        "- [article](https://hostile.example/article.html)\n"
+        "- [moved](https://hostile.example/moved)\n"
+        "- [to a file](https://hostile.example/tofile)\n"
+        "- [missing](https://hostile.example/missing)\n"
+        f"- [internal](http://127.0.0.1:{internal.server_address[1]}/admin/)\n"
+        "- [metadata](http://169.254.169.254/latest/meta-data/)\n"
+        "- [qq](https://new.qq.com/rain/a/20990101A00AAA00)\n", encoding="utf-8")
+    try:
+        yield run_crawl(tmp_path_factory.mktemp("archive"), web.url, seeds=seeds), web
+    finally:
+        web.stop()
+
+
+def test_nothing_internal_is_ever_requested(hostile_crawl, internal):
+    result, web = hostile_crawl
+    assert internal.hits == [], internal.hits
+    asked = [url for url, _ in web.requests]
+    assert not [u for u in asked if "127.0.0.1" in u or "localhost" in u or "169.254" in u or "10.0.0.7" in u], asked
+
+
+def test_pages_referencing_internal_addresses_are_still_archived(hostile_crawl):
+    result, _ = hostile_crawl
+    articles = {p.name: frontmatter.load(p) for p in (result.archive / "articles").rglob("*.md")}
+    qq = articles["20990101A00AAA00.md"]
+    assert qq["thumbnail"] == ""  # the internal og:image is not kept
+    assert "169.254" not in qq.content and "https://inews.gtimg.com/om_bt/Fine/641" in qq.content
+    harbour = [a for a in articles.values() if a["title"] == "Harbour news"]
+    assert len(harbour) == 1 and harbour[0]["thumbnail"] == "" and "127.0.0.1" not in harbour[0].content
+    assert "image http://169.254.169.254/latest/meta-data/iam.png dropped: link-local address" in result.log
+    cdxj = (result.archive / "index.cdxj").read_text()
+    assert "127.0.0.1" not in cdxj and "169.254" not in cdxj and "localhost" not in cdxj
+
+
+def test_blocked_seed_urls_and_redirects_fail_with_their_reason(hostile_crawl, internal):
+    result, _ = hostile_crawl
+    port = internal.server_address[1]
+    assert result.returncode == 1
+    assert (f"not archived: https://hostile.example/moved: blocked http://localhost:{port}/admin/ "
+            "(redirected from https://hostile.example/moved): local host name localhost") in result.log
+    assert f"not archived: http://127.0.0.1:{port}/admin/: blocked" in result.log
+    assert "loopback address 127.0.0.1" in result.log
+    assert "not archived: http://169.254.169.254/latest/meta-data/: blocked" in result.log
+
+
+def test_redirect_to_a_file_url_is_said_and_nothing_kept_aside(hostile_crawl):
+    result, _ = hostile_crawl
+    assert ("not archived: https://hostile.example/tofile: redirect not followed: "
+            "HTTP 301 to file:///etc/passwd") in result.log
+    assert not (result.archive / "rejected").exists() or not list((result.archive / "rejected").rglob("*"))
+
+
+def test_an_image_url_answering_html_is_not_an_archived_image(hostile_crawl):
+    result, _ = hostile_crawl
+    assert "image https://hostile.example/not-an-image.png answered something that is not an image" in result.log
+    assert "'archive/images/not_image': 1" in result.log
+    assert "'archive/images/fetched': 1" in result.log  # the one real PNG
+
+
+def test_summary_groups_failures_by_kind_without_url_detail(hostile_crawl):
+    result, _ = hostile_crawl
+    summary = result.log[result.log.index("crawl summary"):]
+    assert "1 x HTTP 404\n" in summary
+    assert "3 x blocked address\n" in summary
+    assert "1 x redirect not followed\n" in summary
+    assert " at https" not in "".join(line for line in summary.splitlines() if " x " in line)
+
+
+# --- connecting directly (no proxy): the URL host is judged as written --------
+
+class Page200(http.server.BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_direct_crawl_with_an_allowed_intranet(internal, tmp_path):
+    """An intranet archive: 127.0.0.2 allowed, 127.0.0.1 (the internal service) not."""
+    port = internal.server_address[1]
+    handler = type("H", (Page200,), {"body": (
+        f'<html><head><title>Intranet memo</title><meta property="og:image" '
+        f'content="http://127.0.0.1:{port}/secret.png"></head><body><article><h1>Intranet memo</h1>'
+        f'{ARTICLE_TEXT}</article></body></html>').encode()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    url = f"http://127.0.0.2:{server.server_address[1]}/memo.html"
+    (seeds / "memo.md").write_text(f"[memo]({url})\n", encoding="utf-8")
+    try:
+        refused = run_crawl(tmp_path / "a1", None, seeds=seeds)
+        allowed = run_crawl(tmp_path / "a2", None, seeds=seeds,
+                            settings={"GUARD_ALLOWED_NETWORKS": "127.0.0.2/32"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.returncode == 1 and "loopback address 127.0.0.2" in refused.log
+    assert allowed.returncode == 0, allowed.log[-3000:]
+    memo = next((tmp_path / "a2" / "articles").rglob("*.md"))
+    assert frontmatter.load(memo)["thumbnail"] == ""
+    assert internal.hits == []
