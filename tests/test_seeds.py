@@ -1,10 +1,11 @@
 """The seed reader: three seed shapes, named skips, never a stop."""
 
 import logging
+import re
 
 import pytest
 
-from crawler.seeds import SeedError, load_seeds, parse_seed
+from crawler.seeds import DroppedLink, LinkError, load_seeds, parse_seed, web_url
 from tests.conftest import SEEDS
 
 
@@ -48,9 +49,11 @@ def test_broken_seeds_are_reported_and_the_rest_goes_on(tmp_path, caplog):
     assert "a_bad_yaml.md" in caplog.text and "b_bad_encoding.txt" in caplog.text
 
 
-def test_parse_errors_raise_with_the_name():
-    with pytest.raises(SeedError, match="x.md"):
-        parse_seed("---\n: : [\n---\n", "x.md")
+def test_front_matter_that_does_not_load_is_ignored_and_the_body_still_read():
+    seed = parse_seed("---\n: : [\n---\n\nbody\n\n[qq](https://new.qq.com/rain/a/20250101A00AAA00)\n", "x.md")
+    assert seed.metadata == {}
+    assert seed.front_matter_error.startswith("ParserError: ")
+    assert seed.source_url == "https://new.qq.com/rain/a/20250101A00AAA00"
 
 
 def test_missing_seed_folder_is_a_clear_error(tmp_path):
@@ -124,3 +127,189 @@ def test_an_indented_source_link_is_still_the_source():
 ])
 def test_what_counts_as_a_bare_url(text, expected):
     assert parse_seed(text + "\n", "s.md").references == expected
+
+
+QQ_LINK = "[qq](https://new.qq.com/rain/a/20250213A06E5300)"
+HUGO = '---\ntitle: "t"\n{}\nthumbnail: "https://inews.gtimg.com/om_ls/Cover_640360/0"\n---\n\n正文。\n\n{}\n'
+
+
+def test_hostile_seeds_cost_only_their_front_matter_or_themselves(tmp_path, caplog, monkeypatch):
+    """Every way one seed can go wrong, side by side: the others are all read,
+    a seed with a readable body keeps its links, and each one is named with why."""
+    files = {
+        "010_bad_date.md": HUGO.format("date: 2025-02-30", QQ_LINK),
+        "011_bad_float.md": HUGO.format("ratio: !!float abc", "[ref](https://e.example/011)"),
+        "012_bad_binary.md": HUGO.format('blob: !!binary "a"', "[ref](https://e.example/012)"),
+        "013_python_tag.md": HUGO.format('x: !!python/object/apply:os.system ["true"]', "[ref](https://e.example/013)"),
+        "014_too_deep.md": HUGO.format("x: " + "[" * 5000 + "]" * 5000, "[ref](https://e.example/014)"),
+        "015_list.md": "---\n- a\n- b\n---\n\n[ref](https://e.example/015)\n",
+        "016_bad_syntax.md": HUGO.format('title: "unclosed', "[ref](https://e.example/016)"),
+        "017_nothing_left.md": HUGO.format("date: 2025-13-01", "正文没有链接。"),
+        "018_boom.md": "BOOM [ref](https://e.example/018)\n",
+        "020_good.md": HUGO.format('date: "2025-02-13 17:15:08"', "[qq](https://new.qq.com/rain/a/20250210A05NRE00)"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "019_bad_utf8.txt").write_bytes(
+        b'---\ntitle: "t"\nauthor: \xff\n---\n\n[ref](https://e.example/019) [bad](https://e.example/\xfe)\n')
+    (tmp_path / "021_bom.md").write_bytes(b"\xef\xbb\xbf" + HUGO.format("x: 1", "[ref](https://e.example/021)").encode())
+    (tmp_path / "022_folder.md").mkdir()
+
+    import crawler.seeds as seeds_module
+    real_links = seeds_module._links
+
+    def links(text):  # any exception at all, from anywhere in reading one seed
+        if "BOOM" in text:
+            raise RuntimeError("boom")
+        return real_links(text)
+
+    monkeypatch.setattr(seeds_module, "_links", links)
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        seeds = {s.name: s for s in load_seeds(tmp_path)}
+
+    assert list(seeds) == ["010_bad_date.md", "011_bad_float.md", "012_bad_binary.md", "013_python_tag.md",
+                           "014_too_deep.md", "015_list.md", "016_bad_syntax.md", "019_bad_utf8.txt",
+                           "020_good.md", "021_bom.md"]
+    assert seeds["010_bad_date.md"].urls == ["https://new.qq.com/rain/a/20250213A06E5300"]
+    for number in ("011", "012", "013", "014", "015", "016"):
+        seed = next(s for s in seeds.values() if s.name.startswith(number))
+        assert seed.urls == [f"https://e.example/{number}"] and seed.metadata == {}
+    assert seeds["020_good.md"].metadata["title"] == "t"
+    assert seeds["020_good.md"].urls == ["https://new.qq.com/rain/a/20250210A05NRE00"]
+    # a byte-order mark hides no front matter: its keys are read, its thumbnail is no reference
+    assert seeds["021_bom.md"].metadata["x"] == 1 and seeds["021_bom.md"].urls == ["https://e.example/021"]
+    # a bad byte costs only the link it sits in
+    assert seeds["019_bad_utf8.txt"].urls == ["https://e.example/019"]
+    assert [d.malformed for d in seeds["019_bad_utf8.txt"].dropped] == [True]
+
+    lines = [r.getMessage() for r in caplog.records]
+
+    def said(name, *words):
+        return any(name in line and all(w in line for w in words) for line in lines)
+
+    assert said("010_bad_date.md", "front matter ignored", "day is out of range for month", "still crawled")
+    assert said("011_bad_float.md", "front matter ignored", "ValueError")
+    assert said("012_bad_binary.md", "front matter ignored", "ConstructorError", "base64")
+    assert said("013_python_tag.md", "front matter ignored", "ConstructorError", "python/object")
+    assert said("014_too_deep.md", "front matter ignored")  # RecursionError or a nesting limit
+    assert said("015_list.md", "front matter ignored", "not a mapping")
+    assert said("016_bad_syntax.md", "front matter ignored")
+    assert said("017_nothing_left.md", "front matter ignored") and said("017_nothing_left.md", "seed skipped",
+                                                                        "no source link")
+    assert said("018_boom.md", "seed skipped", "RuntimeError: boom")
+    assert said("019_bad_utf8.txt", "not valid UTF-8", "replaced")
+    assert said("019_bad_utf8.txt", "link dropped", "https://e.example/\ufffd", "undecodable")
+    assert not any("020_good.md" in line or "021_bom.md" in line or "022_folder" in line for line in lines)
+
+
+LINKS = """### 参考资料
+- [js](javascript:alert(1))
+- [data](data:text/plain,hello)
+- [file](file:///etc/passwd)
+- [mail](mailto:a@example.com)
+- [ftp](ftp://ftp.example.com/pub/x)
+- [rel](../other/page.html) and [frag](#section) and [empty]()
+- [no host](http://) [port](https://example.com:99999/x) [v6](<http://[::1/x>) [host](<https://exa mple.com/x>)
+- ![img](data:image/png;base64,iVBORw0KGgo=) ![img rel](images/a.png)
+- <javascript:alert(2)>, bare ftp://ftp.example.org/y and mailto:b@example.com
+- the same again: [js](javascript:alert(1)) ![img](images/a.png)
+- write to c@example.com: an address in prose, not a link
+- [kept](https://e.example/kept)
+"""
+
+
+def test_every_dropped_link_is_named_once_with_why(tmp_path, caplog):
+    seed = parse_seed(LINKS, "links.md")
+    assert seed.references == ["https://e.example/kept"]
+    assert seed.images == []
+    assert seed.dropped == [
+        DroppedLink("javascript:alert(1)", "link", "not a web address (javascript:)", False),
+        DroppedLink("data:text/plain,hello", "link", "not a web address (data:)", False),
+        DroppedLink("file:///etc/passwd", "link", "not a web address (file:)", False),
+        DroppedLink("mailto:a@example.com", "link", "not a web address (mailto:)", False),
+        DroppedLink("ftp://ftp.example.com/pub/x", "link", "not a web address (ftp:)", False),
+        DroppedLink("../other/page.html", "link", "relative link, with no site to fetch it from", False),
+        DroppedLink("#section", "link", "relative link, with no site to fetch it from", False),
+        DroppedLink("", "link", "empty link", False),
+        DroppedLink("http://", "link", "malformed URL: no host", True),
+        DroppedLink("https://example.com:99999/x", "link", "malformed URL: Port out of range 0-65535", True),
+        DroppedLink("http://[::1/x", "link", "malformed URL: Invalid IPv6 URL", True),
+        DroppedLink("https://exa mple.com/x", "link", "malformed URL: bad host 'exa mple.com'", True),
+        DroppedLink("data:image/png;base64,iVBORw0KGgo=", "image", "not a web address (data:)", False),
+        DroppedLink("images/a.png", "image", "relative link, with no site to fetch it from", False),
+        DroppedLink("javascript:alert(2)", "link", "not a web address (javascript:)", False),
+        DroppedLink("ftp://ftp.example.org/y", "link", "not a web address (ftp:)", False),
+        DroppedLink("mailto:b@example.com", "link", "not a web address (mailto:)", False),
+    ]
+    (tmp_path / "links.md").write_text(LINKS, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        load_seeds(tmp_path)
+    lines = [r.getMessage() for r in caplog.records]
+    for dropped in seed.dropped:
+        named = [line for line in lines if f"dropped: {dropped.url}: {dropped.reason}" in line]
+        assert len(named) == 1 and named[0].startswith(f"seed links.md: {dropped.kind} dropped"), dropped
+    assert len(lines) == len(seed.dropped)
+
+
+def test_a_long_data_url_is_named_short(tmp_path, caplog):
+    url = "data:image/png;base64," + "A" * 100_000
+    (tmp_path / "big.md").write_text(f"![x]({url})\n\n[ref](https://e.example/a)\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        assert load_seeds(tmp_path)[0].dropped[0].url == url
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("seed big.md: image dropped: data:image/png;base64,AAA")
+    assert f"... ({len(url)} characters): not a web address (data:)" in line and len(line) < 250
+
+
+def test_valid_spellings_of_web_urls_are_kept():
+    text = """- [a](HTTP://Example.COM/x) [b](//cdn.example.com/path?q=1) [c](< https://e.example/spaced >)
+- <HTTPS://WWW.Example.org/A> [d](<https://e.example/a b>) [idn](https://例子.测试/路径) [r]
+- bare HTTP://UP.example.com/Path and //proto.example.com/p here
+- ![i](//img.example.com/i.png) ![j]( <HTTPS://IMG.example.com/J.png> )
+
+[r]: <https://Ref.Example.com/z>
+
+[qq](HTTP://New.QQ.com/rain/a/20250101A00AAA00)
+"""
+    seed = parse_seed(text, "spellings.md")
+    assert seed.source_url == "http://new.qq.com/rain/a/20250101A00AAA00"
+    assert seed.references == [
+        "http://example.com/x", "https://cdn.example.com/path?q=1", "https://e.example/spaced",
+        "https://www.example.org/A", "https://e.example/a%20b",
+        "https://xn--fsqu00a.xn--0zwm56d/%E8%B7%AF%E5%BE%84", "https://ref.example.com/z",
+        "http://up.example.com/Path", "https://proto.example.com/p",
+    ]
+    assert seed.images == ["https://img.example.com/i.png", "https://img.example.com/J.png"]
+    assert seed.dropped == []
+
+
+@pytest.mark.parametrize("link,expected", [
+    ("https://e.example/x", "https://e.example/x"),
+    ("  <HTTPS://E.Example:8443/X?Q=1#F>  ", "https://e.example:8443/X?Q=1#F"),
+    ("//e.example/x", "https://e.example/x"),
+    ("http://[2001:db8::1]/x", "http://[2001:db8::1]/x"),
+    ("https://under_score.example.com/", "https://under_score.example.com/"),
+    ("https://例子.测试/", "https://xn--fsqu00a.xn--0zwm56d/"),
+])
+def test_web_url_spellings(link, expected):
+    assert web_url(link) == expected
+
+
+@pytest.mark.parametrize("link,reason,malformed", [
+    ("", "empty link", False),
+    ("< >", "empty link", False),
+    ("/x", "relative link", False),
+    ("www.example.com/x", "relative link", False),
+    ("JavaScript:alert(1)", "not a web address (javascript:)", False),
+    ("tel:+861012345678", "not a web address (tel:)", False),
+    ("https:///x", "malformed URL: no host", True),
+    ("https://-bad.example/", "malformed URL: bad host", True),
+    ("https://a..b/", "malformed URL: bad host", True),
+    ("https://e.example:port/", "malformed URL: Port could not be cast", True),
+    ("https://e.example/\ufffd", "malformed URL: undecodable", True),
+    ("https://e.example/%EF%BF%BD", "malformed URL: undecodable", True),
+])
+def test_web_url_refusals(link, reason, malformed):
+    with pytest.raises(LinkError, match=re.escape(reason)) as caught:
+        web_url(link)
+    assert caught.value.malformed is malformed

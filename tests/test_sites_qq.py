@@ -205,3 +205,79 @@ def test_small_thumbnails_of_other_articles_are_not_the_cover():
     page = ('<div class="rich_media_content"><p>正文。</p></div>'
             '<img src="https://inews.gtimg.com/om_ls/OtherArticleAAA_294195/0">')
     assert qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)["thumbnail"] == ""
+
+
+def _client_page(attribute_key: str, attributes: dict, text: str, **extra) -> str:
+    import json as _json
+    data = {"title": "t", "pubtime": "2025-02-13 17:15:08", "originContent": {"text": text},
+            attribute_key: attributes, **extra}
+    return f'<div id="root"></div><script>window.DATA = {_json.dumps(data, ensure_ascii=False)};</script>'
+
+
+OM = "https://inews.gtimg.com/om_bt/{}/{}"
+SIZES = ("0", "1000", "640", "641")  # the page data lists 641 after the others
+
+
+def _flat(name):
+    return {**{f"imgurl{size}": OM.format(name, size) for size in SIZES},
+            "bigOrigUrl": OM.format(name, "0"), "desc": "图注 https://example.com/credit"}
+
+
+def _sized(name):
+    return {f"imgurl{size}": {"imgurl": OM.format(name, size), "width": "641", "height": "360"} for size in SIZES}
+
+
+@pytest.mark.parametrize("attribute_key,entry", [
+    ("originAttribute", _flat),  # today's pages: plain strings per size
+    ("originAttribute", _sized),  # sizes as {"imgurl": url, "width", "height"}
+    ("cnt_attr", lambda name: {"img": _sized(name), "desc": ""}),
+    ("cnt_attr", lambda name: {"all": {"img": _sized(name), "itype": "0"}}),
+])
+def test_client_rendered_images_come_in_place_in_the_641_size(attribute_key, entry):
+    text = ("<p>第一段正文，足够长的文字。</p><p><!--IMG_1--></p><p>第二段</p><p><!--IMG_0--></p>"
+            "<p><!--IMG_2--></p><p>第三段</p>")
+    page = _client_page(attribute_key, {f"IMG_{n}": entry(f"Hash{n}") for n in range(3)}, text)
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert fields["extractor"] == "qq:embedded-data"
+    assert [b.get("src") or b["markdown"] for b in fields["blocks"]] == [
+        "第一段正文，足够长的文字。", OM.format("Hash1", "641"), "第二段",
+        OM.format("Hash0", "641"), OM.format("Hash2", "641"), "第三段",
+    ]
+
+
+@pytest.mark.parametrize("entry,expected", [
+    ({"imgurl0": OM.format("H", "0"), "imgurl1000": OM.format("H", "1000"), "imgurl640": OM.format("H", "640")},
+     OM.format("H", "640")),
+    ({"imgurl0": OM.format("H", "0"), "imgurl1000": OM.format("H", "1000")}, OM.format("H", "1000")),
+    ({"bigOrigUrl": OM.format("H", "0"), "url": "https://x.test/legacy.jpg"}, OM.format("H", "0")),
+    ({"imgurl0": {"imgurl": "//inews.gtimg.com/om_bt/H/0"}}, OM.format("H", "0")),
+    ({"origUrl": "https://x.test/o.jpg", "imgurl": "https://x.test/i.jpg"}, "https://x.test/o.jpg"),
+    ("https://x.test/bare.jpg", "https://x.test/bare.jpg"),
+])
+def test_image_size_preference(entry, expected):
+    page = _client_page("originAttribute", {"IMG_0": entry}, "<p>正文段落，足够长。</p><p><!--IMG_0--></p>")
+    blocks = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)["blocks"]
+    assert blocks[1:] == [{"type": "image", "src": expected}]
+
+
+def test_images_of_related_items_and_links_in_captions_are_not_body_images():
+    page = _client_page(
+        "originAttribute", {"IMG_0": {"desc": "https://x.test/credit.jpg"}},
+        "<p>正文段落，足够长。</p><p><!--IMG_0--></p><p>结尾</p>",
+        recommend=[{"cnt_attr": {"IMG_0": {"imgurl641": "https://x.test/other/641"}}}])
+    blocks = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)["blocks"]
+    assert [b["type"] for b in blocks] == ["text", "text"]
+
+
+@pytest.mark.parametrize("pubtime,expected", [
+    ("20250213171508", "2025-02-13 17:15:08"),
+    (20250213171508, "2025-02-13 17:15:08"),
+    (1739439308000, "2025-02-13 17:35:08"),
+    (10**30, ""),
+    (-1, ""),
+])
+def test_numeric_publication_times(pubtime, expected):
+    page = _client_page("originAttribute", {}, "<p>正文段落，足够长。</p>", pubtime=pubtime)
+    fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)
+    assert fields["date"] == expected
+    assert fields["blocks"][0]["markdown"] == "正文段落，足够长。"

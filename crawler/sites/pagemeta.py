@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime, timezone
 
 from dateutil import parser as dateparser
@@ -17,24 +19,60 @@ def meta_content(tree, *names) -> str | None:
     return None
 
 
+#: A date outside these years is a misread field, not a publication time.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+#: All-digit dates by length: compact calendar forms, not epoch counts
+#: (20250213 would otherwise read as 1970-08-23).
+COMPACT_FORMATS = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+#: Epoch counts by number of integer digits: seconds (1973-2286), milliseconds.
+EPOCH_DIVISORS = {9: 1, 10: 1, 13: 1000}
+
+
 def normalize_time(value, local_tz=None) -> str | None:
     """``YYYY-MM-DD HH:MM:SS`` in the site's local time, from what the page says.
 
     A time with an offset is converted to ``local_tz`` where the site's zone
-    is known; otherwise the wall-clock time the page states is kept.
+    is known; otherwise the wall-clock time the page states is kept. Numbers
+    are read by their digit count (see ``COMPACT_FORMATS``/``EPOCH_DIVISORS``).
+    Anything unreadable or out of range gives None: a page's odd date field
+    must never cost the page.
     """
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        seconds = int(value)
-        if seconds > 10**11:
-            seconds //= 1000
-        stamp = datetime.fromtimestamp(seconds, tz=local_tz or timezone.utc)
-        return stamp.strftime("%Y-%m-%d %H:%M:%S")
     try:
-        stamp = dateparser.parse(str(value), ignoretz=local_tz is None)
-        if local_tz is not None and stamp.tzinfo is not None:
-            stamp = stamp.astimezone(local_tz)
-    except (ValueError, OverflowError):
+        stamp = _parse(value, local_tz)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+    if stamp is None or not MIN_YEAR <= stamp.year <= MAX_YEAR:
         return None
     return stamp.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _parse(value, local_tz) -> datetime | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return None
+        text = str(int(value)) if isinstance(value, int) or value.is_integer() else repr(value)
+    else:
+        text = str(value).strip()
+    if not text:
+        return None
+    if NUMBER.fullmatch(text):
+        return _from_number(text, local_tz)
+    stamp = dateparser.parse(text, ignoretz=local_tz is None)
+    if local_tz is not None and stamp.tzinfo is not None:
+        stamp = stamp.astimezone(local_tz)
+    return stamp
+
+
+def _from_number(text: str, local_tz) -> datetime | None:
+    if text.startswith("-"):
+        return None
+    whole, _, fraction = text.lstrip("+").partition(".")
+    if not fraction and len(whole) in COMPACT_FORMATS:
+        return datetime.strptime(whole, COMPACT_FORMATS[len(whole)])
+    divisor = EPOCH_DIVISORS.get(len(whole))
+    if divisor is None:
+        return None
+    return datetime.fromtimestamp(int(whole) // divisor, tz=local_tz or timezone.utc)

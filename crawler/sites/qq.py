@@ -54,6 +54,10 @@ COVER_KEYS = ("shareImg", "share_img", "thumb_nail", "thumbnail", "thumbnails_bi
 COVER_URL_RE = re.compile(r"(?:https?:)?//inews\.gtimg\.com/om_ls/[^\"'\s)<>]+")
 TITLE_SUFFIX = re.compile(r"\s*[_|-]\s*腾讯(新闻|网)\s*$")
 PLACEHOLDER_RE = re.compile(r"^\s*(IMG_\d+)\s*$", re.I)
+#: The sizes an ``IMG_n`` entry offers, by preference: 641 is what the article
+#: page shows and what the seeds keep; the rest are fallbacks for older data.
+IMAGE_SIZE_KEYS = ("imgurl641", "imgurl640", "imgurl1000", "imgurl0", "bigOrigUrl",
+                   "url", "src", "origUrl", "imgurl")
 HTML_BODY_RE = re.compile(r"<p[\s>]|<!--IMG_\d+-->", re.I)
 #: Where Tencent's page data keeps the article body HTML, most likely first.
 BODY_JSON_PATHS = (("originContent", "text"), ("content", "text"), ("content",), ("cnt_html",),
@@ -200,13 +204,28 @@ def dom_blocks(tree, base_url: str) -> list[dict]:
 
 
 def _image_attributes(data) -> dict:
-    """``IMG_n`` -> URL, from any attribute map in the embedded data."""
-    images = {}
-    for path, value in _walk(data):
-        if len(path) >= 2 and isinstance(path[-2], str) and PLACEHOLDER_RE.match(path[-2]):
-            if path[-1] in ("url", "imgurl", "src", "origUrl") and isinstance(value, str):
-                images.setdefault(path[-2].upper(), value)
-    return images
+    """``IMG_n`` -> URL, from every attribute map in the embedded data
+    (``originAttribute``, ``cnt_attr``, ``attribute``; not inside lists,
+    where related items live). Each image offers several sizes, flat
+    (``"imgurl641": url``) or nested (``img.imgurl641.imgurl``,
+    ``all.img.imgurl641.imgurl``); the one ranked first in
+    ``IMAGE_SIZE_KEYS`` wins, the form the seeds use."""
+    best: dict[str, tuple] = {}
+    for path, value in _walk(data, into_lists=False):
+        if not (isinstance(value, str) and value.strip().startswith(("http", "//"))):
+            continue
+        slot = next((i for i, key in enumerate(path) if isinstance(key, str) and PLACEHOLDER_RE.match(key)), None)
+        if slot is None:
+            continue
+        below = path[slot + 1:]
+        ranks = [IMAGE_SIZE_KEYS.index(key) for key in below if key in IMAGE_SIZE_KEYS]
+        if below and not ranks:
+            continue  # a link in "desc" or the like, not the image
+        rank = (min(ranks, default=len(IMAGE_SIZE_KEYS)), len(below))
+        name = path[slot].strip().upper()
+        if name not in best or rank < best[name][0]:
+            best[name] = (rank, value.strip())
+    return {name: url for name, (_, url) in best.items()}
 
 
 def json_blocks(data: dict, base_url: str) -> list[dict]:
