@@ -1,0 +1,54 @@
+"""``scrapy hugo``: build the archive as a static Hugo site.
+
+Generates what Hugo needs besides the articles under ``<archive>/site/`` and
+runs ``hugo`` (see crawler/exports/hugo.py). Hugo's output, warnings
+included, is shown; a missing or failing ``hugo`` exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+from scrapy.utils.log import configure_logging
+
+from crawler.exports.hugo import HugoError, HugoSite
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "[--archive DIR] [--output DIR] [--base-url URL]"
+
+    def short_desc(self) -> str:
+        return "Build the archive as a static Hugo site, with each article's versions and diffs"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
+        parser.add_argument("--output", metavar="DIR",
+                            help="where the site is written (default: HUGO_OUTPUT_DIR, else <archive>/site/public)")
+        parser.add_argument("--base-url", metavar="URL", dest="base_url",
+                            help="root URL the site is served from (default: HUGO_BASE_URL)")
+
+    def run(self, args, opts) -> None:
+        if args:
+            raise UsageError("`scrapy hugo` takes options only")
+        configure_logging(self.settings)
+        site = HugoSite.from_settings(self.settings, archive=opts.archive, output=opts.output,
+                                      base_url=opts.base_url)
+        try:
+            result = site.run()
+        except HugoError as exc:
+            print(f"scrapy hugo: {exc}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        for line in result.warnings:
+            if line not in result.stderr and line not in result.stdout:
+                print(f"WARN {line}", file=sys.stderr)
+        print(f"site built in {result.public}")

@@ -1,0 +1,1 @@
+"""Views of the archive built from its files (the Hugo site)."""

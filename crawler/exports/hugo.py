@@ -1,0 +1,248 @@
+"""The archive as a static Hugo site: what Hugo needs besides the articles, then the build.
+
+``archive/articles/`` is Hugo content as it is: it is mounted, never copied
+or rewritten. Everything else Hugo reads is generated under ``<archive>/site/``
+through the archive store: ``config.json`` (the shipped template plus the
+mounts), ``data/archive.json`` (per article: its capture in a replay tool and
+its older versions) and ``static/diffs/`` (one side-by-side diff per older
+version, against the version that replaced it). Hugo runs with that folder as
+its source, so its lock file, ``resources/`` and cache stay in the archive and
+out of the repository's ``hugo/`` folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+import subprocess
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from dateutil.parser import isoparse
+
+from crawler import markdown
+from crawler.diffing import diff_articles, render_html
+from crawler.storage import ArchiveStore
+
+logger = logging.getLogger(__name__)
+
+#: The shipped site: config template, layouts and style sheet.
+SHIPPED_SITE = Path(__file__).resolve().parents[2] / "hugo"
+#: Hugo's working folder inside the archive.
+SITE_DIR = "site"
+#: How the markdown pipeline names the copies in versions/ (read, with a fallback).
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+
+class HugoError(RuntimeError):
+    """Hugo is missing, the site cannot be prepared, or the build failed."""
+
+
+@dataclass
+class BuildResult:
+    public: Path
+    stdout: str
+    stderr: str
+    #: Hugo's own WARN lines, then articles whose date Hugo could not read.
+    warnings: list[str] = field(default_factory=list)
+
+
+def timestamp14(warc_date) -> str:
+    """``2025-11-25T16:00:00Z`` -> ``20251125160000`` (UTC): the form replay URLs take."""
+    when = warc_date if isinstance(warc_date, datetime) else isoparse(str(warc_date))
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y%m%d%H%M%S")
+
+
+def replay_link(template: str, meta: dict) -> str | None:
+    """The capture of ``meta``'s article in a replay tool, or None without a template,
+    a ``fetched_url`` or a readable ``warc_date``."""
+    url, date = meta.get("fetched_url"), meta.get("warc_date")
+    if not (template and url and date):
+        return None
+    try:
+        return template.format(timestamp=timestamp14(date), url=url)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _utc_label(when: datetime) -> str:
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def capture_label(meta: dict, stamp: str | None = None) -> str:
+    """When a copy was captured: its ``warc_date``; else, for a version, before
+    the time its file name gives (when it was replaced)."""
+    date = meta.get("warc_date")
+    if date:
+        try:
+            return _utc_label(date if isinstance(date, datetime) else isoparse(str(date)))
+        except (ValueError, OverflowError):
+            pass
+    if stamp is None:
+        return "date unknown"
+    try:
+        return "before " + _utc_label(datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=timezone.utc))
+    except ValueError:
+        return f"before {stamp}"
+
+
+def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:
+    """The ``.md`` files of a folder (tree), without the store's hidden temporary files."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
+
+
+def _meta(text: str, name) -> dict:
+    try:
+        return markdown.parse(text)[0]
+    except Exception as exc:  # a copy damaged by hand or by disk is still listed
+        logger.warning("%s: unreadable front matter (%s)", name, exc)
+        return {}
+
+
+class HugoSite:
+    """Generates ``<archive>/site/`` and builds the public site from it with Hugo."""
+
+    def __init__(self, archive, *, source=None, output=None, base_url: str = "/",
+                 replay_url: str = "", hugo_bin: str = "hugo"):
+        self.store = ArchiveStore(archive)
+        self.archive = self.store.root
+        self.site = self.store.path(SITE_DIR)
+        self.source = Path(source or SHIPPED_SITE).resolve()
+        self.public = Path(output).resolve() if output else self.site / "public"
+        self.base_url = base_url or "/"
+        self.replay_url = replay_url or ""
+        self.hugo_bin = hugo_bin or "hugo"
+
+    @classmethod
+    def from_settings(cls, settings, archive=None, output=None, base_url=None):
+        """From the HUGO_* settings; the command's options take precedence."""
+        return cls(
+            archive or settings.get("ARCHIVE_DIR"),
+            source=settings.get("HUGO_SOURCE_DIR") or None,
+            output=output or settings.get("HUGO_OUTPUT_DIR") or None,
+            base_url=base_url or settings.get("HUGO_BASE_URL"),
+            replay_url=settings.get("HUGO_REPLAY_URL"),
+            hugo_bin=settings.get("HUGO_BIN"),
+        )
+
+    # --- generation -------------------------------------------------------
+
+    def generate(self) -> dict:
+        """Write config.json, data/archive.json and the diff pages; return the data."""
+        articles = self.archive / "articles"
+        if not _markdown_files(articles):
+            raise HugoError(f"no articles in {articles}: crawl first (scrapy crawl qq)")
+        template = self.source / "config.yaml"
+        if not template.is_file() or not (self.source / "layouts").is_dir():
+            raise HugoError(f"no Hugo site at {self.source} (config.yaml and layouts/): set HUGO_SOURCE_DIR")
+        data = {}
+        for path in _markdown_files(articles):
+            rel = path.relative_to(articles).as_posix()  # what Hugo calls .File.Path
+            data[rel] = self._article_entry(rel, path.read_text(encoding="utf-8", errors="replace"))
+        self.store.write_text(f"{SITE_DIR}/data/archive.json",
+                              json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+        self.store.path(f"{SITE_DIR}/static").mkdir(parents=True, exist_ok=True)
+        self.store.write_text(f"{SITE_DIR}/config.json", json.dumps(self._config(template), ensure_ascii=False, indent=1))
+        return data
+
+    def _article_entry(self, rel: str, current: str) -> dict:
+        """An article's replay link, and its older versions oldest first, each
+        with its diff against the next one (the last against the current copy)."""
+        stem = rel[: -len(".md")]
+        copies = [(p.stem, p.read_text(encoding="utf-8", errors="replace"))
+                  for p in _markdown_files(self.archive / "versions" / stem, "*.md")]
+        copies.append((None, current))
+        metas = [_meta(text, f"versions/{stem}/{stamp}.md" if stamp else f"articles/{rel}")
+                 for stamp, text in copies]
+        versions = []
+        for i, (stamp, text) in enumerate(copies[:-1]):
+            next_stamp, next_text = copies[i + 1]
+            old_label = capture_label(metas[i], stamp)
+            new_label = capture_label(metas[i + 1], next_stamp)
+            title = metas[i + 1].get("title") or metas[i].get("title") or stem
+            link = f"diffs/{stem}/{stamp}.html"
+            try:
+                page = render_html(diff_articles(text, next_text), f"captured {old_label}",
+                                   f"captured {new_label}", str(title))
+            except Exception as exc:  # a copy damaged by hand or by disk: listed, without a diff
+                logger.warning("versions/%s/%s.md: no diff (%s)", stem, stamp, exc)
+                link = None
+            else:
+                self.store.write_text(f"{SITE_DIR}/static/{link}", page)
+            versions.append({
+                "file": f"versions/{stem}/{stamp}.md",
+                "captured": old_label,
+                "next": "next version" if next_stamp is not None else "current version",
+                "diff": urllib.parse.quote(link) if link else None,
+                "replay": replay_link(self.replay_url, metas[i]),
+            })
+        return {"captured": capture_label(metas[-1]), "replay": replay_link(self.replay_url, metas[-1]),
+                "versions": versions}
+
+    def _config(self, template: Path) -> dict:
+        config = yaml.safe_load(template.read_text(encoding="utf-8")) or {}
+        config.update(
+            baseURL=self.base_url,
+            cacheDir=str(self.site / "cache"),
+            module={"mounts": [
+                {"source": str(self.archive / "articles"), "target": "content"},
+                {"source": str(self.source / "layouts"), "target": "layouts"},
+                {"source": str(self.source / "static"), "target": "static"},
+                {"source": "static", "target": "static"},
+                {"source": "data", "target": "data"},
+            ]},
+        )
+        return config
+
+    # --- build ------------------------------------------------------------
+
+    def _hugo(self, *args: str) -> subprocess.CompletedProcess:
+        binary = shutil.which(self.hugo_bin)
+        if binary is None:
+            raise HugoError(f"hugo not found ({self.hugo_bin!r}): install it (Debian: apt-get install hugo) "
+                            "or set HUGO_BIN")
+        return subprocess.run([binary, "--source", str(self.site), *args],
+                              capture_output=True, text=True, check=False)
+
+    def build(self) -> BuildResult:
+        """Run Hugo on the generated folder; raise HugoError when it fails."""
+        proc = self._hugo("--destination", str(self.public), "--cacheDir", str(self.site / "cache"),
+                          "--printPathWarnings")
+        if proc.returncode != 0:
+            raise HugoError(f"hugo failed (exit {proc.returncode}):\n{proc.stderr or proc.stdout}".rstrip())
+        warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
+                    if line.lstrip().startswith(("WARN", "ERROR"))]
+        return BuildResult(self.public, proc.stdout, proc.stderr, warnings + self.unreadable_dates())
+
+    def unreadable_dates(self) -> list[str]:
+        """Articles with a ``date`` Hugo could not read: Hugo 0.111 silently makes
+        such a date year 1. Asks Hugo itself (``hugo list all``)."""
+        proc = self._hugo("list", "all")
+        if proc.returncode != 0:
+            return [f"hugo list all failed: {proc.stderr.strip()}"]
+        found = []
+        for row in csv.DictReader(io.StringIO(proc.stdout)):
+            if not (row.get("date") or "").startswith("0001-"):
+                continue
+            path = Path(row["path"])
+            date = _meta(path.read_text(encoding="utf-8", errors="replace"), path).get("date") if path.is_file() else None
+            if date not in (None, ""):
+                found.append(f"{row['path']}: date {date!r} is not a date Hugo reads (shown as unknown)")
+        return found
+
+    def run(self) -> BuildResult:
+        """Generate, then build."""
+        self.generate()
+        return self.build()
