@@ -14,6 +14,7 @@ class Article(scrapy.Item):
     """
 
     # where it came from
+    key = scrapy.Field()  # canonical article key (crawler.sites.article_key)
     source_url = scrapy.Field()  # the URL the seed names (kept through redirects)
     url = scrapy.Field()  # the URL that answered
     seed = scrapy.Field()  # seed file name
@@ -28,11 +29,13 @@ class Article(scrapy.Item):
     blocks = scrapy.Field()
     extractor = scrapy.Field()  # which adapter/path produced it
     # where the capture lives (filled from the WARC middleware)
-    capture = scrapy.Field()  # {"warc_file", "record_id", "date"}
+    capture = scrapy.Field()  # {"warc_file", "record_id", "date", "uri", "payload_digest", "revisit"}
+    validators = scrapy.Field()  # {"etag", "last_modified"} the server sent
     fetched_at = scrapy.Field()
     # what the pipelines did with it ("archived", "updated", "unchanged")
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
+    change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
 
 
 def plain_text(blocks) -> str:

@@ -46,6 +46,10 @@ EXTRACTION_MAX_PAGE_BYTES = 8 * 1024 * 1024
 # directly, on what its host name resolves to.
 GUARD_ALLOWED_NETWORKS = []
 
+# Seconds a crawl or refresh waits for another run on the same archive to
+# finish before it gives up with exit status 75, touching nothing.
+ARCHIVE_LOCK_TIMEOUT = 60
+
 # --- WARC ---------------------------------------------------------------
 WARC_ENABLED = True
 # File names follow PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz (Heritrix convention).
@@ -128,6 +132,8 @@ LOG_LEVEL = "INFO"
 # <ARCHIVE_DIR>/site/ (generated config, version diffs, Hugo's cache).
 # The hugo executable (Debian: apt-get install hugo).
 HUGO_BIN = "hugo"
+    # Outcomes into the capture state (archive/state.sqlite3) and archive/changes.jsonl.
+    "crawler.extensions.state.ArchiveStateRecorder": 490,
 # The shipped site (config.yaml template, layouts/, static/); empty: the
 # project's hugo/ folder.
 HUGO_SOURCE_DIR = ""

@@ -65,6 +65,7 @@ class ArchiveStore:
             # other file this process writes (replay tools, web servers)
             os.chmod(tmp, 0o666 & ~current_umask())
             os.replace(tmp, target)
+            fsync_dir(target.parent)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -81,3 +82,42 @@ class ArchiveStore:
         except OSError:
             self.write_bytes(dst, source.read_bytes())
         return target
+
+    def rename(self, src, dst) -> Path:
+        """Move a file or folder to a name that is free; refuses to replace
+        anything (an archive never loses a file to a rename)."""
+        source, target = self.path(src), self.path(dst)
+        if target.exists():
+            raise FileExistsError(f"{dst} exists in the archive")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, target)
+        fsync_dir(target.parent)
+        return target
+
+    def append_line(self, relative, line: str) -> None:
+        """Append one line to a log file, whole: one ``write`` on an
+        ``O_APPEND`` descriptor (never interleaved with another writer's
+        line on a local filesystem), then fsync."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = (line.rstrip("\n") + "\n").encode("utf-8")
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                # a short write (a full disk): cut it off, so no torn line stays
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+                raise OSError(f"short write to {relative}: {written} of {len(data)} bytes")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def fsync_dir(folder) -> None:
+    """Make a rename in ``folder`` durable (its directory entry)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+

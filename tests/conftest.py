@@ -36,19 +36,26 @@ def fixture_web():
     proxy.stop()
 
 
-def run_crawl(archive: Path, proxy_url: str | None, seeds: Path = SEEDS, settings: dict | None = None,
-              timeout: int = 180, env_extra: dict | None = None) -> CrawlResult:
+def run_scrapy(args: list[str], archive: Path, proxy_url: str | None, settings: dict | None = None,
+               timeout: int = 180, env_extra: dict | None = None) -> CrawlResult:
+    """A project command (``crawl qq``, ``refresh``...) as a subprocess from
+    the project root, pointed at the fixture web only through *_proxy."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     if proxy_url:
         env.update(http_proxy=proxy_url, https_proxy=proxy_url)
     env.update(env_extra or {})
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}",
+    cmd = [sys.executable, "-m", "scrapy", *args,
            "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
            "-s", "DOWNLOAD_TIMEOUT=20"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return CrawlResult(proc.returncode, proc.stdout + proc.stderr, archive)
+
+
+def run_crawl(archive: Path, proxy_url: str | None, seeds: Path = SEEDS, settings: dict | None = None,
+              timeout: int = 180, env_extra: dict | None = None) -> CrawlResult:
+    return run_scrapy(["crawl", "qq", "-a", f"seeds={seeds}"], archive, proxy_url, settings, timeout, env_extra)
 
 
 @pytest.fixture(scope="session")

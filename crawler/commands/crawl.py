@@ -9,8 +9,14 @@ stopped before it finished.
 
 from __future__ import annotations
 
+import logging
+
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+
+from crawler.lock import EXIT_LOCKED, ArchiveLocked, archive_lock
+
+logger = logging.getLogger(__name__)
 
 #: Stats that must be 0 for a run to count as a success; a missing one means
 #: the extension that sets it never finished.
@@ -30,14 +36,26 @@ def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
     return 1 if any(stats.get(key) for key in DAMAGE_STATS) else 0
 
 
+def locked_run(command, spider: str, spargs: dict) -> int:
+    """Run one spider holding the archive's lock; the exit status."""
+    settings = command.settings
+    try:
+        with archive_lock(settings.get("ARCHIVE_DIR"), settings.getfloat("ARCHIVE_LOCK_TIMEOUT")):
+            crawler = command.crawler_process.create_crawler(spider)
+            command.crawler_process.crawl(crawler, **spargs)
+            command.crawler_process.start()
+            return run_status(crawler, command.crawler_process)
+    except ArchiveLocked as exc:
+        print(f"not started: {exc}", flush=True)
+        logger.error("not started: %s", exc)
+        return EXIT_LOCKED
+
+
 class Command(ScrapyCrawlCommand):
     def short_desc(self) -> str:
-        return "Run a spider; exit 1 if any seed URL could not be archived"
+        return "Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use"
 
     def run(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`")
-        crawler = self.crawler_process.create_crawler(args[0])
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
-        self.exitcode = run_status(crawler, self.crawler_process)
+        self.exitcode = locked_run(self, args[0], opts.spargs)

@@ -4,8 +4,14 @@ Placed after every built-in middleware (priority 950), so it sees the
 request as it goes to the download handler and the response as it comes
 back: still content-encoded, before redirects, retries or error handling.
 Redirects and error statuses are captured like any other exchange. The
-capture's place (file, record id, date) goes into ``request.meta
-["warc_capture"]`` for the article that comes out of it.
+capture's place (file, record id, date, URI, payload digest) goes into
+``request.meta["warc_capture"]`` for the article that comes out of it.
+
+A refresh names the article's last full capture in
+``request.meta["refresh_original"]``. An answer for that URL that is a 304,
+or a 200 with the byte-identical payload, is written as revisit records
+(crawler/warc/revisit.py) instead of a second copy, and the capture says so
+(``"revisit": "not-modified"`` or ``"identical"``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 from scrapy.exceptions import NotConfigured
 
 from crawler.warc.records import request_record, response_record
+from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
 from crawler.warc.writer import shared_writer
 
 logger = logging.getLogger(__name__)
@@ -31,13 +38,36 @@ class WarcCaptureMiddleware:
             raise NotConfigured("WARC_ENABLED is off")
         return cls(shared_writer(crawler), crawler.stats)
 
-    def process_response(self, request, response, spider=None):
+    def _records(self, request, response):
+        """(records, revisit kind): what this exchange is written as."""
         builder = self.writer.builder
-        resp = response_record(builder, response, via_proxy=bool(request.meta.get("proxy")))
-        req = request_record(builder, request, concurrent_to=resp.rec_headers.get_header("WARC-Record-ID"))
-        where = self.writer.write(resp, req)
+        via_proxy = bool(request.meta.get("proxy"))
+        original = request.meta.get("refresh_original")
+        if original and response.url == original["uri"]:
+            if response.status == 304:
+                return not_modified_records(builder, response, original, via_proxy=via_proxy), "not-modified"
+            if response.status == 200 and payload_digest(response.body) == original["payload_digest"]:
+                return [identical_revisit_record(builder, response, original, via_proxy=via_proxy)], "identical"
+        return [response_record(builder, response, via_proxy=via_proxy)], None
+
+    def process_response(self, request, response, spider=None):
+        records, revisit = self._records(request, response)
+        first = records[0]
+        req = request_record(self.writer.builder, request,
+                             concurrent_to=first.rec_headers.get_header("WARC-Record-ID"))
+        try:
+            where = self.writer.write(first, req, *records[1:])
+        except OSError:  # a full disk, say: this page fails with the reason, the run exits 1
+            if self.stats is not None:
+                self.stats.inc_value("warc/write_errors")
+            raise
+        where["uri"] = response.url
+        where["payload_digest"] = first.rec_headers.get_header("WARC-Payload-Digest")
+        where["revisit"] = revisit
         request.meta["warc_capture"] = where
         if self.stats is not None:
-            self.stats.inc_value("warc/records", 2)
+            self.stats.inc_value("warc/records", len(records) + 1)
             self.stats.inc_value(f"warc/response_status/{response.status}")
+            if revisit:
+                self.stats.inc_value(f"warc/revisit/{revisit}")
         return response

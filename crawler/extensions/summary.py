@@ -25,6 +25,9 @@ class CrawlSummary:
         self.outcomes: dict[str, str] = {}  # seed URL -> outcome
         self.failures: dict[str, str] = {}  # seed URL -> reason
         self.kinds: dict[str, str] = {}  # seed URL -> kind of failure, for counting
+        self.paths: dict[str, str] = {}  # seed URL -> article file
+        self.gone: dict[str, str] = {}  # seed URL -> why it is gone (refresh)
+        self.back: set[str] = set()  # seed URLs of articles that were gone and answer again
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -33,6 +36,9 @@ class CrawlSummary:
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
+        crawler.signals.connect(ext.article_unchanged, signal=crawler_signals.article_unchanged)
+        crawler.signals.connect(ext.article_gone, signal=crawler_signals.article_gone)
+        crawler.signals.connect(ext.article_back, signal=crawler_signals.article_back)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -40,7 +46,19 @@ class CrawlSummary:
         article = ItemAdapter(item)
         url = article.get("source_url")
         self.outcomes[url] = article.get("outcome") or "archived"
+        self.paths[url] = article.get("path")
         self.failures.pop(url, None)
+
+    def article_unchanged(self, url, key=None, spider=None):
+        self.outcomes[url] = "unchanged"
+        self.failures.pop(url, None)
+
+    def article_gone(self, url, reason, key=None, spider=None):
+        self.outcomes[url] = "gone"
+        self.gone[url] = reason
+
+    def article_back(self, url, key=None, spider=None):
+        self.back.add(url)
 
     def item_dropped(self, item, response, exception, spider):
         self.url_failed(ItemAdapter(item).get("source_url"), str(exception), spider,
@@ -52,7 +70,7 @@ class CrawlSummary:
                         kind=f"pipeline error: {failure.type.__name__}")
 
     def url_failed(self, url, reason, spider, kind=None):
-        if self.outcomes.get(url) in ("archived", "updated", "unchanged"):
+        if self.outcomes.get(url) in ("archived", "updated", "unchanged", "gone"):
             return
         self.outcomes[url] = "failed"
         self.failures[url] = reason
@@ -69,6 +87,9 @@ class CrawlSummary:
         fetched = stats.get_value("downloader/response_count", 0)
         stats.set_value("archive/seed_urls", len(seed_urls))
         stats.set_value("archive/seed_urls_failed", counts["failed"])
+        if spider.name == "refresh":
+            stats.set_value("refresh/back", len(self.back))
+            return self._refresh_summary(seed_urls, counts, failed_by_reason)
         if not seed_urls:
             # nothing to do is a misconfiguration cron should hear about
             stats.set_value("archive/seed_urls_failed", 1)
@@ -88,6 +109,22 @@ class CrawlSummary:
                 lines.append(f"    - {url}: {self.failures[url]}")
         log = logger.error if counts["failed"] else logger.info
         log("\n".join(lines))
+
+    def _refresh_summary(self, urls, counts, failed_by_reason):
+        """checked / unchanged / changed / gone / back / failed, each changed
+        article by name (a refresh with nothing due is not a failure)."""
+        lines = ["refresh summary", f"  checked:    {len(urls)}",
+                 f"  unchanged:  {counts['unchanged']}",
+                 f"  changed:    {counts['updated'] + counts['archived']}"]
+        lines += [f"    - {self.paths.get(u) or u} ({u})" for u in urls if self.outcomes.get(u) in ("updated", "archived")]
+        lines.append(f"  gone:       {counts['gone']}")
+        lines += [f"    - {u}: {self.gone[u]}" for u in urls if u in self.gone]
+        lines.append(f"  back:       {len(self.back)}")
+        lines += [f"    - {u}" for u in urls if u in self.back]
+        lines.append(f"  failed:     {counts['failed']}")
+        lines += [f"    {n} x {kind}" for kind, n in sorted(failed_by_reason.items())]
+        lines += [f"    - {u}: {self.failures[u]}" for u in urls if u in self.failures]
+        (logger.error if counts["failed"] else logger.info)("\n".join(lines))
 
 
 def _reason_kind(reason: str) -> str:

@@ -1,10 +1,13 @@
 """Write each Article as a seed-format Markdown file, never losing a good copy.
 
 ``articles/<site>/<id>.md``, named from the site's article id or a hash of
-the source URL, never from the title. Writes are atomic (storage module).
-An extraction that is empty, or much shorter than the copy already stored,
-does not replace it: it is logged and kept aside under ``rejected/``. A
-changed article moves its previous copy to ``versions/<site>/<id>/`` first.
+the article's canonical key (crawler.sites.article_key: one file whatever
+the spelling of the URL, tracking parameters and fragments included), never
+from the title. Writes are atomic (storage module). An extraction that is
+empty, too long, or much shorter than the copy already stored, does not
+replace it: it is logged and kept aside under ``rejected/``. A changed
+article moves its previous copy to ``versions/<site>/<id>/<capture time of
+that copy>.md`` first.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from datetime import datetime, timezone
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawler import markdown
+from crawler import markdown, sites
+from crawler.diffing import diff_articles
 from crawler.items import plain_text
 from crawler.storage import ArchiveStore
 
@@ -25,13 +29,35 @@ logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
+class Rejected(DropItem):
+    """An extraction kept aside instead of archived; ``kind`` counts it."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _hashed(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
 def article_path(article) -> str:
     """Relative path of an article's Markdown file."""
     site = SAFE_NAME.sub("_", article.get("site") or "web")
     name = article.get("article_id")
-    name = SAFE_NAME.sub("_", name) if name else hashlib.sha256(
-        article["source_url"].encode("utf-8")).hexdigest()[:16]
+    key = article.get("key") or sites.article_key(article["source_url"])
+    name = SAFE_NAME.sub("_", name) if name else _hashed(key)
     return f"articles/{site}/{name}.md"
+
+
+def legacy_path(article) -> str | None:
+    """Where earlier versions put an article without a site id (a hash of
+    the seed URL as written), when that differs from today's name."""
+    if article.get("article_id"):
+        return None
+    site = SAFE_NAME.sub("_", article.get("site") or "web")
+    old = f"articles/{site}/{_hashed(article['source_url'])}.md"
+    return old if old != article_path(article) else None
 
 
 def body_text_length(paragraphs: list[str]) -> int:
@@ -39,20 +65,30 @@ def body_text_length(paragraphs: list[str]) -> int:
     return sum(len(p.replace("**", "").strip()) for p in paragraphs[:-1] if not p.startswith("!["))
 
 
-def _stem(rel: str) -> str:
+def stem(rel: str) -> str:
     """``articles/qq/X.md`` -> ``qq/X``, for the versions/ and rejected/ names."""
     return rel[len("articles/"):-len(".md")]
 
 
-def _stamp() -> str:
+def _now_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def capture_stamp(meta: dict) -> str | None:
+    """``20250213T171508Z`` from a copy's ``warc_date``, or None."""
+    value = meta.get("warc_date")
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y%m%dT%H%M%SZ")
+    digits = re.sub(r"\D", "", str(value or ""))
+    return f"{digits[:8]}T{digits[8:14]}Z" if len(digits) >= 14 else None
+
+
 class MarkdownWriterPipeline:
-    def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, stats=None):
+    def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, max_chars: int = 0, stats=None):
         self.store = store
         self.min_chars = min_chars
         self.min_ratio = min_ratio
+        self.max_chars = max_chars
         self.stats = stats
         self.written: dict[str, str] = {}  # file -> source URL it holds, in this crawl
 
@@ -63,11 +99,14 @@ class MarkdownWriterPipeline:
             ArchiveStore(s.get("ARCHIVE_DIR")),
             s.getint("ARCHIVE_MIN_TEXT_CHARS"),
             s.getfloat("ARCHIVE_MIN_LENGTH_RATIO"),
+            s.getint("ARCHIVE_MAX_TEXT_CHARS"),
             crawler.stats,
         )
 
     def process_item(self, item, spider=None):
         article = ItemAdapter(item)
+        if not article.get("key"):
+            article["key"] = sites.article_key(article["source_url"])
         rel = article_path(article)
         first = self.written.get(rel)
         if first is not None and first != article["source_url"]:
@@ -76,29 +115,65 @@ class MarkdownWriterPipeline:
             # new "version" out of a different source link on every crawl
             logger.info("%s is the article %s already archived as %s", article["source_url"], first, rel)
             return self._done(article, rel, "unchanged")
+        self._adopt_legacy_name(article, rel)
         text = markdown.render(article)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 
         if new_len < self.min_chars:
-            self._reject(rel, text, f"empty extraction ({new_len} characters of text)")
-        if self.store.exists(rel):
-            old_text = self.store.read_bytes(rel).decode("utf-8", errors="replace")
-            try:
-                stored = markdown.comparable(old_text)
-                same = stored == markdown.comparable(text)
-                old_len = body_text_length(stored[1])
-            except Exception as exc:  # a stored copy damaged by hand or by disk
-                logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
-                same, old_len = False, 0
-            if same:
-                return self._done(article, rel, "unchanged")
-            if new_len < old_len * self.min_ratio:
-                self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)")
-            self.store.keep_copy(rel, f"versions/{_stem(rel)}/{_stamp()}.md")
-            self.store.write_text(rel, text)  # atomic: the old copy stays until now
-            return self._done(article, rel, "updated")
-        self.store.write_text(rel, text)
-        return self._done(article, rel, "archived")
+            self._reject(rel, text, f"empty extraction ({new_len} characters of text)", "empty extraction")
+        if self.max_chars and new_len > self.max_chars:
+            self._reject(rel, text, f"text of {new_len} characters is longer than ARCHIVE_MAX_TEXT_CHARS "
+                                    f"({self.max_chars})", "text too long")
+        if not self.store.exists(rel):
+            self.store.write_text(rel, text)
+            return self._done(article, rel, "archived")
+
+        old_text = self.store.read_bytes(rel).decode("utf-8", errors="replace")
+        try:
+            old_meta, old_paragraphs = markdown.parse(old_text)
+            diff = diff_articles(old_text, text)
+            same, old_len = not diff.changed, body_text_length(old_paragraphs)
+        except Exception as exc:  # a stored copy damaged by hand or by disk
+            logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
+            old_meta, diff, same, old_len = {}, None, False, 0
+        if same:
+            if any(key in old_meta for key in markdown.LEGACY_CAPTURE_KEYS):
+                # written by an earlier version with a key Hugo refuses (url):
+                # the same article, rewritten in place with today's keys
+                self.store.write_text(rel, text)
+                logger.info("%s: front matter keys brought up to date (same article)", rel)
+            return self._done(article, rel, "unchanged")
+        if new_len < old_len * self.min_ratio:
+            self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)",
+                         "much shorter than the stored copy")
+        version = self._version_name(rel, old_meta)
+        self.store.keep_copy(rel, version)
+        self.store.write_text(rel, text)  # atomic: the old copy stays until now
+        article["change"] = {
+            "previous_version": version,
+            "previous_record_id": old_meta.get("warc_record_id"),
+            "counts": diff.counts if diff is not None else None,
+        }
+        return self._done(article, rel, "updated")
+
+    def _version_name(self, rel: str, old_meta: dict) -> str:
+        """versions/<site>/<id>/<capture time of the stored copy>.md, free."""
+        stamp = capture_stamp(old_meta) or _now_stamp()
+        name, n = f"versions/{stem(rel)}/{stamp}.md", 1
+        while self.store.exists(name):
+            name, n = f"versions/{stem(rel)}/{stamp}-{n}.md", n + 1
+        return name
+
+    def _adopt_legacy_name(self, article, rel: str) -> None:
+        """An article archived under its old hashed name moves to its
+        canonical name once, with its versions (nothing is rewritten)."""
+        old = legacy_path(article)
+        if old is None or self.store.exists(rel) or not self.store.exists(old):
+            return
+        self.store.rename(old, rel)
+        if self.store.exists(f"versions/{stem(old)}") and not self.store.exists(f"versions/{stem(rel)}"):
+            self.store.rename(f"versions/{stem(old)}", f"versions/{stem(rel)}")
+        logger.warning("%s renamed to %s (files are now named from the canonical article key)", old, rel)
 
     def _done(self, article, rel, outcome):
         self.written.setdefault(rel, article["source_url"])
@@ -109,7 +184,9 @@ class MarkdownWriterPipeline:
         logger.info("%s: %s -> %s", outcome, article.get("source_url"), rel)
         return article.item
 
-    def _reject(self, rel, text, reason):
-        aside = f"rejected/{_stem(rel)}-{_stamp()}.md"
+    def _reject(self, rel, text, reason, kind):
+        aside = f"rejected/{stem(rel)}-{_now_stamp()}.md"
         self.store.write_text(aside, text)
-        raise DropItem(f"{reason}; kept aside as {aside}")
+        if self.stats is not None:
+            self.stats.inc_value("archive/rejected")
+        raise Rejected(f"{reason}; kept aside as {aside}", kind)

@@ -7,12 +7,15 @@ picks one by host; anything unknown goes to the generic trafilatura path.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from courlan import normalize_url
 from w3lib.url import canonicalize_url
 
-from crawler.sites import generic, qq
+from crawler.sites import generic, qq, x
 
 #: (matches(url) -> bool, module), first match wins.
-ADAPTERS = [qq]
+ADAPTERS = [qq, x]
 
 
 def adapter_for(url: str):
@@ -32,20 +35,39 @@ def alternate_urls(url: str) -> list[str]:
 
 
 def same_article(seed_url: str, final_url: str) -> bool:
-    """Whether the page that answered is still the article the seed names
-    (a site that knows its article ids can tell; others are trusted)."""
+    """Whether the page that answered is still the article the seed names.
+
+    A site that knows its article ids tells; for any other, a redirect to
+    the site's front page or to a section above the article (``/news/``
+    for ``/news/2025/story.html``) is not the article: deleted articles are
+    sent there, and archiving it would turn the front page into a "version".
+    """
     check = getattr(adapter_for(seed_url), "same_article", None)
-    return check(seed_url, final_url) if check else True
+    if check:
+        return check(seed_url, final_url)
+    if article_key(seed_url) == article_key(final_url):
+        return True
+    seed, final = urlsplit(seed_url), urlsplit(final_url)
+    seed_path = seed.path.rstrip("/")
+    final_path = final.path.rstrip("/")
+    if not final_path and not final.query:
+        return not seed_path  # the front page answers only for the front page
+    return not (seed_path.startswith(final_path + "/") and not final.query)
 
 
 def article_key(url: str) -> str:
     """One key per article, whatever the spelling of its URL: the site's
     article id where the site has one (qq: same id on new.qq.com and
-    news.qq.com), else the canonical URL (no fragment, sorted query)."""
+    news.qq.com), else the canonical URL: no fragment, no tracking
+    parameters (courlan's list: utm_*, fbclid, ...), sorted query, host
+    and scheme in lower case."""
     key = getattr(adapter_for(url), "article_key", lambda u: None)(url)
     if key:
         return key
     try:
-        return canonicalize_url(url, keep_fragments=False)
-    except ValueError:
-        return url
+        return canonicalize_url(normalize_url(url), keep_fragments=False)
+    except (ValueError, AttributeError):
+        try:
+            return canonicalize_url(url, keep_fragments=False)
+        except ValueError:
+            return url

@@ -23,6 +23,14 @@ from crawler.seeds import load_seeds
 
 
 class QqSpider(scrapy.Spider):
+def validators(response) -> dict:
+    """The cache validators a server sent, for conditional refreshes."""
+    def header(name):
+        value = response.headers.get(name)
+        return value.decode("latin-1").strip() if value else None
+    return {"etag": header("ETag"), "last_modified": header("Last-Modified")}
+
+
     name = "qq"
 
     def __init__(self, seeds: str | None = None, **kwargs):
@@ -50,6 +58,13 @@ class QqSpider(scrapy.Spider):
         seen: dict[str, str] = {}  # article key -> the first seed URL naming it
         for seed in load_seeds(seeds_dir):
             for url in seed.urls:
+            if seed.front_matter_error:
+                self.crawler.stats.inc_value("seeds/front_matter_ignored")
+            for dropped in seed.dropped:
+                self.crawler.stats.inc_value("seeds/link_dropped")
+                if dropped.malformed:  # meant as a page: a failed seed URL, so cron hears of the typo
+                    self.seed_urls[dropped.url] = seed.name
+                    self.fail(dropped.url, f"invalid URL ({seed.name}): {dropped.reason}", kind="invalid URL")
                 key = sites.article_key(url)
                 if key in seen:
                     if seen[key] != url:
@@ -129,10 +144,12 @@ class QqSpider(scrapy.Spider):
             capture=response.meta.get("warc_capture"),
             fetched_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             **fields,
+            key=sites.article_key(seed_url),
         )
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
             for request in self.image_requests(article):
+            validators=validators(response),
                 yield request
 
     def drop_blocked_links(self, fields: dict, page_url: str) -> None:

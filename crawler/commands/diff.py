@@ -1,0 +1,121 @@
+"""``scrapy diff ARTICLE``: what changed between two versions of an article.
+
+By default the previous version against the current one; ``--from``/``--to``
+pick any two (``0`` is the current version, ``1`` the one before, or a
+capture date, or a file); ``--live`` fetches the page now, through the same
+guards and proxies as a crawl, and compares it with the stored copy without
+storing anything. Paragraphs are compared, then characters inside a changed
+paragraph (Chinese) or words (elsewhere); coloured on a terminal, plain when
+piped. ``--html FILE`` writes a side-by-side page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import scrapy
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler import markdown, sites
+from crawler.commands.history import resolve
+from crawler.diffing import diff_articles, render_html, render_text
+from crawler.versions import article_versions, pick
+
+
+class LiveSpider(scrapy.Spider):
+    """Fetches one article now and keeps what its adapter extracts; no
+    WARC, no pipelines, no state: nothing is stored."""
+
+    name = "diff-live"
+    custom_settings = {
+        "ITEM_PIPELINES": {}, "WARC_ENABLED": False, "ARCHIVE_IMAGES": False, "EXTRACTION_WORKERS": 0,
+        "EXTENSIONS": {"crawler.extensions.state.ArchiveStateRecorder": None,
+                       "crawler.extensions.summary.CrawlSummary": None,
+                       "crawler.extensions.warcindex.CdxjIndex": None},
+    }
+
+    def __init__(self, url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.url, self.found, self.errors = url, [], []
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse, errback=self.failed, dont_filter=True)
+
+    def parse(self, response):
+        if response.status >= 400:
+            self.errors.append(f"HTTP {response.status}")
+            return
+        self.found.append((response.url, sites.extract(response.url, response.text)))
+
+    def failed(self, failure):
+        self.errors.append(failure.getErrorMessage() or failure.type.__name__)
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+
+    def syntax(self) -> str:
+        return "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
+
+    def short_desc(self) -> str:
+        return "Show what changed between two versions of an archived article (or the live page)"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--from", dest="old", default=None, metavar="V",
+                            help="older version: 1 = the one before current (default), a date or a file")
+        parser.add_argument("--to", dest="new", default="0", metavar="V",
+                            help="newer version: 0 = current (default), a date or a file")
+        parser.add_argument("--live", action="store_true",
+                            help="compare the page as it is now with the current stored copy (stores nothing)")
+        parser.add_argument("--html", metavar="FILE", help="also write a side-by-side HTML page")
+        parser.add_argument("--context", type=int, default=1, help="unchanged paragraphs around a change")
+        parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    def run(self, args, opts) -> None:
+        if len(args) != 1:
+            raise UsageError("give one article: its URL, id or file")
+        archive, state, path = resolve(self.settings, args[0])
+        versions = article_versions(archive, path)
+        if not versions:
+            raise UsageError(f"{path}: no stored copy")
+        try:
+            if opts.live:
+                old = pick(versions, opts.old or "0")
+                new_label, new_text = self._live(old, state)
+            else:
+                if len(versions) < 2 and opts.old is None:
+                    print(f"{path}: one version only ({versions[0].label}); nothing to compare")
+                    return
+                old, new = pick(versions, opts.old or "1"), pick(versions, opts.new)
+                new_label, new_text = f"{new.file} ({new.label})", new.text
+        except LookupError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        old_label = f"{old.file} ({old.label})"
+        diff = diff_articles(old.text, new_text)
+        color = opts.color == "always" or (opts.color == "auto" and sys.stdout.isatty())
+        out = render_text(diff, color=color, context=opts.context, old_label=old_label, new_label=new_label)
+        print(out if out else f"no change in the article text between {old_label} and {new_label}", end="" if out else "\n")
+        if opts.html:
+            title = str(versions[-1].meta.get("title") or path)
+            Path(opts.html).write_text(render_html(diff, old_label, new_label, title), encoding="utf-8")
+            print(f"side-by-side diff written to {opts.html}", file=sys.stderr)
+        self.exitcode = 0
+
+    def _live(self, old, state) -> tuple[str, str]:
+        """The live page, extracted and rendered as it would be archived."""
+        meta, paragraphs = markdown.parse(old.text)
+        source = state.source_url if state else paragraphs[-1].split("](", 1)[-1].rstrip(")")
+        url = (state.url if state else None) or meta.get("fetched_url") or source
+        crawler = self.crawler_process.create_crawler(LiveSpider)
+        self.crawler_process.crawl(crawler, url=url)
+        self.crawler_process.start()
+        spider = crawler.spider
+        if not spider.found:
+            reason = "; ".join(spider.errors) or "no answer"
+            raise UsageError(f"live page {url} not fetched: {reason}", print_help=False)
+        answered, fields = spider.found[0]
+        article = {**fields, "source_url": source, "url": answered}
+        return f"live {answered}", markdown.render(article)

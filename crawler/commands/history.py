@@ -1,0 +1,86 @@
+"""``scrapy history ARTICLE``: every version of an article, newest first.
+
+ARTICLE is a URL (any spelling), a site id (``20250213A06E5300``) or a file
+(``articles/qq/X.md``). Each version is shown with its capture date, its
+size and what changed from the version before it; then the article's state
+(ok / gone / failing, last checked).
+"""
+
+from __future__ import annotations
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawler.diffing import diff_articles
+from crawler.storage import ArchiveStore
+from crawler.store import find, open_store
+from crawler.versions import article_versions
+
+
+def describe_change(counts: dict) -> str:
+    parts = []
+    for key, word in (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
+                      ("paragraphs_removed", "removed")):
+        if counts.get(key):
+            n = counts[key]
+            parts.append(f"{n} paragraph{'s' if n != 1 else ''} {word}")
+    if counts.get("front_matter_changed"):
+        parts.append("front matter changed")
+    chars = f"+{counts.get('chars_added', 0)}/-{counts.get('chars_removed', 0)} characters"
+    return (", ".join(parts) or "no text change") + f" ({chars})"
+
+
+def resolve(settings, ref: str):
+    """(archive store, state or None, article file) for what a person names."""
+    archive = ArchiveStore(settings.get("ARCHIVE_DIR"))
+    store = open_store(archive.root)
+    try:
+        state = find(store, ref)
+    finally:
+        store.close()
+    if state is not None:
+        return archive, state, state.path
+    for candidate in (ref, f"articles/{ref}", f"articles/{ref}.md"):
+        try:
+            if archive.exists(candidate) and candidate.endswith(".md"):
+                return archive, None, archive.path(candidate).relative_to(archive.root).as_posix()
+        except ValueError:
+            continue
+    raise UsageError(f"no archived article matches {ref!r} (give its URL, id or file)", print_help=False)
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+
+    def syntax(self) -> str:
+        return "ARTICLE"
+
+    def short_desc(self) -> str:
+        return "List every version of an archived article, newest first"
+
+    def run(self, args, opts) -> None:
+        if len(args) != 1:
+            raise UsageError("give one article: its URL, id or file")
+        archive, state, path = resolve(self.settings, args[0])
+        versions = article_versions(archive, path)
+        title = versions[-1].meta.get("title") if versions else ""
+        print(f"{title}\n{path}" + (f"  ({state.source_url})" if state else ""))
+        if state:
+            since = f" since {state.status_since}" if state.status != "ok" and state.status_since else ""
+            print(f"status: {state.status}{since}; last checked {state.last_checked or 'never'}"
+                  + (f"; last error: {state.last_error}" if state.last_error and state.status != "ok" else ""))
+        print(f"{len(versions)} version{'s' if len(versions) != 1 else ''}, newest first:")
+        for index in range(len(versions) - 1, -1, -1):
+            version = versions[index]
+            size = len(version.text.encode("utf-8"))
+            if index == 0:
+                change = "first capture"
+            else:
+                try:
+                    change = describe_change(diff_articles(versions[index - 1].text, version.text).counts)
+                except Exception as exc:  # a damaged copy
+                    change = f"cannot compare ({exc})"
+            mark = "current" if version.current else f"{len(versions) - 1 - index:>7}"
+            print(f"  {mark}  {version.label:<20}  {size:>8,} bytes  {version.file}\n"
+                  f"           {change}")

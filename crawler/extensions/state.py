@@ -1,0 +1,141 @@
+"""Record every article outcome in the capture state and the change log.
+
+Listens to the outcomes a crawl or refresh produces (an article archived,
+changed or unchanged; unchanged without extraction; gone; failed) and keeps
+``crawler.store`` and ``archive/changes.jsonl`` true to them. The store
+names the last full capture of each article (what revisits refer to) and
+its validators; the change log gets one line per archived, changed, gone and
+back event.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from crawler import signals as crawler_signals
+from crawler import sites
+from crawler.changelog import ChangeLog
+from crawler.diffing import text_digest
+from crawler.storage import ArchiveStore
+from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveStateRecorder:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
+        self.changes = ChangeLog(self.archive)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
+        crawler.signals.connect(ext.article_unchanged, signal=crawler_signals.article_unchanged)
+        crawler.signals.connect(ext.article_gone, signal=crawler_signals.article_gone)
+        return ext
+
+    @property
+    def store(self):
+        return shared_store(self.crawler)
+
+    # --- outcomes -----------------------------------------------------------
+
+    def item_scraped(self, item, response, spider):
+        article = ItemAdapter(item)
+        outcome = article.get("outcome")
+        if outcome not in ("archived", "updated", "unchanged"):
+            return
+        key = article.get("key") or sites.article_key(article["source_url"])
+        previous = self.store.get(key)
+        now = utcnow()
+        capture = article.get("capture") or {}
+        state = previous or ArticleState(key=key, path=article["path"], site=article.get("site") or "web",
+                                         source_url=article["source_url"])
+        state.path, state.site = article["path"], article.get("site") or state.site
+        state.seed = article.get("seed") or state.seed
+        state.url, state.title = article.get("url"), article.get("title") or state.title
+        self._checked(state, previous.status if previous else None, now, article["source_url"])
+        if capture.get("record_id") and not capture.get("revisit"):
+            self._full_capture(state, capture, article.get("validators") or {})
+        if outcome != "unchanged" or previous is None or not state.text_digest:
+            state.text_digest = text_digest(self.archive.read_text(article["path"]))
+            state.last_changed = capture.get("date") or now
+            state.first_captured = state.first_captured or capture.get("date") or now
+        self.store.put(state)
+        if outcome == "archived" and previous is None:
+            self._event("archived", state, now, record_id=capture.get("record_id"))
+        elif outcome == "updated":
+            change = article.get("change") or {}
+            self._event("changed", state, now, previous_version=change.get("previous_version"),
+                        previous_record_id=change.get("previous_record_id"),
+                        record_id=capture.get("record_id"), counts=change.get("counts"))
+
+    def article_unchanged(self, url, key, capture=None, validators=None, spider=None):
+        state = self.store.get(key)
+        if state is None:
+            return
+        self._checked(state, state.status, utcnow(), url)
+        for name, value in (validators or {}).items():
+            if value:  # a 304 may carry a new validator
+                setattr(state, name, value)
+        self.store.put(state)
+
+    def article_gone(self, url, key, reason, spider=None):
+        state = self.store.get(key)
+        if state is None:
+            return
+        now = utcnow()
+        was = state.status
+        state.last_checked, state.last_error = now, reason
+        if was != GONE:
+            state.status, state.status_since = GONE, now
+            self._event("gone", state, now, reason=reason)
+        self.store.put(state)
+
+    def url_failed(self, url, reason, spider=None, kind=None):
+        self._failed(url, reason)
+
+    def item_dropped(self, item, response, exception, spider):
+        self._failed(ItemAdapter(item).get("source_url"), str(exception))
+
+    # --- helpers --------------------------------------------------------------
+
+    def _failed(self, url, reason):
+        """A failed check changes nothing stored but the state's failure count."""
+        if not url:
+            return
+        state = self.store.get(sites.article_key(url))
+        if state is None:
+            return
+        state.failures += 1
+        state.last_checked, state.last_error = utcnow(), reason
+        if state.status == OK:
+            state.status, state.status_since = FAILING, state.last_checked
+        self.store.put(state)
+
+    def _checked(self, state: ArticleState, was: str | None, now: str, url: str):
+        """A successful check: the failure count resets; a gone article is back."""
+        state.last_checked, state.failures, state.last_error = now, 0, None
+        if was == GONE:
+            self._event("back", state, now)
+            self.crawler.signals.send_catch_log(crawler_signals.article_back, url=url, key=state.key,
+                                                spider=self.crawler.spider)
+        if state.status != OK:
+            state.status, state.status_since = OK, now
+
+    def _full_capture(self, state: ArticleState, capture: dict, validators: dict):
+        state.warc_file, state.warc_record_id = capture.get("warc_file"), capture.get("record_id")
+        state.warc_date, state.warc_uri = capture.get("date"), capture.get("uri")
+        state.payload_digest = capture.get("payload_digest")
+        state.etag, state.last_modified = validators.get("etag"), validators.get("last_modified")
+
+    def _event(self, event: str, state: ArticleState, now: str, **details):
+        self.changes.append({"time": now, "event": event, "url": state.source_url, "article": state.path,
+                             "title": state.title, **details})

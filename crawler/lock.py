@@ -1,0 +1,61 @@
+"""One run at a time per archive: ``crawl`` and ``refresh`` share a lock.
+
+A cron refresh that starts while a long crawl still runs must not write
+beside it. The lock is an ``flock`` on ``<archive>/.lock`` (filelock, a
+well-kept library; the kernel frees it when its holder dies, even by
+``kill -9``). A run that cannot get it within ``ARCHIVE_LOCK_TIMEOUT``
+seconds exits with status 75 (EX_TEMPFAIL) and a message saying which run
+holds it, having touched nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+LOCK_NAME = ".lock"
+OWNER_NAME = ".lock.owner"
+#: sysexits.h EX_TEMPFAIL: try again later.
+EXIT_LOCKED = 75
+
+
+class ArchiveLocked(Exception):
+    """Another run holds the archive."""
+
+
+def _owner(folder: Path) -> str:
+    try:
+        info = json.loads((folder / OWNER_NAME).read_text(encoding="utf-8"))
+        return f"pid {info['pid']} on {info['host']}, started {info['started']}: {info['command']}"
+    except (OSError, ValueError, KeyError):
+        return "another run"
+
+
+@contextmanager
+def archive_lock(archive_dir, timeout: float):
+    """Hold the archive's lock for the duration of a run."""
+    folder = Path(archive_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK_NAME), timeout=max(timeout, 0))
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ArchiveLocked(f"archive {folder.resolve()} is in use by {_owner(folder)}; "
+                            f"waited {timeout:g} s (ARCHIVE_LOCK_TIMEOUT)") from None
+    try:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                 "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "command": " ".join(sys.argv)}
+        from crawler.storage import ArchiveStore
+
+        ArchiveStore(folder).write_text(OWNER_NAME, json.dumps(owner))
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,115 @@
+"""The ``refresh`` spider: re-check archived articles, not the seeds.
+
+The articles come from the capture state (crawler.store), chosen by the
+``scrapy refresh`` options: last checked longer ago than an age, one site,
+named articles, a maximum count. Each request is conditional (the stored
+``ETag``/``Last-Modified``) and names the article's last full capture, so
+that the WARC middleware writes a 304 or a byte-identical payload as
+revisit records. Outcomes per article:
+
+* unchanged: a 304 or the identical payload (no extraction at all), or a
+  new page whose article text equals the stored one (the pipelines decide);
+* changed: the article text differs (new version, old one kept);
+* gone: 404/410, or redirected to a page that is not the article;
+* failed: anything else that went wrong; nothing stored changes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import scrapy
+
+from crawler import signals as crawler_signals
+from crawler.extraction import ExtractionPool
+from crawler.netguard import parse_networks
+from crawler.spiders.qq import QqSpider, validators
+from crawler.store import find, shared_store
+
+#: Failure kinds that mean the article is no longer there.
+GONE_KINDS = {"HTTP 404", "HTTP 410", "redirected away"}
+AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "": "days"}
+
+
+def parse_age(text: str | None) -> timedelta | None:
+    """``"6h"``, ``"1d"``, ``"30m"``, ``"2w"``, ``"90s"`` (a bare number is days)."""
+    if text in (None, ""):
+        return None
+    match = AGE.match(str(text))
+    if not match:
+        raise ValueError(f"not an age: {text!r} (use e.g. 30m, 6h, 1d, 2w)")
+    return timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
+
+
+class RefreshSpider(QqSpider):
+    name = "refresh"
+
+    def __init__(self, older_than: str | None = None, site: str | None = None,
+                 article: str | list | None = None, limit: str | int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.older_than = parse_age(older_than)
+        self.site = site or None
+        self.articles = [a for a in (article.split("\n") if isinstance(article, str) else article or []) if a]
+        self.limit = int(limit) if limit not in (None, "") else None
+        self.keys_by_url: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = scrapy.Spider.from_crawler.__func__(cls, crawler, *args, **kwargs)
+        spider.extractor = ExtractionPool.from_crawler(crawler)
+        spider.allowed_networks = parse_networks(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"))
+        return spider
+
+    def due(self):
+        """The articles this run re-checks."""
+        store = shared_store(self.crawler)
+        keys = None
+        if self.articles:
+            keys = []
+            for ref in self.articles:
+                state = find(store, ref)
+                if state is None:
+                    self.logger.error("no archived article matches %r", ref)
+                    self.crawler.stats.inc_value("refresh/unknown_article")
+                else:
+                    keys.append(state.key)
+        return store.due(older_than=self.older_than, site=self.site, keys=keys, limit=self.limit)
+
+    async def start(self):
+        for state in self.due():
+            self.seed_urls[state.source_url] = state.seed or state.path
+            self.keys_by_url[state.source_url] = state.key
+            headers = {}
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            yield scrapy.Request(
+                state.source_url, callback=self.parse_article, errback=self.on_error,
+                headers=headers, dont_filter=True,
+                meta={"seed_url": state.source_url, "seed": state.seed, "article_key": state.key,
+                      "refresh_original": state.original()},
+            )
+        self.logger.info("articles to refresh: %d", len(self.seed_urls))
+
+    async def parse_article(self, response):
+        seed_url = response.meta["seed_url"]
+        capture = response.meta.get("warc_capture") or {}
+        if response.status == 304 or capture.get("revisit") == "identical":
+            # the server says, or the bytes show, that nothing changed
+            self.crawler.signals.send_catch_log(
+                crawler_signals.article_unchanged, url=seed_url, key=response.meta["article_key"],
+                capture=capture, validators=validators(response), spider=self)
+            return
+        async for result in super().parse_article(response):
+            yield result
+
+    def fail(self, url: str, reason: str, kind: str | None = None):
+        if kind in GONE_KINDS and url in self.keys_by_url:
+            self.logger.warning("gone: %s: %s", url, reason)
+            self.crawler.signals.send_catch_log(crawler_signals.article_gone, url=url,
+                                                key=self.keys_by_url[url], reason=reason, spider=self)
+            return
+        super().fail(url, reason, kind)

@@ -1,0 +1,116 @@
+"""Rebuild the capture state from the archive itself: articles and WARCs.
+
+Every article file names its source (the last line), its answering URL and
+its capture (front matter); the WARCs hold the payload digests, validators
+and dates of every capture of that URL, revisits included. Nothing is
+guessed: an article whose capture cannot be found keeps empty capture
+fields, and the next refresh fetches it in full.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler import markdown, sites
+from crawler.diffing import text_digest
+from crawler.store import OK, ArticleState, StateStore
+
+logger = logging.getLogger(__name__)
+SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
+
+
+def article_state(root: Path, path: Path) -> ArticleState | None:
+    """The state an article file states about itself."""
+    text = path.read_text(encoding="utf-8")
+    meta, paragraphs = markdown.parse(text)
+    link = SOURCE_LINK.match(paragraphs[-1].strip()) if paragraphs else None
+    if not link:
+        logger.warning("%s: no source link on its last line: left out of the state", path)
+        return None
+    source_url = link.group("url")
+    categories = meta.get("categories") or [path.parent.name]
+    return ArticleState(
+        key=sites.article_key(source_url),
+        path=path.relative_to(root).as_posix(),
+        site=str(categories[0] if isinstance(categories, list) else categories),
+        source_url=source_url,
+        url=meta.get("fetched_url") or meta.get("url") or source_url,
+        title=str(meta.get("title") or ""),
+        status=OK,
+        text_digest=text_digest(text),
+        warc_file=meta.get("warc_file"),
+        warc_record_id=meta.get("warc_record_id"),
+        warc_date=_iso(meta.get("warc_date")),
+        last_changed=_iso(meta.get("warc_date")),
+    )
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def captures_by_uri(warc_dir: Path, uris: set[str]) -> dict[str, list[dict]]:
+    """For each URI, its response and revisit records in date order."""
+    found: dict[str, list[dict]] = {}
+    for warc in sorted(warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else ():
+        try:
+            with open(warc, "rb") as handle:
+                for record in ArchiveIterator(handle):
+                    if record.rec_type not in ("response", "revisit"):
+                        continue
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    if uri not in uris:
+                        continue
+                    http = record.http_headers
+                    found.setdefault(uri, []).append({
+                        "type": record.rec_type,
+                        "file": warc.name,
+                        "id": record.rec_headers.get_header("WARC-Record-ID"),
+                        "date": record.rec_headers.get_header("WARC-Date"),
+                        "digest": record.rec_headers.get_header("WARC-Payload-Digest"),
+                        "status": http.get_statuscode() if http else None,
+                        "etag": http.get_header("ETag") if http else None,
+                        "last_modified": http.get_header("Last-Modified") if http else None,
+                    })
+        except Exception as exc:  # a damaged WARC: the index step names it too
+            logger.error("state rebuild: %s unreadable past a point (%s)", warc.name, exc)
+    for records in found.values():
+        records.sort(key=lambda r: r["date"] or "")
+    return found
+
+
+def rebuild_into(store: StateStore, root: str | Path) -> int:
+    """Fill ``store`` from the archive at ``root``; returns the article count."""
+    root = Path(root)
+    states = []
+    for path in sorted((root / "articles").rglob("*.md")):
+        try:
+            state = article_state(root, path)
+        except Exception as exc:
+            logger.error("state rebuild: %s unreadable (%s): left out", path, exc)
+            continue
+        if state is not None:
+            states.append(state)
+    captures = captures_by_uri(root / "warc", {s.url for s in states if s.url})
+    for state in states:
+        records = captures.get(state.url, [])
+        full = [r for r in records if r["type"] == "response" and r["status"] == "200"]
+        if full:
+            latest = full[-1]
+            state.warc_file, state.warc_record_id = latest["file"], latest["id"]
+            state.warc_date, state.payload_digest = latest["date"], latest["digest"]
+            state.warc_uri = state.url
+            state.etag, state.last_modified = latest["etag"], latest["last_modified"]
+            state.first_captured = full[0]["date"]
+        if records:
+            state.last_checked = records[-1]["date"]
+        store.put(state)
+    return len(states)

@@ -1,0 +1,247 @@
+"""What the archive knows about each article: the capture state, in SQLite.
+
+One row per article (keyed by its canonical article key): where it came
+from, its file, its last full capture (WARC file, record id, date, URI,
+payload digest, validators), the digest of its text, when it was last
+checked and last changed, and its status (``ok``, ``gone``, ``failing``).
+``scrapy refresh`` chooses what is due from here, sends the validators, and
+refers revisit records to the capture named here.
+
+It is derived data: the articles' front matter and the WARCs hold every
+fact it keeps, so ``rebuild`` makes it anew when it is missing or damaged
+(a damaged file is kept aside, never overwritten). SQLite gives one file,
+transactions and nothing to start; every access goes through ``StateStore``
+so that a shared crawl can put the same interface on Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+logger = logging.getLogger(__name__)
+
+FILENAME = "state.sqlite3"
+SCHEMA_VERSION = 1
+OK, GONE, FAILING = "ok", "gone", "failing"
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ArticleState:
+    """Everything known about one archived article."""
+
+    key: str  # canonical article key (crawler.sites.article_key)
+    path: str  # articles/<site>/<name>.md
+    site: str
+    source_url: str  # the URL the seed names, written as the source link
+    seed: str | None = None
+    url: str | None = None  # the URL that answered last
+    title: str | None = None
+    status: str = OK
+    failures: int = 0  # consecutive failed checks
+    status_since: str | None = None  # when the status last changed (gone since...)
+    last_error: str | None = None
+    first_captured: str | None = None
+    last_checked: str | None = None
+    last_changed: str | None = None  # capture date of the current version
+    etag: str | None = None
+    last_modified: str | None = None
+    payload_digest: str | None = None  # of the last full response
+    text_digest: str | None = None  # crawler.diffing.text_digest of the current version
+    warc_file: str | None = None  # the last full response capture
+    warc_record_id: str | None = None
+    warc_date: str | None = None
+    warc_uri: str | None = None
+
+    def original(self) -> dict | None:
+        """The capture a revisit record refers to, or None."""
+        if not (self.warc_record_id and self.warc_date and self.warc_uri and self.payload_digest):
+            return None
+        return {"uri": self.warc_uri, "date": self.warc_date, "record_id": self.warc_record_id,
+                "payload_digest": self.payload_digest}
+
+
+COLUMNS = [f.name for f in fields(ArticleState)]
+
+
+class StoreDamaged(Exception):
+    """The state file cannot be read as this version's state."""
+
+
+class StateStore:
+    """SQLite-backed capture state under ``<archive>/state.sqlite3``."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._create()
+
+    def _create(self) -> None:
+        columns = ", ".join(
+            f"{name} {'INTEGER' if name == 'failures' else 'TEXT'}"
+            + (" PRIMARY KEY" if name == "key" else "")
+            + (" NOT NULL" if name in ("path", "site", "source_url") else "")
+            for name in COLUMNS)
+        with self.db:
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS articles ({columns})")
+            self.db.execute("CREATE INDEX IF NOT EXISTS articles_path ON articles (path)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def check(self) -> None:
+        """Raise StoreDamaged unless the file is sound and of this schema."""
+        try:
+            if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise StoreDamaged(f"{self.path}: integrity check failed")
+            schema = self.db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(f"{self.path}: {exc}") from exc
+        if schema is None or schema[0] != str(SCHEMA_VERSION) or not set(COLUMNS) <= have:
+            raise StoreDamaged(f"{self.path}: not schema {SCHEMA_VERSION}")
+
+    # --- reading ----------------------------------------------------------
+
+    @staticmethod
+    def _state(row) -> ArticleState:
+        return ArticleState(**{name: row[name] for name in COLUMNS})
+
+    def get(self, key: str) -> ArticleState | None:
+        row = self.db.execute("SELECT * FROM articles WHERE key=?", (key,)).fetchone()
+        return self._state(row) if row else None
+
+    def by_path(self, path: str) -> ArticleState | None:
+        row = self.db.execute("SELECT * FROM articles WHERE path=?", (path,)).fetchone()
+        return self._state(row) if row else None
+
+    def all(self) -> Iterator[ArticleState]:
+        for row in self.db.execute("SELECT * FROM articles ORDER BY path"):
+            yield self._state(row)
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    def due(self, older_than: timedelta | None = None, site: str | None = None,
+            keys: list[str] | None = None, limit: int | None = None, now: datetime | None = None) -> list[ArticleState]:
+        """Articles to re-check, least recently checked first."""
+        query, args = "SELECT * FROM articles WHERE 1=1", []
+        if older_than is not None:
+            cutoff = ((now or datetime.now(timezone.utc)) - older_than).strftime("%Y-%m-%dT%H:%M:%SZ")
+            query += " AND (last_checked IS NULL OR last_checked <= ?)"
+            args.append(cutoff)
+        if site:
+            query += " AND site=?"
+            args.append(site)
+        if keys is not None:
+            query += f" AND key IN ({','.join('?' * len(keys))})"
+            args.extend(keys)
+        query += " ORDER BY COALESCE(last_checked, '') ASC, path ASC"
+        if limit:
+            query += " LIMIT ?"
+            args.append(int(limit))
+        return [self._state(row) for row in self.db.execute(query, args)]
+
+    # --- writing ----------------------------------------------------------
+
+    def put(self, state: ArticleState) -> None:
+        values = dataclasses.astuple(state)
+        with self.db:
+            # one article per file: a key that moved (a new canonical form)
+            # takes its file's row over
+            self.db.execute("DELETE FROM articles WHERE path=? AND key<>?", (state.path, state.key))
+            self.db.execute(f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
+                            f"VALUES ({', '.join('?' * len(COLUMNS))})", values)
+
+    def update(self, key: str, **changes) -> ArticleState | None:
+        state = self.get(key)
+        if state is None:
+            return None
+        state = dataclasses.replace(state, **changes)
+        self.put(state)
+        return state
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "StateStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> StateStore:
+    """The archive's store; rebuilt from the archive when missing or damaged
+    (a damaged file is moved aside as ``state.sqlite3.damaged-<time>``)."""
+    root = Path(archive_dir)
+    path = root / FILENAME
+    existed = path.exists()
+    if existed:
+        store = None
+        try:
+            store = StateStore(path)
+            store.check()
+            return store
+        except (StoreDamaged, sqlite3.DatabaseError) as exc:
+            if store is not None:
+                store.close()
+            aside = path.with_name(f"{FILENAME}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+            logger.error("capture state %s is damaged (%s): kept as %s and rebuilt from the archive",
+                         path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                side = Path(f"{path}{suffix}")
+                if side.exists():
+                    os.replace(side, f"{aside}{suffix}")
+    root.mkdir(parents=True, exist_ok=True)
+    store = StateStore(path)
+    if rebuild_missing and (root / "articles").is_dir():
+        from crawler.staterebuild import rebuild_into
+
+        count = rebuild_into(store, root)
+        if existed or count:
+            logger.warning("capture state rebuilt from %s: %d articles", root, count)
+    return store
+
+
+def find(store: StateStore, ref: str) -> ArticleState | None:
+    """The article a person names: its key, URL (any spelling), site id,
+    or file (``articles/qq/X.md``, ``qq/X``, ``X.md``, ``X``)."""
+    from crawler import sites
+
+    ref = ref.strip()
+    for candidate in (store.get(ref), store.by_path(ref)):
+        if candidate is not None:
+            return candidate
+    if "://" in ref:
+        return store.get(sites.article_key(ref))
+    name = ref[:-3] if ref.endswith(".md") else ref
+    name = name[len("articles/"):] if name.startswith("articles/") else name
+    matches = [s for s in store.all() if s.path[len("articles/"):-3] == name
+               or s.path.rsplit("/", 1)[-1][:-3] == name]
+    return matches[0] if len(matches) == 1 else None
+
+
+def shared_store(crawler) -> StateStore:
+    """The crawl's one store, opened on first use and closed when the engine
+    stops (a shared crawl installs its own before that)."""
+    store = getattr(crawler, "_state_store", None)
+    if store is None:
+        from scrapy import signals
+
+        store = open_store(crawler.settings.get("ARCHIVE_DIR"))
+        crawler._state_store = store
+        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
+    return store

@@ -1,0 +1,85 @@
+"""The versions of one article, oldest first: its earlier copies, then the current one.
+
+Earlier copies live in ``versions/<site>/<id>/<capture time>.md``, the
+current copy in ``articles/<site>/<id>.md``. Each is dated by the capture
+its text came from (its ``warc_date``); a copy without one is dated by its
+file name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from crawler import markdown
+from crawler.storage import ArchiveStore
+
+STAMP = re.compile(r"^(\d{8})T(\d{6})")
+
+
+@dataclass
+class Version:
+    file: str  # relative to the archive root
+    text: str
+    meta: dict
+    captured: str | None  # ISO 8601 UTC
+    current: bool
+
+    @property
+    def label(self) -> str:
+        return self.captured or "date unknown"
+
+
+def _iso(value) -> str | None:
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc) if value.tzinfo else value
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value) if value else None
+
+
+def _meta(text: str) -> dict:
+    try:
+        return markdown.parse(text)[0]
+    except Exception:  # a copy damaged by hand or by disk is still a version
+        return {}
+
+
+def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
+    """Every version of the article stored at ``article_file``, oldest first."""
+    stem = article_file[len("articles/"):-len(".md")]
+    folder = store.path(f"versions/{stem}")
+    found = []
+    if folder.is_dir():
+        for path in sorted(p for p in folder.glob("*.md") if not p.name.startswith(".")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            meta = _meta(text)
+            stamp = STAMP.match(path.stem)
+            dated = _iso(meta.get("warc_date")) or (
+                f"{stamp[1][:4]}-{stamp[1][4:6]}-{stamp[1][6:]}T{stamp[2][:2]}:{stamp[2][2:4]}:{stamp[2][4:]}Z"
+                if stamp else None)
+            found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
+    if store.exists(article_file):
+        text = store.read_bytes(article_file).decode("utf-8", errors="replace")
+        meta = _meta(text)
+        found.append(Version(article_file, text, meta, _iso(meta.get("warc_date")), True))
+    found.sort(key=lambda v: (v.current, v.captured or ""))
+    return found
+
+
+def pick(versions: list[Version], ref: str) -> Version:
+    """A version by position (``0`` = current, ``1`` = the one before...),
+    by capture time prefix (``2025-02-13``, ``20250213T1715``) or by file."""
+    newest_first = list(reversed(versions))
+    if ref.lstrip("-").isdigit():
+        index = abs(int(ref))
+        if index >= len(newest_first):
+            raise LookupError(f"no version {ref}: the article has {len(versions)}")
+        return newest_first[index]
+    digits = re.sub(r"\D", "", ref)
+    for version in newest_first:
+        if version.file == ref or version.file.endswith("/" + ref):
+            return version
+        if digits and re.sub(r"\D", "", version.captured or "").startswith(digits):
+            return version
+    raise LookupError(f"no version matches {ref!r}")
