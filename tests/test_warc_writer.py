@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import stat
-from io import BytesIO
 
 from scrapy.http import HtmlResponse, Request
 from warcio.archiveiterator import ArchiveIterator
@@ -28,6 +27,12 @@ def _write_pairs(writer, n):
         writer.write(resp, req)
 
 
+def _die(writer):
+    """The writer's process dies: its descriptor, and with it the lock, goes."""
+    os.close(writer._fd)
+    writer._fd = None
+
+
 def test_complete_length_stops_at_the_last_whole_record(tmp_path):
     writer = RotatingWarcWriter(tmp_path, prefix="t")
     _write_pairs(writer, 3)
@@ -38,9 +43,18 @@ def test_complete_length_stops_at_the_last_whole_record(tmp_path):
     assert complete_length(path) == len(whole)
     path.write_bytes(whole + b"not gzip at all")
     assert complete_length(path) == len(whole)
+    last = gzip.decompress(whole)[-300:]  # the end of the last record
+    cut_record = gzip.compress(b"WARC/1.0\r\nContent-Length: 500\r\n\r\n" + last)
+    path.write_bytes(whole + cut_record)  # a whole gzip member holding a cut record
+    assert complete_length(path) == len(whole)
+    path.write_bytes(whole + gzip.compress(b""))  # a member holding no record
+    assert complete_length(path) == len(whole)
+    whole_record = gzip.compress(b"WARC/1.0\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n")
+    path.write_bytes(whole + whole_record)
+    assert complete_length(path) == len(whole) + len(whole_record)
     path.write_bytes(b"")
     assert complete_length(path) == 0
-    writer._file.close()
+    _die(writer)
 
 
 def test_recovery_skips_a_file_a_live_writer_holds(tmp_path):
@@ -59,7 +73,7 @@ def test_recovery_cuts_a_partial_record_and_closes_the_file(tmp_path):
     name = writer.filename
     open_path = tmp_path / (name + ".open")
     good = open_path.read_bytes()
-    writer._file.close()  # the writer dies: its lock goes with it
+    _die(writer)  # its lock goes with it
     open_path.write_bytes(good + good[len(good) // 2:][:100])
     assert recover_open_files(tmp_path) == [name]
     assert not open_path.exists()
@@ -69,7 +83,7 @@ def test_recovery_cuts_a_partial_record_and_closes_the_file(tmp_path):
 
 def test_new_files_never_appear_unlocked(tmp_path):
     writer = RotatingWarcWriter(tmp_path, prefix="t")
-    writer.builder  # opens the file
+    _write_pairs(writer, 1)
     assert [p.name for p in tmp_path.iterdir()] == [writer.filename + ".open"]
     assert recover_open_files(tmp_path) == []
     writer.close()
@@ -123,7 +137,7 @@ def test_recovery_removes_temporary_files_of_dead_writers_only(tmp_path):
     young = tmp_path / ".new-young.warc.gz.tmp"  # a writer between creating and locking it
     young.write_bytes(b"")
     writer = RotatingWarcWriter(tmp_path, prefix="t")
-    writer.builder
+    _write_pairs(writer, 1)
     recover_open_files(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".new-young.warc.gz.tmp", writer.filename + ".open"]
     writer.close()
@@ -144,14 +158,27 @@ def test_files_get_their_name_on_filesystems_without_hard_links(tmp_path, monkey
 
 
 def test_close_renames_before_it_lets_go_of_the_lock(tmp_path, monkeypatch):
+    import fcntl
+
     writer = RotatingWarcWriter(tmp_path, prefix="t")
     _write_pairs(writer, 1)
+    open_path = tmp_path / (writer.filename + ".open")
     events = []
-    real_replace, real_close = os.replace, writer._file.close
-    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b)))
-    writer._file.close = lambda: (events.append("unlock"), real_close())
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def replace(a, b):
+        with open(open_path, "rb") as other:  # what another crawl's recovery would try
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                events.append("rename unlocked")
+            except BlockingIOError:
+                events.append("rename locked")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
     writer.close()
-    assert events == ["rename", "unlock"]
+    assert events[:2] == ["fsync", "rename locked"]
 
 
 def test_a_freshly_reserved_empty_name_is_spared_an_old_one_is_not(tmp_path):
@@ -170,7 +197,7 @@ def test_recovery_leaves_a_file_its_writer_renamed_meanwhile(tmp_path, monkeypat
     writer = RotatingWarcWriter(tmp_path, prefix="t")
     _write_pairs(writer, 1)
     name = writer.filename
-    writer._file.close()  # the writer "dies", lock released
+    _die(writer)  # lock released
     real_flock = fcntl_module.flock
 
     def rename_then_lock(fd, op):  # another process renames the file under our feet

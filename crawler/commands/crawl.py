@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 #: the extension that sets it never finished.
 FAILURE_STATS = ("archive/seed_urls_failed",)
 #: Stats that must be 0 or absent.
-DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors")
+DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed")
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:

@@ -55,12 +55,9 @@ class WarcCaptureMiddleware:
         first = records[0]
         req = request_record(self.writer.builder, request,
                              concurrent_to=first.rec_headers.get_header("WARC-Record-ID"))
-        try:
-            where = self.writer.write(first, req, *records[1:])
-        except OSError:  # a full disk, say: this page fails with the reason, the run exits 1
-            if self.stats is not None:
-                self.stats.inc_value("warc/write_errors")
-            raise
+        # a failed write (a full disk) raises WarcWriteError: this page fails
+        # with the reason, the writer counts it in warc/write_errors, the run exits 1
+        where = self.writer.write(first, req, *records[1:])
         where["uri"] = response.url
         where["payload_digest"] = first.rec_headers.get_header("WARC-Payload-Digest")
         where["revisit"] = revisit

@@ -1,51 +1,228 @@
-"""Write ``archive/index.cdxj`` for every closed WARC file when the crawl ends.
+"""Keep ``archive/index.cdxj`` up to date with the closed WARC files.
 
 Runs on ``engine_stopped``, after the WARC writer has closed its file on
-``spider_closed``. Uses cdxj-indexer (the pywb/webrecorder indexer), so the
-index is what replay tools expect; written atomically through the storage
-module.
+``spider_closed``. Only the WARC files the index does not name yet are read
+(files this crawl closed, files recovered from a dead crawl, files a crash
+left unindexed), and their lines are merged into the sorted index in one
+streaming pass, so the cost follows the new data, not the archive's size.
+The result is byte for byte what a full rebuild gives: cdxj-indexer's lines
+(the pywb/webrecorder indexer), sorted, without repeats. A missing or
+damaged index is rebuilt from every file.
+
+A WARC that does not read to its end as whole gzip members holding whole
+records is damaged: it is not indexed, it is named in an error, and its
+count goes into the stats as ``warc/damaged_files``, so the crawl can exit
+non-zero. It is checked again every crawl until it is repaired or moved away.
 """
 
 from __future__ import annotations
 
+import heapq
 import io
+import json
 import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdxj_indexer.main import CDXJIndexer
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.storage import ArchiveStore
+from crawler.storage import ArchiveStore, current_umask
+from crawler.warc.writer import complete_length
 
 logger = logging.getLogger(__name__)
 
+INDEX = "index.cdxj"
+#: New lines held in memory before they are merged into the index (a full
+#: rebuild of a large archive goes in several merges of this size).
+MERGE_BATCH_CHARS = 64 << 20
 
-def build_index(archive_dir) -> int:
-    """(Re)build the sorted CDXJ index of all closed WARCs; returns its line count."""
-    store = ArchiveStore(archive_dir)
-    warcs = sorted(str(p) for p in store.path("warc").glob("*.warc.gz")) if store.exists("warc") else []
+
+class IndexDamaged(ValueError):
+    """The existing index cannot be trusted; it is rebuilt."""
+
+
+@dataclass
+class IndexResult:
+    lines: int = 0
+    added: list[str] = field(default_factory=list)  # files indexed by this run
+    damaged: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong
+    rebuilt: bool = False  # the whole index was rebuilt
+
+
+def warc_damage(path) -> str | None:
+    """What is wrong with a closed WARC, or None if it reads to its end as
+    whole gzip members holding whole WARC records."""
+    try:
+        size = os.stat(path).st_size
+        whole = complete_length(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if whole < size:
+        return f"bytes {whole} to {size} are not whole gzip members holding whole WARC records"
+    return None
+
+
+def file_lines(path, warc_dir) -> list[str]:
+    """cdxj-indexer's lines for one WARC file, sorted."""
     out = io.StringIO()
-    if warcs:
-        CDXJIndexer(output=out, inputs=warcs, sort=True, dir_root=str(store.path("warc"))).process_all()
-    text = out.getvalue()
-    store.write_text("index.cdxj", text)
-    return text.count("\n")
+    CDXJIndexer(output=out, inputs=[str(path)], sort=False, dir_root=str(warc_dir)).process_all()
+    return sorted(out.getvalue().splitlines(keepends=True))
+
+
+def indexed_files(index_path: Path, closed: set[str]) -> tuple[set[str], int]:
+    """The WARC files the index names, and its line count, after checking it
+    line by line: well formed, strictly sorted, naming only files that exist."""
+    names, previous, number = set(), "", 0
+    with open(index_path, encoding="utf-8", newline="") as lines:
+        for number, line in enumerate(lines, 1):
+            parts = line.split(" ", 2)
+            try:
+                if not line.endswith("\n") or len(parts) != 3 or not parts[1].isdigit():
+                    raise ValueError("not a CDXJ line")
+                name = json.loads(parts[2])["filename"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise IndexDamaged(f"line {number}: {exc}") from None
+            if line <= previous:
+                raise IndexDamaged(f"line {number} is out of order")
+            if name not in closed:
+                raise IndexDamaged(f"line {number} names {name}, which is not in warc/")
+            names.add(name)
+            previous = line
+    return names, number
+
+
+def _unique(lines):
+    previous = None
+    for line in lines:
+        if line != previous:
+            yield line
+        previous = line
+
+
+def _write_atomically(store: ArchiveStore, relative: str, lines) -> int:
+    """Stream ``lines`` into ``relative`` as ArchiveStore writes files
+    (temporary file, fsync, rename, folder fsync); returns the line count."""
+    target = store.path(relative)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            for line in lines:
+                handle.write(line)
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return count
+
+
+def _merge_into_index(store: ArchiveStore, new_lines: list[str], keep_old: bool) -> int:
+    index = store.path(INDEX)
+    if keep_old and index.exists():
+        with open(index, encoding="utf-8", newline="") as old:
+            return _write_atomically(store, INDEX, _unique(heapq.merge(old, sorted(new_lines))))
+    return _write_atomically(store, INDEX, _unique(sorted(new_lines)))
+
+
+def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_CHARS) -> IndexResult:
+    """Bring ``index.cdxj`` up to date with the closed WARCs in ``warc/``.
+
+    Indexes only the files it does not name yet, unless ``full`` is set or
+    the index is missing or damaged. Damaged WARCs are left out and reported.
+    """
+    store = ArchiveStore(archive_dir)
+    warc_dir = store.path("warc")
+    closed = sorted(p.name for p in warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else []
+    result = IndexResult(rebuilt=True)
+    done: set[str] = set()
+    old_lines = 0
+    index = store.path(INDEX)
+    if not full and index.exists():
+        try:
+            done, old_lines = indexed_files(index, set(closed))
+            result.rebuilt = False
+        except IndexDamaged as exc:
+            logger.warning("CDXJ index %s is damaged (%s): rebuilding it from every WARC file", index, exc)
+    keep_old = not result.rebuilt
+    result.lines = old_lines
+    batch: list[str] = []
+    size = 0
+    for name in closed:
+        if name in done:
+            continue
+        path = warc_dir / name
+        damage = warc_damage(path)
+        if damage is None:
+            try:
+                lines = file_lines(path, warc_dir)
+            except Exception as exc:  # noqa: BLE001 - any reader failure is damage
+                damage = f"cannot be indexed ({type(exc).__name__}: {exc})"
+        if damage is not None:
+            result.damaged[name] = damage
+            logger.error("WARC %s is damaged: %s. It is not indexed; repair it or move it out of %s",
+                         name, damage, warc_dir)
+            continue
+        batch += lines
+        size += sum(map(len, lines))
+        result.added.append(name)
+        if size >= batch_chars:
+            result.lines = _merge_into_index(store, batch, keep_old)
+            batch, size, keep_old = [], 0, True
+    if batch or not keep_old:
+        result.lines = _merge_into_index(store, batch, keep_old)
+    return result
 
 
 class CdxjIndex:
-    def __init__(self, archive_dir):
+    """Updates the index when the engine stops; records what it did in the
+    stats (``warc/damaged_files``, ``warc/index_files_added``,
+    ``warc/index_lines``, ``warc/index_rebuilt``, ``warc/index_failed``)."""
+
+    def __init__(self, archive_dir, stats=None):
         self.archive_dir = archive_dir
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         if not (s.getbool("WARC_ENABLED") and s.getbool("WARC_CDXJ_INDEX")):
             raise NotConfigured("CDXJ index is off")
-        ext = cls(s.get("ARCHIVE_DIR"))
+        ext = cls(s.get("ARCHIVE_DIR"), crawler.stats)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
     def engine_stopped(self):
-        lines = build_index(self.archive_dir)
-        logger.info("CDXJ index: %d lines in %s", lines, Path(self.archive_dir) / "index.cdxj")
+        try:
+            result = build_index(self.archive_dir)
+        except Exception:  # noqa: BLE001 - reported, and the crawl told
+            logger.exception("CDXJ index %s could not be updated", Path(self.archive_dir) / INDEX)
+            self._set("warc/index_failed", 1)
+            return
+        self._set("warc/damaged_files", len(result.damaged))
+        self._set("warc/index_files_added", len(result.added))
+        self._set("warc/index_lines", result.lines)
+        self._set("warc/index_rebuilt", int(result.rebuilt))
+        logger.info("CDXJ index: %d lines in %s (%s %d WARC files)", result.lines,
+                    Path(self.archive_dir) / INDEX, "rebuilt from" if result.rebuilt else "added",
+                    len(result.added))
+        if result.damaged:
+            logger.error("%d damaged WARC files were not indexed: %s", len(result.damaged),
+                         ", ".join(sorted(result.damaged)))
+
+    def _set(self, key, value):
+        if self.stats is not None:
+            self.stats.set_value(key, value)

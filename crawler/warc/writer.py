@@ -2,14 +2,23 @@
 
 Files are named ``PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz`` (the Heritrix
 convention) and carry an ``.open`` suffix until closed, so a reader or a
-replay tool never takes a file still being written for a finished one. Each
-record is flushed as it is written: after a ``kill -9`` the ``.open`` file is
-readable up to its last complete record.
+replay tool never takes a file still being written for a finished one.
+
+A WARC must never claim more than it holds. Each record group is compressed
+into memory first and handed to the kernel with unbuffered ``os.write``
+calls, so nothing waits in a Python buffer: after a ``kill -9`` the ``.open``
+file is readable up to the last group written. A write that fails (a full
+disk) is cut back to the end of the last whole group and raises
+:class:`WarcWriteError`; the writer stays usable. A file gets its final name
+only after its last write, ``fsync`` and close have succeeded; otherwise it
+stays ``.open`` for the next crawl's recovery.
 
 The writer holds an exclusive ``flock`` on the file it writes. An ``.open``
-file whose lock can be taken has lost its writer (a crash, ``kill -9``):
-``recover_open_files`` cuts it back to its last complete record and closes
-it under its final name, so the articles that point into it find it.
+file whose lock can be taken has lost its writer (a crash, ``kill -9``, a
+failed close): ``recover_open_files`` cuts it back to its last complete
+record and closes it under its final name, so the articles that point into
+it find it. Recovery never follows a symbolic link and never touches a file
+outside the WARC folder.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import fcntl
 import logging
 import os
 import socket
+import stat
 import tempfile
 import time
 import zlib
@@ -27,7 +37,7 @@ from pathlib import Path
 
 from warcio.warcwriter import WARCWriter
 
-from crawler.storage import current_umask
+from crawler.storage import ArchiveStore, current_umask, fsync_dir
 
 logger = logging.getLogger(__name__)
 
@@ -36,21 +46,75 @@ OPEN_SUFFIX = ".open"
 STALE_TEMP_SECONDS = 60
 #: What link() says on filesystems that have no hard links.
 NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV}
+#: ``WARC_FSYNC`` policies: after every record group, or at most every N seconds.
+FSYNC_POLICIES = ("record", "interval")
+
+
+class WarcWriteError(OSError):
+    """A WARC write, fsync or close failed. The file holds whole records only:
+    the failed group was cut off, or the file was left ``.open`` for recovery."""
+
+
+class _GzipMember:
+    """The file-like object warcio writes one record into: a gzip member at a
+    chosen level, kept in memory (warcio's own wrapper is fixed at level 9)."""
+
+    def __init__(self, out: bytearray, level: int):
+        self.out = out
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, data) -> None:
+        self.out += self.compressor.compress(data)
+
+    def flush(self) -> None:
+        self.out += self.compressor.flush()
+
+
+class RecordBuilder(WARCWriter):
+    """warcio's record builder, serialising a record to gzip bytes in memory."""
+
+    def __init__(self, level: int = 6):
+        super().__init__(None, gzip=False)  # compression is _GzipMember's
+        self.level = level
+
+    def serialise(self, record) -> bytes:
+        out = bytearray()
+        self._write_warc_record(_GzipMember(out, self.level), record)
+        return bytes(out)
+
+    def write_record(self, record, params=None):  # pragma: no cover - not a file writer
+        raise TypeError("write records with RotatingWarcWriter.write()")
 
 
 class RotatingWarcWriter:
-    """Appends records to the current WARC file; rotates at ``max_size`` bytes."""
+    """Appends record groups to the current WARC file; rotates at ``max_size`` bytes.
+
+    ``gzip_level`` is zlib's 1-9. ``fsync`` is ``"record"`` (every group is on
+    disk before ``write`` returns) or ``"interval"`` (at most every
+    ``fsync_interval`` seconds, at rotation and at close).
+    """
 
     def __init__(self, directory, prefix: str = "crawler", max_size: int = 10**9,
-                 warcinfo: dict | None = None, host: str | None = None):
+                 warcinfo: dict | None = None, host: str | None = None, gzip_level: int = 6,
+                 fsync: str = "record", fsync_interval: float = 1.0, stats=None):
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"WARC_FSYNC must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
+        if not 1 <= int(gzip_level) <= 9:
+            raise ValueError(f"WARC_GZIP_LEVEL must be 1 to 9, not {gzip_level!r}")
         self.directory = Path(directory)
         self.prefix = prefix
         self.max_size = max_size
         self.warcinfo = dict(warcinfo or {})
         self.host = (host or socket.gethostname()).replace("-", "_").replace("/", "_") or "localhost"
+        self.fsync = fsync
+        self.fsync_interval = float(fsync_interval)
+        self.stats = stats
         self.serial = 0
-        self._file = None
-        self._writer: WARCWriter | None = None
+        self._builder = RecordBuilder(int(gzip_level))
+        self._fd: int | None = None
+        self._size = 0  # bytes of whole records in the current file
+        self._dirty = False  # written since the last fsync
+        self._synced_at = 0.0
         self.filename: str | None = None
         self.closed_files: list[str] = []
 
@@ -61,79 +125,187 @@ class RotatingWarcWriter:
         self.serial += 1
         return f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}.warc.gz"
 
+    def _open_path(self) -> Path:
+        return self.directory / (self.filename + OPEN_SUFFIX)
+
     # --- records ----------------------------------------------------------
 
     @property
-    def builder(self) -> WARCWriter:
-        """The warcio writer of the current file (opens one if none is open)."""
-        self._ensure_open()
-        return self._writer
-
-    def _ensure_open(self) -> None:
-        if self._writer is not None:
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # Created under a private name and locked before it appears as
-        # ``.open``, so another crawl's recovery never sees it unlocked.
-        fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".warc.gz.tmp", dir=self.directory)
-        self._file = os.fdopen(fd, "wb")
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        while True:  # another process may have taken the name: take the next
-            self.filename = self._next_name()
-            path = self.directory / (self.filename + OPEN_SUFFIX)
-            if (self.directory / self.filename).exists():
-                continue
-            try:
-                _publish(tmp, path)
-                break
-            except FileExistsError:
-                continue
-        self._writer = WARCWriter(self._file, gzip=True)
-        info = self._writer.create_warcinfo_record(self.filename, self.warcinfo)
-        self._writer.write_record(info)
-        self._file.flush()
-        logger.info("WARC opened: %s", path)
+    def builder(self) -> RecordBuilder:
+        """The warcio record builder (``create_warc_record`` and friends)."""
+        return self._builder
 
     def write(self, *records) -> dict:
-        """Write records together (e.g. a response and its request), then flush.
+        """Write records together (e.g. a response and its request).
 
         Rotation happens before a group, never inside it. Returns where the
         first record went: ``{"warc_file", "offset", "record_id", "date"}``.
+        Raises :class:`WarcWriteError` if the group could not be written; the
+        file then ends at the previous group.
         """
-        if self._file is not None and self._file.tell() >= self.max_size:
+        blobs = [self._builder.serialise(record) for record in records]
+        if self._fd is not None and self._size >= self.max_size:
             self.rotate()
         self._ensure_open()
-        where = None
-        for record in records:
-            offset = self._file.tell()
-            self._writer.write_record(record)
-            if where is None:
-                where = {
-                    "warc_file": self.filename,
-                    "offset": offset,
-                    "record_id": record.rec_headers.get_header("WARC-Record-ID"),
-                    "date": record.rec_headers.get_header("WARC-Date"),
-                }
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        return where
+        start = self._append(b"".join(blobs))
+        first = records[0]
+        return {
+            "warc_file": self.filename,
+            "offset": start,
+            "record_id": first.rec_headers.get_header("WARC-Record-ID"),
+            "date": first.rec_headers.get_header("WARC-Date"),
+        }
+
+    def _ensure_open(self) -> None:
+        if self._fd is not None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # Created under a private name and locked before it appears as
+            # ``.open``, so another crawl's recovery never sees it unlocked.
+            fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".warc.gz.tmp", dir=self.directory)
+        except OSError as exc:
+            raise self._error(exc, f"WARC file could not be created ({exc.strerror})") from exc
+        published = False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.chmod(tmp, 0o666 & ~current_umask())
+            while True:  # another process may have taken the name: take the next
+                self.filename = self._next_name()
+                if (self.directory / self.filename).exists():
+                    continue
+                try:
+                    _publish(tmp, self._open_path())
+                    published = True
+                    break
+                except FileExistsError:
+                    continue
+            fsync_dir(self.directory)
+            info = self._builder.serialise(self._builder.create_warcinfo_record(self.filename, self.warcinfo))
+            _write_all(fd, info)
+            if self.fsync == "record":
+                os.fsync(fd)
+        except OSError as exc:
+            # a file without its warcinfo record holds nothing
+            _unlink_quietly(self._open_path() if published else tmp)
+            os.close(fd)
+            self.filename = None
+            raise self._error(exc, f"WARC file could not be started ({exc.strerror})") from exc
+        self._fd, self._size, self._dirty, self._synced_at = fd, len(info), self.fsync != "record", time.monotonic()
+        logger.info("WARC opened: %s", self._open_path())
+
+    def _append(self, data: bytes) -> int:
+        """Write ``data`` at the end of the file; on failure cut the file back
+        to where it was (or give it up, left ``.open``) and raise."""
+        start = self._size
+        try:
+            _write_all(self._fd, data)
+        except OSError as exc:
+            raise self._roll_back(start, exc, "write") from exc
+        self._size += len(data)
+        self._dirty = True
+        if self.fsync == "record" or time.monotonic() - self._synced_at >= self.fsync_interval:
+            try:
+                self._sync_now()
+            except OSError as exc:
+                # after a failed fsync the kernel may have dropped the dirty
+                # pages: only a fresh scan (recovery) knows what the file holds
+                raise self._roll_back(start, exc, "fsync", give_up=True) from exc
+        return start
+
+    def _sync_now(self) -> None:
+        os.fsync(self._fd)
+        self._dirty = False
+        self._synced_at = time.monotonic()
+
+    def _roll_back(self, start: int, exc: OSError, what: str, give_up: bool = False) -> WarcWriteError:
+        """Cut the file back to ``start``, or give it up if that fails."""
+        name = self.filename
+        try:
+            os.ftruncate(self._fd, start)
+            os.lseek(self._fd, start, os.SEEK_SET)
+        except OSError:
+            give_up = True
+        if give_up:
+            self._abandon()
+            return self._error(exc, f"WARC {what} failed ({exc.strerror}): {name}{OPEN_SUFFIX} is left "
+                                    "for the next crawl's recovery")
+        return self._error(exc, f"WARC {what} failed ({exc.strerror}): record rolled back in {name}")
+
+    def _abandon(self) -> None:
+        """Let go of the current file without renaming it (it stays ``.open``)."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd, self.filename, self._size = None, None, 0
+
+    def _error(self, exc: OSError, message: str) -> WarcWriteError:
+        """Log and count a failure; the error to raise."""
+        logger.error("%s", message)
+        if self.stats is not None:
+            self.stats.inc_value("warc/write_errors")
+        return WarcWriteError(exc.errno, message)
+
+    def sync(self) -> None:
+        """fsync the current file if anything was written since the last one."""
+        if self._fd is None or not self._dirty:
+            return
+        try:
+            self._sync_now()
+        except OSError as exc:
+            raise self._roll_back(self._size, exc, "fsync", give_up=True) from exc
 
     def rotate(self) -> None:
         self.close()
 
     def close(self) -> None:
-        """Close the current file and drop its ``.open`` suffix."""
-        if self._file is None:
+        """Close the current file and drop its ``.open`` suffix.
+
+        Raises :class:`WarcWriteError` (the file keeps its ``.open`` name) if
+        its fsync, close or rename fails.
+        """
+        if self._fd is None:
             return
-        final = self.directory / self.filename
-        # renamed while still locked: no recovery elsewhere can take it first
-        os.replace(self.directory / (self.filename + OPEN_SUFFIX), final)
-        self._file.close()
-        self.closed_files.append(self.filename)
+        fd, name, open_path = self._fd, self.filename, self._open_path()
+        final = self.directory / name
+        self._fd, self.filename, self._size = None, None, 0
+        held = None
+        try:
+            os.fsync(fd)
+            # a second descriptor of the same open file keeps the lock, so
+            # no other crawl's recovery takes the file between close and rename
+            held = os.dup(fd)
+            fd, closing = None, fd
+            os.close(closing)  # reports deferred write errors (network filesystems)
+            os.replace(open_path, final)
+        except OSError as exc:
+            raise self._error(exc, f"WARC close failed ({exc.strerror}): {name}{OPEN_SUFFIX} is left "
+                                   "for the next crawl's recovery") from exc
+        finally:
+            for descriptor in (fd, held):
+                if descriptor is not None:
+                    os.close(descriptor)
+        try:
+            fsync_dir(self.directory)
+        except OSError as exc:  # the file is whole under either name
+            logger.warning("WARC %s: the folder could not be synced (%s)", name, exc.strerror)
+        self.closed_files.append(name)
         logger.info("WARC closed: %s", final)
-        self._file = self._writer = None
-        self.filename = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _unlink_quietly(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _publish(tmp: str, path: Path) -> None:
@@ -150,81 +322,241 @@ def _publish(tmp: str, path: Path) -> None:
     os.unlink(tmp)
 
 
-def complete_length(path, chunk_size: int = 1 << 20) -> int:
-    """Bytes of ``path`` that are whole gzip members (one WARC record each).
+# --- reading back ----------------------------------------------------------
 
-    One streaming pass: the file is fed to zlib in chunks, and a new
-    decompressor starts at each member boundary.
+class _RecordScanner:
+    """Follows decompressed WARC bytes record by record: a ``WARC/`` header,
+    ``Content-Length`` bytes of block, then CRLF CRLF."""
+
+    MAX_HEADER = 1 << 20
+
+    def __init__(self):
+        self.header = bytearray()
+        self.left = 0  # bytes of block and trailer still to come
+        self.tail = b""  # the last bytes of the block and trailer seen
+        self.records = 0
+        self.bad = False
+
+    @property
+    def between_records(self) -> bool:
+        return not self.bad and not self.left and not self.header
+
+    def feed(self, data: bytes) -> None:
+        while data and not self.bad:
+            if self.left:
+                take = min(self.left, len(data))
+                self.tail = (self.tail + data[max(0, take - 4):take])[-4:]
+                self.left -= take
+                data = data[take:]
+                if not self.left:
+                    self.bad = self.tail != b"\r\n\r\n"
+                    self.records += not self.bad
+                continue
+            seen = len(self.header)
+            self.header += data
+            end = self.header.find(b"\r\n\r\n", max(0, seen - 3))
+            if end < 0:
+                self.bad = len(self.header) > self.MAX_HEADER
+                return
+            length = _content_length(bytes(self.header[:end]))
+            data = bytes(self.header[end + 4:])
+            self.header = bytearray()
+            if length is None:
+                self.bad = True
+                return
+            self.left, self.tail = length + 4, b""
+
+
+def _content_length(header: bytes) -> int | None:
+    lines = header.split(b"\r\n")
+    if not lines[0].startswith(b"WARC/"):
+        return None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                return None
+            return length if length >= 0 else None
+    return None
+
+
+def _chunks(source, chunk_size: int):
+    """The bytes of a path, or of an open descriptor from its start."""
+    if isinstance(source, int):
+        offset = 0
+        while chunk := os.pread(source, chunk_size, offset):
+            offset += len(chunk)
+            yield chunk
+        return
+    with open(source, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            yield chunk
+
+
+def complete_length(source, chunk_size: int = 1 << 20) -> int:
+    """Bytes at the start of ``source`` (a path or an open descriptor) that are
+    whole gzip members, each holding whole WARC records.
+
+    One streaming pass: the file is fed to zlib in chunks, a new decompressor
+    starts at each member boundary, and the records inside are followed by
+    their headers' ``Content-Length``.
     """
+    limit = 1 << 16
     complete = 0  # end of the last whole member
     fed = 0  # bytes of the current member fed so far
     member = zlib.decompressobj(wbits=31)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            while chunk:
-                try:
-                    member.decompress(chunk, 1 << 16)
-                    while member.unconsumed_tail and not member.eof:
-                        member.decompress(member.unconsumed_tail, 1 << 16)
-                except zlib.error:
-                    return complete
-                if member.eof:
-                    used = len(chunk) - len(member.unused_data)
-                    complete += fed + used
-                    fed = 0
-                    chunk = member.unused_data
-                    member = zlib.decompressobj(wbits=31)
-                else:
-                    fed += len(chunk)
-                    chunk = b""
+    scan = _RecordScanner()
+    records_before = 0
+    for chunk in _chunks(source, chunk_size):
+        while chunk:
+            data = chunk
+            try:
+                while True:
+                    out = member.decompress(data, limit)
+                    scan.feed(out)
+                    data = member.unconsumed_tail
+                    if member.eof or scan.bad or (not data and len(out) < limit):
+                        break
+            except zlib.error:
+                return complete
+            if scan.bad:
+                return complete
+            if member.eof:
+                if not scan.between_records or scan.records == records_before:
+                    return complete  # a member that ends inside a record, or holds none
+                used = len(chunk) - len(member.unused_data)
+                complete += fed + used
+                fed = 0
+                chunk = member.unused_data
+                member = zlib.decompressobj(wbits=31)
+                records_before = scan.records
+            else:
+                fed += len(chunk)
+                chunk = b""
     return complete
+
+
+# --- recovery --------------------------------------------------------------
+
+def _open_entry(name: str, dir_fd: int) -> int | None:
+    """Open a regular, singly linked file of the WARC folder for writing
+    without following a symbolic link; warn and return None for anything else."""
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None  # closed or removed by its writer meanwhile
+    except OSError as exc:
+        why = "is a symbolic link" if exc.errno == errno.ELOOP else f"cannot be opened ({exc.strerror})"
+        logger.warning("WARC recovery: %s %s; left alone", name, why)
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        logger.warning("WARC recovery: %s is not a regular file; left alone", name)
+        return None
+    return fd
+
+
+def _lock_free(fd: int, name: str, dir_fd: int) -> bool:
+    """Take the writer's lock; False if a live writer holds it, if the name now
+    means another file, or if the file has other names (maybe outside)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_ino != os.fstat(fd).st_ino:
+            return False  # renamed by its writer, and the name reused
+    except (BlockingIOError, FileNotFoundError):
+        return False  # a live crawl is writing it, or just closed it
+    links = os.fstat(fd).st_nlink
+    if links != 1:
+        logger.warning("WARC recovery: %s has %d hard links (maybe outside the WARC folder); left alone",
+                       name, links)
+        return False
+    return True
 
 
 def recover_open_files(directory) -> list[str]:
     """Close the ``.open`` WARCs no live writer holds: cut each back to its
-    last complete record and drop the suffix. Returns the recovered names."""
-    recovered = []
-    for path in Path(directory).glob(".new-*.warc.gz.tmp"):  # died before it had a name
+    last complete record and drop the suffix. Returns the recovered names.
+
+    Only regular files directly in ``directory`` are touched; symbolic links
+    (and a ``directory`` that is one) are named in a warning and left alone.
+    """
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            logger.warning("WARC recovery: %s is a symbolic link or not a folder; nothing recovered there",
+                           directory)
+            return []
+        raise
+    try:
+        return _recover(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _recover(dir_fd: int) -> list[str]:
+    names = sorted(os.listdir(dir_fd))
+    for name in names:  # died before it had a name
+        if not (name.startswith(".new-") and name.endswith(".warc.gz.tmp")):
+            continue
+        fd = _open_entry(name, dir_fd)
+        if fd is None:
+            continue
         try:
-            if time.time() - path.stat().st_mtime < STALE_TEMP_SECONDS:
+            if time.time() - os.fstat(fd).st_mtime < STALE_TEMP_SECONDS:
                 continue  # may be a live writer between creating and locking it
-            with open(path, "rb") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.unlink(path)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(name, dir_fd=dir_fd)
         except (FileNotFoundError, BlockingIOError):
             continue  # gone or held: a live writer's
-    for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}")):
+        finally:
+            os.close(fd)
+    recovered = []
+    for name in names:
+        if not name.endswith(".warc.gz" + OPEN_SUFFIX):
+            continue
+        fd = _open_entry(name, dir_fd)
+        if fd is None:
+            continue
         try:
-            handle = open(path, "r+b")
-        except FileNotFoundError:
-            continue  # closed by its writer meanwhile
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                if os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino:
-                    continue  # renamed by its writer, and the name reused
-            except (BlockingIOError, FileNotFoundError):
-                continue  # a live crawl is writing it, or just closed it
-            size = os.fstat(handle.fileno()).st_size
-            if size == 0 and time.time() - os.fstat(handle.fileno()).st_mtime < STALE_TEMP_SECONDS:
-                continue  # a name a live writer reserved (filesystems without hard links)
-            keep = complete_length(path)
-            if keep < size:
-                logger.warning("WARC %s: cutting a partial last record (%d of %d bytes kept)",
-                               path.name, keep, size)
-                handle.truncate(keep)
-            final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
-            if keep == 0:
-                os.unlink(path)
-                logger.warning("WARC %s held no complete record: removed", path.name)
-                continue
-            if final.exists():
-                logger.error("WARC %s: %s exists already; left as it is", path.name, final.name)
-                continue
-            os.replace(path, final)
-            recovered.append(final.name)
-            logger.warning("WARC %s recovered after an unclean stop", final.name)
+            if _lock_free(fd, name, dir_fd) and _close_orphan(fd, name, dir_fd):
+                recovered.append(name[: -len(OPEN_SUFFIX)])
+        finally:
+            os.close(fd)
     return recovered
+
+
+def _close_orphan(fd: int, name: str, dir_fd: int) -> bool:
+    """Cut a locked orphan back to its whole records and give it its final name."""
+    info = os.fstat(fd)
+    if info.st_size == 0 and time.time() - info.st_mtime < STALE_TEMP_SECONDS:
+        return False  # a name a live writer reserved (filesystems without hard links)
+    keep = complete_length(fd)
+    if keep < info.st_size:
+        logger.warning("WARC %s: cutting a partial last record (%d of %d bytes kept)",
+                       name, keep, info.st_size)
+        os.ftruncate(fd, keep)
+    os.fsync(fd)
+    final = name[: -len(OPEN_SUFFIX)]
+    if keep == 0:
+        os.unlink(name, dir_fd=dir_fd)
+        os.fsync(dir_fd)
+        logger.warning("WARC %s held no complete record: removed", name)
+        return False
+    try:
+        os.stat(final, dir_fd=dir_fd, follow_symlinks=False)
+        logger.error("WARC %s: %s exists already; left as it is", name, final)
+        return False
+    except FileNotFoundError:
+        pass
+    os.rename(name, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    os.fsync(dir_fd)
+    logger.warning("WARC %s recovered after an unclean stop", final)
+    return True
 
 
 #: Settings that shape what was captured, recorded in every warcinfo record.
@@ -266,13 +598,52 @@ def shared_writer(crawler) -> RotatingWarcWriter:
 
         settings = crawler.settings
         writer = RotatingWarcWriter(
-            Path(settings.get("ARCHIVE_DIR")) / "warc",
+            # refuses a warc/ that leads out of the archive (a symbolic link)
+            ArchiveStore(settings.get("ARCHIVE_DIR")).path("warc"),
             prefix=settings.get("WARC_PREFIX"),
             max_size=settings.getint("WARC_MAX_SIZE"),
             warcinfo=warcinfo_fields(settings),
+            gzip_level=settings.getint("WARC_GZIP_LEVEL", 6),
+            fsync=settings.get("WARC_FSYNC", "record"),
+            fsync_interval=settings.getfloat("WARC_FSYNC_INTERVAL", 1.0),
+            stats=crawler.stats,
         )
         crawler._warc_writer = writer
         if writer.directory.is_dir():
-            recover_open_files(writer.directory)
-        crawler.signals.connect(lambda spider: writer.close(), signal=signals.spider_closed, weak=False)
+            recovered = recover_open_files(writer.directory)
+            if recovered and crawler.stats is not None:
+                crawler.stats.inc_value("warc/recovered_files", len(recovered))
+        syncer = _IntervalSync(writer)
+        crawler.signals.connect(syncer.start, signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(syncer.close, signal=signals.spider_closed, weak=False)
     return writer
+
+
+class _IntervalSync:
+    """Under ``WARC_FSYNC = "interval"``, syncs written records on the clock
+    too, so a crawl gone quiet does not keep them unsynced; closes the writer."""
+
+    def __init__(self, writer: RotatingWarcWriter, clock=None):
+        self.writer = writer
+        self.clock = clock  # the reactor unless given (tests)
+        self.loop = None
+
+    def start(self, spider=None) -> None:
+        if self.writer.fsync == "interval":
+            from twisted.internet import task
+
+            self.loop = task.LoopingCall(self._tick)
+            if self.clock is not None:
+                self.loop.clock = self.clock
+            self.loop.start(self.writer.fsync_interval, now=False)
+
+    def _tick(self) -> None:
+        try:
+            self.writer.sync()
+        except WarcWriteError:
+            pass  # logged and counted; the next write opens a new file
+
+    def close(self, spider=None) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        self.writer.close()
