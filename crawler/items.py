@@ -35,6 +35,7 @@ class Article(scrapy.Item):
     # what the pipelines did with it ("archived", "updated", "unchanged")
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
+    rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
 
 

@@ -59,3 +59,23 @@ def test_quotes_and_odd_characters_survive_a_round_trip():
     meta, paragraphs = markdown.parse(markdown.render(article))
     assert meta["title"] == 'He said "hi": a #1 story'
     assert paragraphs == ["x" * 60, "[qq](https://new.qq.com/rain/a/1)"]
+
+
+def test_the_fast_yaml_emitter_writes_the_same_bytes_as_pyyaml_own():
+    """libyaml (with list items indented afterwards) against PyYAML's pure
+    emitter: byte-identical front matter on hostile strings and on every
+    seed's own values."""
+    import random
+
+    assert markdown.FastSeedDumper is not None  # PyYAML with libyaml, as on PyPI wheels
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in [*range(0, 0x250), *range(0x2000, 0x2100), *range(0x3000, 0x3100),
+                                 0x85, 0xfeff, 0xfffe, 0x1f600, 0x10ffff]]
+    strings = ["标题", 'a "quote" \\ b', "tab\tx", "line\nbreak", "\u2028\u2029", "\x00\x07\x1b", "- dash",
+               "#x", "a: b", " lead", "trail ", "", "long " * 500, "\r\n", "\ufeffbom", "😀 𝔘"]
+    strings += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(1500)]
+    for value in strings:
+        article = {"title": value, "date": value, "site": value or "web", "lang": value, "thumbnail": value,
+                   "source_url": "https://new.qq.com/rain/a/X", "url": value, "extractor": value,
+                   "blocks": [{"type": "text", "markdown": "x", "text": value}]}
+        assert markdown.render(article) == markdown.render(article, pure=True), repr(value)

@@ -116,7 +116,7 @@ class MarkdownWriterPipeline:
             logger.info("%s is the article %s already archived as %s", article["source_url"], first, rel)
             return self._done(article, rel, "unchanged")
         self._adopt_legacy_name(article, rel)
-        text = markdown.render(article)
+        text = article["rendered"] = markdown.render(article)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 
         if new_len < self.min_chars:

@@ -36,7 +36,8 @@ class WarcMetadataPipeline:
         capture = article.get("capture") or {}
         url = article.get("url") or article["source_url"]
         builder = self.writer.builder
-        text = text_record(builder, url, markdown.render(article), capture.get("record_id"))
+        text = text_record(builder, url, article.get("rendered") or markdown.render(article),
+                           capture.get("record_id"))
         about = metadata_record(builder, url, {
             "article-file": article.get("path"),
             "article-outcome": article.get("outcome"),

@@ -41,18 +41,24 @@ def _paragraph(text: str) -> dict:
     return {"type": "text", "markdown": text.strip(), "text": text}
 
 
-def _trafilatura_text(page, url: str, favor_precision: bool) -> str:
-    """trafilatura's text of a page (HTML text or an lxml tree)."""
-    return trafilatura.extract(
+def _trafilatura(page, url: str, favor_precision: bool, with_metadata: bool = True):
+    """trafilatura's document (text and, in the same pass, metadata) of a
+    page (HTML text or an lxml tree); None when it finds nothing."""
+    return trafilatura.bare_extraction(
         page,
         url=url,
+        with_metadata=with_metadata,
         include_comments=False,
         include_tables=True,
         include_images=False,
         include_formatting=False,
         deduplicate=False,
         favor_precision=favor_precision,
-    ) or ""
+    )
+
+
+def _text(document) -> str:
+    return (document.text if document is not None else "") or ""
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -64,18 +70,20 @@ def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
     tree = parse_document(page)  # no depth limit
-    text = _trafilatura_text(page, url, favor_precision=True)
+    meta = _trafilatura(page, url, favor_precision=True)  # text and metadata in one pass
+    text = _text(meta)
     if len(text) < SHORT_TEXT_CHARS:
-        wide = _trafilatura_text(page, url, favor_precision=False)
-        if len(text) < COLLAPSE_RATIO * len(wide):
-            text = wide
+        wide = _trafilatura(page, url, favor_precision=False, with_metadata=False)
+        if len(text) < COLLAPSE_RATIO * len(_text(wide)):
+            text = _text(wide)
     if not text.strip():
         # trafilatura's own parser stops at lxml's depth limit; a deep page
         # gets a second chance as a tree parsed without it (trafilatura
         # cleans what it is given, hence the copy). Not the first choice:
         # from the page text it scores better (bench/extraction_quality.py).
-        text = _trafilatura_text(deepcopy(tree), url, favor_precision=False)
-    meta = trafilatura.extract_metadata(page, default_url=url)
+        text = _text(_trafilatura(deepcopy(tree), url, favor_precision=False, with_metadata=False))
+    if meta is None:  # no text found: the page's metadata still counts
+        meta = trafilatura.extract_metadata(page, default_url=url)
     published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
                                             "datePublished", "pubdate", "date"))
     if not published and meta is not None and meta.date:
