@@ -17,9 +17,11 @@ so that a shared crawl can put the same interface on Redis.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -78,15 +80,29 @@ class StoreDamaged(Exception):
     """The state file cannot be read as this version's state."""
 
 
+def _locked(method):
+    """Run a store method holding the store's lock."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class StateStore:
     """SQLite-backed capture state under ``<archive>/state.sqlite3``."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # used from the reactor and the archive I/O thread: one call at a time
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        # WAL + NORMAL: a crash of the crawl loses nothing; a power cut may
+        # lose the last transactions, never the file's consistency. The state
+        # is derived data (rebuildable); the articles and WARCs are fsynced.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self._create()
 
     def _create(self) -> None:
@@ -101,6 +117,7 @@ class StateStore:
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
+    @_locked
     def check(self) -> None:
         """Raise StoreDamaged unless the file is sound and of this schema."""
         try:
@@ -119,21 +136,27 @@ class StateStore:
     def _state(row) -> ArticleState:
         return ArticleState(**{name: row[name] for name in COLUMNS})
 
+    @_locked
     def get(self, key: str) -> ArticleState | None:
         row = self.db.execute("SELECT * FROM articles WHERE key=?", (key,)).fetchone()
         return self._state(row) if row else None
 
+    @_locked
     def by_path(self, path: str) -> ArticleState | None:
         row = self.db.execute("SELECT * FROM articles WHERE path=?", (path,)).fetchone()
         return self._state(row) if row else None
 
     def all(self) -> Iterator[ArticleState]:
-        for row in self.db.execute("SELECT * FROM articles ORDER BY path"):
+        with self.lock:
+            rows = self.db.execute("SELECT * FROM articles ORDER BY path").fetchall()
+        for row in rows:
             yield self._state(row)
 
+    @_locked
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
+    @_locked
     def due(self, older_than: timedelta | None = None, site: str | None = None,
             keys: list[str] | None = None, limit: int | None = None, now: datetime | None = None) -> list[ArticleState]:
         """Articles to re-check, least recently checked first."""
@@ -156,6 +179,7 @@ class StateStore:
 
     # --- writing ----------------------------------------------------------
 
+    @_locked
     def put(self, state: ArticleState) -> None:
         values = dataclasses.astuple(state)
         with self.db:
@@ -165,6 +189,7 @@ class StateStore:
             self.db.execute(f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
                             f"VALUES ({', '.join('?' * len(COLUMNS))})", values)
 
+    @_locked
     def update(self, key: str, **changes) -> ArticleState | None:
         state = self.get(key)
         if state is None:
@@ -236,12 +261,18 @@ def find(store: StateStore, ref: str) -> ArticleState | None:
 
 def shared_store(crawler) -> StateStore:
     """The crawl's one store, opened on first use and closed when the engine
-    stops (a shared crawl installs its own before that)."""
+    stops; for a shared crawl (``REDIS_URL``), the run's store in Redis
+    (crawler.distributed.store), with the same interface."""
     store = getattr(crawler, "_state_store", None)
     if store is None:
         from scrapy import signals
 
-        store = open_store(crawler.settings.get("ARCHIVE_DIR"))
+        if crawler.settings.get("REDIS_URL"):
+            from crawler.distributed.store import open_shared_store
+
+            store = open_shared_store(crawler)
+        else:
+            store = open_store(crawler.settings.get("ARCHIVE_DIR"))
         crawler._state_store = store
         crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
     return store

@@ -325,6 +325,6 @@ def test_a_rejected_copy_does_not_claim_the_file_for_the_crawl(fixture_web, tmp_
     full = dict(base, source_url="https://news.qq.com/rain/a/20250213A06E5300",
                 blocks=[{"type": "text", "markdown": "正文" * 40, "text": "正文" * 40}])
     with pytest.raises(DropItem):
-        pipeline.process_item(empty)
-    assert pipeline.process_item(full)["outcome"] == "archived"
+        pipeline.write(empty)
+    assert pipeline.write(full)["outcome"] == "archived"
     assert (tmp_path / "articles" / "qq" / "20250213A06E5300.md").exists()

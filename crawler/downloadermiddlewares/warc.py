@@ -20,6 +20,7 @@ import logging
 
 from scrapy.exceptions import NotConfigured
 
+from crawler.iothread import run_io
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
 from crawler.warc.writer import shared_writer
@@ -28,15 +29,16 @@ logger = logging.getLogger(__name__)
 
 
 class WarcCaptureMiddleware:
-    def __init__(self, writer, stats=None):
+    def __init__(self, writer, stats=None, crawler=None):
         self.writer = writer
         self.stats = stats
+        self.crawler = crawler  # None: write in the calling thread (tests of the component)
 
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
-        return cls(shared_writer(crawler), crawler.stats)
+        return cls(shared_writer(crawler), crawler.stats, crawler)
 
     def _records(self, request, response):
         """(records, revisit kind): what this exchange is written as."""
@@ -50,7 +52,13 @@ class WarcCaptureMiddleware:
                 return [identical_revisit_record(builder, response, original, via_proxy=via_proxy)], "identical"
         return [response_record(builder, response, via_proxy=via_proxy)], None
 
-    def process_response(self, request, response, spider=None):
+    async def process_response(self, request, response, spider=None):
+        if self.crawler is None:
+            return self.capture(request, response)
+        return await run_io(self.crawler, self.capture, request, response)
+
+    def capture(self, request, response):
+        """Build and write the exchange's records; the response, its capture in its meta."""
         records, revisit = self._records(request, response)
         first = records[0]
         req = request_record(self.writer.builder, request,

@@ -18,7 +18,9 @@ from scrapy import signals
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.changelog import ChangeLog
+from crawler.distributed import article_lock, changelog_lock
 from crawler.diffing import text_digest
+from crawler.iothread import run_io
 from crawler.storage import ArchiveStore
 from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
 
@@ -29,7 +31,8 @@ class ArchiveStateRecorder:
     def __init__(self, crawler):
         self.crawler = crawler
         self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
-        self.changes = ChangeLog(self.archive)
+        # a shared crawl: one worker at a time per article, and on the change log
+        self.changes = ChangeLog(self.archive, lock=changelog_lock(crawler))
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -47,8 +50,16 @@ class ArchiveStateRecorder:
 
     # --- outcomes -----------------------------------------------------------
 
-    def item_scraped(self, item, response, spider):
+    async def item_scraped(self, item, response, spider):
+        await run_io(self.crawler, self.record_article, item)
+
+    def record_article(self, item):
+        """An archived, changed or unchanged article (in the archive I/O thread)."""
         article = ItemAdapter(item)
+        with article_lock(self.crawler, article.get("key") or sites.article_key(article["source_url"])):
+            self._record_article(article)
+
+    def _record_article(self, article):
         outcome = article.get("outcome")
         if outcome not in ("archived", "updated", "unchanged"):
             return
@@ -65,7 +76,7 @@ class ArchiveStateRecorder:
         if capture.get("record_id") and not capture.get("revisit"):
             self._full_capture(state, capture, article.get("validators") or {})
         if outcome != "unchanged" or previous is None or not state.text_digest:
-            state.text_digest = text_digest(self.archive.read_text(article["path"]))
+            state.text_digest = text_digest(article.get("rendered") or self.archive.read_text(article["path"]))
             state.last_changed = capture.get("date") or now
             state.first_captured = state.first_captured or capture.get("date") or now
         self.store.put(state)
@@ -78,26 +89,28 @@ class ArchiveStateRecorder:
                         record_id=capture.get("record_id"), counts=change.get("counts"))
 
     def article_unchanged(self, url, key, capture=None, validators=None, spider=None):
-        state = self.store.get(key)
-        if state is None:
-            return
-        self._checked(state, state.status, utcnow(), url)
-        for name, value in (validators or {}).items():
-            if value:  # a 304 may carry a new validator
-                setattr(state, name, value)
-        self.store.put(state)
+        with article_lock(self.crawler, key):
+            state = self.store.get(key)
+            if state is None:
+                return
+            self._checked(state, state.status, utcnow(), url)
+            for name, value in (validators or {}).items():
+                if value:  # a 304 may carry a new validator
+                    setattr(state, name, value)
+            self.store.put(state)
 
     def article_gone(self, url, key, reason, spider=None):
-        state = self.store.get(key)
-        if state is None:
-            return
-        now = utcnow()
-        was = state.status
-        state.last_checked, state.last_error = now, reason
-        if was != GONE:
-            state.status, state.status_since = GONE, now
-            self._event("gone", state, now, reason=reason)
-        self.store.put(state)
+        with article_lock(self.crawler, key):
+            state = self.store.get(key)
+            if state is None:
+                return
+            now = utcnow()
+            was = state.status
+            state.last_checked, state.last_error = now, reason
+            if was != GONE:
+                state.status, state.status_since = GONE, now
+                self._event("gone", state, now, reason=reason)
+            self.store.put(state)
 
     def url_failed(self, url, reason, spider=None, kind=None):
         self._failed(url, reason)
@@ -111,14 +124,16 @@ class ArchiveStateRecorder:
         """A failed check changes nothing stored but the state's failure count."""
         if not url:
             return
-        state = self.store.get(sites.article_key(url))
-        if state is None:
-            return
-        state.failures += 1
-        state.last_checked, state.last_error = utcnow(), reason
-        if state.status == OK:
-            state.status, state.status_since = FAILING, state.last_checked
-        self.store.put(state)
+        key = sites.article_key(url)
+        with article_lock(self.crawler, key):
+            state = self.store.get(key)
+            if state is None:
+                return
+            state.failures += 1
+            state.last_checked, state.last_error = utcnow(), reason
+            if state.status == OK:
+                state.status, state.status_since = FAILING, state.last_checked
+            self.store.put(state)
 
     def _checked(self, state: ArticleState, was: str | None, now: str, url: str):
         """A successful check: the failure count resets; a gone article is back."""

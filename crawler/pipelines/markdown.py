@@ -22,6 +22,7 @@ from scrapy.exceptions import DropItem
 
 from crawler import markdown, sites
 from crawler.diffing import diff_articles
+from crawler.iothread import run_io
 from crawler.items import plain_text
 from crawler.storage import ArchiveStore
 
@@ -84,7 +85,9 @@ def capture_stamp(meta: dict) -> str | None:
 
 
 class MarkdownWriterPipeline:
-    def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, max_chars: int = 0, stats=None):
+    def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, max_chars: int = 0, stats=None,
+                 crawler=None):
+        self.crawler = crawler  # None: write in the calling thread (tests of the component)
         self.store = store
         self.min_chars = min_chars
         self.min_ratio = min_ratio
@@ -101,9 +104,16 @@ class MarkdownWriterPipeline:
             s.getfloat("ARCHIVE_MIN_LENGTH_RATIO"),
             s.getint("ARCHIVE_MAX_TEXT_CHARS"),
             crawler.stats,
+            crawler,
         )
 
-    def process_item(self, item, spider=None):
+    async def process_item(self, item, spider=None):
+        if self.crawler is None:
+            return self.write(item)
+        return await run_io(self.crawler, self.write, item)
+
+    def write(self, item):
+        """Decide the article's outcome and write it (in the archive I/O thread)."""
         article = ItemAdapter(item)
         if not article.get("key"):
             article["key"] = sites.article_key(article["source_url"])

@@ -14,22 +14,30 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler import markdown
+from crawler.iothread import run_io
 from crawler.warc.records import metadata_record, text_record
 from crawler.warc.writer import shared_writer
 
 
 class WarcMetadataPipeline:
-    def __init__(self, writer):
+    def __init__(self, writer, crawler=None):
         self.writer = writer
+        self.crawler = crawler  # None: write in the calling thread (tests of the component)
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         if not (s.getbool("WARC_ENABLED") and s.getbool("WARC_METADATA_RECORDS")):
             raise NotConfigured("WARC metadata records are off")
-        return cls(shared_writer(crawler))
+        return cls(shared_writer(crawler), crawler)
 
-    def process_item(self, item, spider=None):
+    async def process_item(self, item, spider=None):
+        if self.crawler is None:
+            return self.write(item)
+        return await run_io(self.crawler, self.write, item)
+
+    def write(self, item):
+        """The article's text and metadata records, written together."""
         article = ItemAdapter(item)
         if article.get("outcome") == "unchanged":
             return item

@@ -30,6 +30,7 @@ import os
 import socket
 import stat
 import tempfile
+import threading
 import time
 import zlib
 from datetime import datetime, timezone
@@ -117,6 +118,9 @@ class RotatingWarcWriter:
         self._synced_at = 0.0
         self.filename: str | None = None
         self.closed_files: list[str] = []
+        # writes come from the archive I/O thread (crawler/iothread.py), the
+        # interval sync and the close from the reactor: one at a time
+        self._lock = threading.RLock()
 
     # --- naming -----------------------------------------------------------
 
@@ -144,13 +148,15 @@ class RotatingWarcWriter:
         file then ends at the previous group.
         """
         blobs = [self._builder.serialise(record) for record in records]
-        if self._fd is not None and self._size >= self.max_size:
-            self.rotate()
-        self._ensure_open()
-        start = self._append(b"".join(blobs))
+        with self._lock:
+            if self._fd is not None and self._size >= self.max_size:
+                self.rotate()
+            self._ensure_open()
+            start = self._append(b"".join(blobs))
+            filename = self.filename
         first = records[0]
         return {
-            "warc_file": self.filename,
+            "warc_file": filename,
             "offset": start,
             "record_id": first.rec_headers.get_header("WARC-Record-ID"),
             "date": first.rec_headers.get_header("WARC-Date"),
@@ -250,12 +256,13 @@ class RotatingWarcWriter:
 
     def sync(self) -> None:
         """fsync the current file if anything was written since the last one."""
-        if self._fd is None or not self._dirty:
-            return
-        try:
-            self._sync_now()
-        except OSError as exc:
-            raise self._roll_back(self._size, exc, "fsync", give_up=True) from exc
+        with self._lock:
+            if self._fd is None or not self._dirty:
+                return
+            try:
+                self._sync_now()
+            except OSError as exc:
+                raise self._roll_back(self._size, exc, "fsync", give_up=True) from exc
 
     def rotate(self) -> None:
         self.close()
@@ -266,6 +273,10 @@ class RotatingWarcWriter:
         Raises :class:`WarcWriteError` (the file keeps its ``.open`` name) if
         its fsync, close or rename fails.
         """
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._fd is None:
             return
         fd, name, open_path = self._fd, self.filename, self._open_path()
