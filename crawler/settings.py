@@ -140,6 +140,12 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
+# No console that runs code in the crawl: Scrapy's telnet console and its
+# remote control (2.19+: a local port plus a job file with its token under
+# ~/.local/state, outside the archive) are off in a crawler run from cron.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
 # --- Hugo site ----------------------------------------------------------
 # `scrapy hugo` builds archive/articles/ as a static site. It works in
 # <ARCHIVE_DIR>/site/ (generated config, version diffs, Hugo's cache).

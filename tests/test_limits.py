@@ -92,3 +92,14 @@ def test_text_longer_than_the_limit_is_refused(limits_web, tmp_path):
     assert "longer than ARCHIVE_MAX_TEXT_CHARS (300)" in result.log and "1 x text too long" in result.log
     assert not list((tmp_path / "archive" / "articles").rglob("*.md"))
     assert list((tmp_path / "archive" / "rejected").rglob("*.md"))
+
+
+def test_nothing_is_written_outside_the_archive(limits_web, tmp_path):
+    """A crawl with a fresh HOME: no cache (tldextract's, say) appears in it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    seeds = seeds_for(tmp_path, "normal")
+    result = run_crawl(tmp_path / "archive", limits_web.url, seeds=seeds,
+                       env_extra={"HOME": str(home), "XDG_CACHE_HOME": "", "TLDEXTRACT_CACHE": ""})
+    assert result.returncode == 0, result.log[-2000:]
+    assert [str(p.relative_to(home)) for p in home.rglob("*")] == []

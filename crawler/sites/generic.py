@@ -27,8 +27,9 @@ SHORT_TEXT_CHARS = 1000
 COLLAPSE_RATIO = 0.25
 #: A description shorter than this is a slogan, not a text worth archiving.
 DESCRIPTION_FALLBACK_CHARS = 80
-#: tldextract without network access: the bundled public suffix snapshot.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=())
+#: tldextract without network access and without a cache: the bundled public
+#: suffix snapshot, nothing written under ~/.cache (nothing outside the archive).
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def site_name(url: str) -> str:
