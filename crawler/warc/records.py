@@ -21,11 +21,12 @@ PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
 
 class ServedHeaders(StatusAndHeaders):
-    """HTTP headers written back byte for byte as they were received.
+    """HTTP header values written back byte for byte as Scrapy received them.
 
     warcio would rewrite non-ASCII values %-encoded (RFC 8187), so the
     record would no longer hold what the server sent; any bytes survive the
-    UTF-8/surrogateescape round trip used here.
+    UTF-8/surrogateescape round trip used here. Names are as Scrapy's
+    ``Headers`` keeps them: re-cased, repeated ones grouped (not the wire order).
     """
 
     def compute_headers_buffer(self, header_filter=None):
