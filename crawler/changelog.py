@@ -10,6 +10,7 @@ never see half a line.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 from crawler.storage import ArchiveStore
 
@@ -17,14 +18,21 @@ FILENAME = "changes.jsonl"
 
 
 class ChangeLog:
-    def __init__(self, store: ArchiveStore, name: str = FILENAME):
+    def __init__(self, store: ArchiveStore, name: str = FILENAME, guard=None):
         self.store = store
         self.name = name
+        # a shared crawl's guard (crawler.distributed.changelog_guard): a lock
+        # across workers (O_APPEND is not atomic between machines on every
+        # shared filesystem) that also says whether the event is new in the
+        # run (a request done again after its worker died)
+        self.guard = guard
 
     def append(self, event: dict) -> None:
         line = json.dumps({k: v for k, v in event.items() if v is not None}, ensure_ascii=False,
                           separators=(",", ":"))
-        self.store.append_line(self.name, line)
+        with self.guard(event) if self.guard else nullcontext(True) as fresh:
+            if fresh:
+                self.store.append_line(self.name, line)
 
     def events(self):
         """Every event, oldest first (a torn last line, if any, is skipped)."""

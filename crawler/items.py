@@ -28,6 +28,7 @@ class Article(scrapy.Item):
     thumbnail = scrapy.Field()  # cover image URL
     blocks = scrapy.Field()
     extractor = scrapy.Field()  # which adapter/path produced it
+    browser = scrapy.Field()  # True when the text came from the page as a browser rendered it
     # where the capture lives (filled from the WARC middleware)
     capture = scrapy.Field()  # {"warc_file", "record_id", "date", "uri", "payload_digest", "revisit"}
     validators = scrapy.Field()  # {"etag", "last_modified"} the server sent

@@ -46,6 +46,10 @@ EXTRACTION_MAX_PAGE_BYTES = 8 * 1024 * 1024
 # directly, on what its host name resolves to.
 GUARD_ALLOWED_NETWORKS = []
 
+# Seconds between progress lines (done / total, rate, time left) in the log
+# of a crawl or refresh; the first comes after one interval (0: none).
+PROGRESS_INTERVAL = 60
+
 # Seconds a crawl or refresh waits for another run on the same archive to
 # finish before it gives up with exit status 75, touching nothing.
 ARCHIVE_LOCK_TIMEOUT = 60
@@ -132,13 +136,14 @@ ITEM_PIPELINES = {
     "crawler.pipelines.warcmeta.WarcMetadataPipeline": 400,
 }
 EXTENSIONS = {
+    # Outcomes into the capture state (archive/state.sqlite3) and archive/changes.jsonl.
+    "crawler.extensions.state.ArchiveStateRecorder": 490,
     "crawler.extensions.summary.CrawlSummary": 500,
+    "crawler.extensions.progress.Progress": 505,
     "crawler.extensions.warcindex.CdxjIndex": 510,
+    # A WACZ of the archive when the run ends; off unless WACZ_ON_CLOSE.
+    "crawler.extensions.waczexport.WaczExport": 520,
 }
-
-TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-FEED_EXPORT_ENCODING = "utf-8"
-LOG_LEVEL = "INFO"
 
 # No console that runs code in the crawl: Scrapy's telnet console and its
 # remote control (2.19+: a local port plus a job file with its token under
@@ -146,13 +151,50 @@ LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# --- Shared crawl (Redis) ---
+# redis://host:port/db: `scrapy crawl qq` and `scrapy refresh` become workers
+# of one shared run (queue, dupefilter, capture state and outcomes in Redis,
+# scrapy-redis). Start every worker with the same command and arguments, on
+# any number of machines sharing ARCHIVE_DIR. Empty: the single-machine crawl.
+# Redis must be trusted: queued requests are pickled (scrapy-redis's format).
+REDIS_URL = ""
+# scrapy-redis's client options: give up on an unreachable Redis quickly.
+REDIS_PARAMS = {"socket_timeout": 10, "socket_connect_timeout": 5, "retry_on_timeout": True}
+# Every key of the shared run lives under this prefix: one prefix per archive.
+REDIS_KEY_PREFIX = "news-archive"
+# Names the run. Empty: a worker joins the run in progress on the archive,
+# or starts a new one. Set (e.g. the date, from cron) so that a worker that
+# starts after its run has finished reports that run instead of starting
+# another, and so that workers restarted after all died resume the run.
+REDIS_RUN_ID = ""
+# Seconds a worker may go silent before its leased requests go back to the
+# queue for the others, its WARC file counts as orphaned and its article
+# locks expire. The heartbeat renews them every REDIS_HEARTBEAT_INTERVAL.
+REDIS_LEASE_TIMEOUT = 60
+REDIS_HEARTBEAT_INTERVAL = 5
+# Seconds a finished run's summary stays in Redis for `scrapy summary`.
+REDIS_SUMMARY_TTL = 30 * 24 * 3600
+# Switches the components above when REDIS_URL is set; does nothing otherwise.
+ADDONS = {"crawler.distributed.addon.SharedCrawlAddon": 0}
+
+# --- WACZ ---------------------------------------------------------------
+# `scrapy wacz` packs the closed WARC files and a page list of the archived
+# articles (URL, capture time, title, text) into one WACZ for ReplayWeb.page.
+# Also make one at the end of every crawl and refresh, replacing the last.
+WACZ_ON_CLOSE = False
+# Where the WACZ goes: empty for <ARCHIVE_DIR>/wacz/archive.wacz; a relative
+# path is taken inside ARCHIVE_DIR, an absolute one as it is.
+WACZ_PATH = ""
+
 # --- Hugo site ----------------------------------------------------------
 # `scrapy hugo` builds archive/articles/ as a static site. It works in
 # <ARCHIVE_DIR>/site/ (generated config, version diffs, Hugo's cache).
 # The hugo executable (Debian: apt-get install hugo).
 HUGO_BIN = "hugo"
-    # Outcomes into the capture state (archive/state.sqlite3) and archive/changes.jsonl.
-    "crawler.extensions.state.ArchiveStateRecorder": 490,
 # The shipped site (config.yaml template, layouts/, static/); empty: the
 # project's hugo/ folder.
 HUGO_SOURCE_DIR = ""
@@ -164,3 +206,49 @@ HUGO_BASE_URL = "/"
 # {timestamp} the 14-digit UTC time of its warc_date and {url} its
 # fetched_url (pywb's URL scheme; collection "archive"). Empty: no link.
 HUGO_REPLAY_URL = "http://localhost:8080/archive/{timestamp}/{url}"
+
+# --- Browser ------------------------------------------------------------
+# Pages that need a browser go through headless Chromium (crawler/browser.py).
+# "auto": a page whose extraction is empty or collapsed and which looks like
+# a script shell is loaded again in the browser, once. "never": no browser.
+# Or hosts ("x.com,twitter.com" or a list): their article pages (and their
+# subdomains') go straight to the browser; other pages still get "auto".
+# A crawl that needs no browser never starts one.
+BROWSER_RENDER = "auto"
+# Under "auto", an extraction with fewer characters of text than this counts
+# as collapsed (a shell's noscript notice or "Loading…" line is all it found).
+BROWSER_AUTO_MIN_TEXT = 200
+# The system's Chromium (Debian package `chromium`); Playwright's own
+# browser download is never used.
+BROWSER_EXECUTABLE = "/usr/bin/chromium"
+# Chromium switches: no sandbox (runs as root in containers), no GPU, no
+# QUIC (proxies and WARC records speak HTTP/1.1), nothing fetched on the
+# browser's own account (updates, sync, field trials).
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage"]
+# Pages rendered at the same time, in the one browser the crawl shares.
+BROWSER_MAX_PAGES = 2
+# Seconds a page may take to load, settle and be captured; past it the
+# page fails with that reason and the crawl goes on.
+BROWSER_PAGE_TIMEOUT = 30
+# Seconds to wait after load for the network to fall quiet (the text often
+# arrives by XHR/fetch); a page that never falls quiet is taken as it is.
+BROWSER_IDLE_TIMEOUT = 5
+# Bytes of response bodies one page may keep for the WARC (each body is
+# also held to DOWNLOAD_MAXSIZE); past it the rest is not recorded.
+BROWSER_MAX_PAGE_BYTES = 100 * 1024 * 1024
+# A PNG of the rendered viewport in the WARC (urn:screenshot:<url>).
+BROWSER_SCREENSHOT = True
+BROWSER_VIEWPORT_WIDTH = 1280
+BROWSER_VIEWPORT_HEIGHT = 800
+# http(s) through a handler that serves plain requests as Scrapy does and
+# hands browser requests to Chromium (scrapy-playwright).
+DOWNLOAD_HANDLERS.update({
+    "http": "crawler.downloadermiddlewares.chromium.ChromiumDownloadHandler",
+    "https": "crawler.downloadermiddlewares.chromium.ChromiumDownloadHandler",
+})
+# Before the WARC capture (950) on the way out, after it on the way back:
+# sends BROWSER_RENDER hosts to the browser, records what the browser
+# fetched besides the document, and hands the rendered DOM to the spider.
+DOWNLOADER_MIDDLEWARES["crawler.downloadermiddlewares.browser.BrowserMiddleware"] = 100

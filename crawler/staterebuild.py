@@ -57,16 +57,21 @@ def _iso(value) -> str | None:
     return str(value)
 
 
-def captures_by_uri(warc_dir: Path, uris: set[str]) -> dict[str, list[dict]]:
-    """For each URI, its response and revisit records in date order."""
+def captures_by_uri(warc_dir: Path, uris: set[str], rendered: set[str] | None = None) -> dict[str, list[dict]]:
+    """For each URI, its response and revisit records in date order; the URIs
+    a browser rendered are added to ``rendered``."""
     found: dict[str, list[dict]] = {}
+    rendered = set() if rendered is None else rendered
     for warc in sorted(warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else ():
         try:
             with open(warc, "rb") as handle:
                 for record in ArchiveIterator(handle):
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    if record.rec_type == "resource" and uri.startswith("urn:dom:") and uri[8:] in uris:
+                        rendered.add(uri[8:])  # the browser rendered it (crawler/downloadermiddlewares/browser.py)
+                        continue
                     if record.rec_type not in ("response", "revisit"):
                         continue
-                    uri = record.rec_headers.get_header("WARC-Target-URI")
                     if uri not in uris:
                         continue
                     http = record.http_headers
@@ -99,8 +104,10 @@ def rebuild_into(store: StateStore, root: str | Path) -> int:
             continue
         if state is not None:
             states.append(state)
-    captures = captures_by_uri(root / "warc", {s.url for s in states if s.url})
+    rendered: set[str] = set()
+    captures = captures_by_uri(root / "warc", {s.url for s in states if s.url}, rendered)
     for state in states:
+        state.browser = 1 if state.url in rendered else 0
         records = captures.get(state.url, [])
         full = [r for r in records if r["type"] == "response" and r["status"] == "200"]
         if full:

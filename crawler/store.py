@@ -30,7 +30,7 @@ from typing import Iterator
 logger = logging.getLogger(__name__)
 
 FILENAME = "state.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OK, GONE, FAILING = "ok", "gone", "failing"
 
 
@@ -60,6 +60,7 @@ class ArticleState:
     last_modified: str | None = None
     payload_digest: str | None = None  # of the last full response
     text_digest: str | None = None  # crawler.diffing.text_digest of the current version
+    browser: int = 0  # 1: its text comes only from the page as a browser renders it
     warc_file: str | None = None  # the last full response capture
     warc_record_id: str | None = None
     warc_date: str | None = None
@@ -107,7 +108,7 @@ class StateStore:
 
     def _create(self) -> None:
         columns = ", ".join(
-            f"{name} {'INTEGER' if name == 'failures' else 'TEXT'}"
+            f"{name} {'INTEGER' if name in ('failures', 'browser') else 'TEXT'}"
             + (" PRIMARY KEY" if name == "key" else "")
             + (" NOT NULL" if name in ("path", "site", "source_url") else "")
             for name in COLUMNS)

@@ -1,17 +1,16 @@
 """A page whose declared charset is wrong is re-decoded or refused, never archived as mojibake."""
 
 from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
-
 from crawler.encoding import garbled, redecode
+from crawler.extraction import extract_page
 from crawler.items import plain_text
-from crawler.spiders.qq import QqSpider
 
 TEXT = "中国人工智能初创企业深度求索的大模型一经发布，震动全行业，甚至连一众硅谷科技巨头也纷纷加入这股热潮。" * 5
 
 
-def _spider(tmp_path):
-    return QqSpider.from_crawler(get_crawler(QqSpider), seeds=str(tmp_path))
+def _extract(response):
+    """What the crawl's extraction workers make of a page (crawler.extraction)."""
+    return extract_page(response.url, response.text, response.body, response.encoding)[0]
 
 
 def _page(body_html: str, declared: str, encoding: str, extra: bytes = b"") -> HtmlResponse:
@@ -27,14 +26,14 @@ def test_garbled_counts_replacement_characters():
 def test_a_gbk_page_declared_utf8_is_decoded_as_gbk(tmp_path):
     response = _page(TEXT, "utf-8", "gbk")
     assert "\ufffd" in response.text  # what Scrapy alone would archive
-    fields = _spider(tmp_path).extract(response)
+    fields = _extract(response)
     assert TEXT in plain_text(fields["blocks"])
 
 
 def test_a_stray_block_in_another_charset_outside_the_article_is_no_reason_to_refuse(tmp_path):
     stray = "<!-- 广告位招商，联系电话 -->".encode("gbk") * 10
     response = _page(TEXT, "utf-8", "utf-8", extra=stray)
-    fields = _spider(tmp_path).extract(response)
+    fields = _extract(response)
     assert TEXT in plain_text(fields["blocks"]) and not garbled(plain_text(fields["blocks"]))
 
 
@@ -47,13 +46,13 @@ def test_replacement_characters_the_author_wrote_are_text_not_a_charset_lie(tmp_
     GBK footer: archived as it is, not refused."""
     authored = TEXT + "\ufffd" * 4 + TEXT[:20]
     response = _page(authored, "utf-8", "utf-8", extra="<footer>广告位招商</footer>".encode("gbk"))
-    fields = _spider(tmp_path).extract(response)
+    fields = _extract(response)
     assert fields is not None and authored in plain_text(fields["blocks"])
 
 
 def test_an_article_that_reads_in_no_charset_is_none(tmp_path, monkeypatch):
-    import crawler.spiders.qq as spider_module
+    import crawler.extraction as extraction_module
 
-    monkeypatch.setattr(spider_module, "redecode", lambda body, declared: None)  # no guess helps
+    monkeypatch.setattr(extraction_module, "redecode", lambda body, declared: None)  # no guess helps
     response = _page(TEXT, "utf-8", "gbk")
-    assert _spider(tmp_path).extract(response) is None
+    assert _extract(response) is None

@@ -367,3 +367,27 @@ def test_screenshot_of_an_article_page(built, served, tmp_path, name, shot):
     data = target.read_bytes()
     assert png_size(data) == (1200, 1600)
     assert len(data) > 20_000  # a blank page compresses to a few kB
+
+
+def test_a_real_crawl_builds_as_it_is(full_crawl, tmp_path):
+    """The archive a crawl of the shipped seeds made (qq articles, news pages,
+    the x.com post with its emoji) builds in Hugo unchanged, every article with
+    its own page and its date."""
+    hugo_required()
+    archive = tmp_path / "archive"
+    shutil.copytree(full_crawl.archive, archive)
+    before = snapshot(archive / "articles")
+    settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive)}).settings
+    result = HugoSite.from_settings(settings).run()
+    assert result.warnings == [], result.warnings
+    assert snapshot(archive / "articles") == before
+    files = sorted((archive / "articles").rglob("*.md"))
+    assert len(files) == 9
+    for path in files:
+        rel = path.relative_to(archive).as_posix()
+        meta = markdown.parse(path.read_text(encoding="utf-8"))[0]
+        page = page_of(result.public, rel).read_text(encoding="utf-8")
+        assert html.escape(meta["title"], quote=False) in page, rel
+        if meta["date"]:
+            assert str(meta["date"]) in page, rel
+        assert not YEAR_1.search(page), rel

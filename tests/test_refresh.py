@@ -273,7 +273,9 @@ def test_two_runs_on_one_archive_never_interleave(web, seeds, tmp_path):
     web.pages[url("static")] = slow
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(http_proxy=web.url, https_proxy=web.url)
-    warcs = lambda: {p.name for p in (archive / "warc").iterdir()}  # noqa: E731
+    # WARC files under their names (not a writer's .new-*.tmp before it has one)
+    warcs = lambda: {p.name for p in (archive / "warc").iterdir() if ".warc.gz" in p.name  # noqa: E731
+                     and not p.name.startswith(".")}
     first_warcs = warcs()
     try:
         holder = subprocess.Popen([sys.executable, "-m", "scrapy", "refresh", "-s", f"ARCHIVE_DIR={archive}",

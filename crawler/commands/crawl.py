@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 #: the extension that sets it never finished.
 FAILURE_STATS = ("archive/seed_urls_failed",)
 #: Stats that must be 0 or absent.
-DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed")
+DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed")
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
@@ -39,6 +39,12 @@ def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
 def locked_run(command, spider: str, spargs: dict) -> int:
     """Run one spider holding the archive's lock; the exit status."""
     settings = command.settings
+    if settings.get("REDIS_URL"):
+        # a shared crawl: the workers of one run share the archive, and the
+        # run's slot in Redis (not a file lock) keeps other runs out
+        from crawler.distributed.run import shared_run
+
+        return shared_run(command, spider, spargs)
     try:
         with archive_lock(settings.get("ARCHIVE_DIR"), settings.getfloat("ARCHIVE_LOCK_TIMEOUT")):
             crawler = command.crawler_process.create_crawler(spider)

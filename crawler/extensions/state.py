@@ -18,7 +18,7 @@ from scrapy import signals
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.changelog import ChangeLog
-from crawler.distributed import article_lock, changelog_lock
+from crawler.distributed import article_lock, changelog_guard
 from crawler.diffing import text_digest
 from crawler.iothread import run_io
 from crawler.storage import ArchiveStore
@@ -32,7 +32,7 @@ class ArchiveStateRecorder:
         self.crawler = crawler
         self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
         # a shared crawl: one worker at a time per article, and on the change log
-        self.changes = ChangeLog(self.archive, lock=changelog_lock(crawler))
+        self.changes = ChangeLog(self.archive, guard=changelog_guard(crawler))
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -72,6 +72,7 @@ class ArchiveStateRecorder:
         state.path, state.site = article["path"], article.get("site") or state.site
         state.seed = article.get("seed") or state.seed
         state.url, state.title = article.get("url"), article.get("title") or state.title
+        state.browser = 1 if article.get("browser") else 0
         self._checked(state, previous.status if previous else None, now, article["source_url"])
         if capture.get("record_id") and not capture.get("revisit"):
             self._full_capture(state, capture, article.get("validators") or {})
@@ -79,7 +80,8 @@ class ArchiveStateRecorder:
             state.text_digest = text_digest(article.get("rendered") or self.archive.read_text(article["path"]))
             state.last_changed = capture.get("date") or now
             state.first_captured = state.first_captured or capture.get("date") or now
-        self.store.put(state)
+        # the event before the state: a crash between the two leaves the event
+        # logged (the next check finds the state behind, not the log)
         if outcome == "archived" and previous is None:
             self._event("archived", state, now, record_id=capture.get("record_id"))
         elif outcome == "updated":
@@ -87,6 +89,7 @@ class ArchiveStateRecorder:
             self._event("changed", state, now, previous_version=change.get("previous_version"),
                         previous_record_id=change.get("previous_record_id"),
                         record_id=capture.get("record_id"), counts=change.get("counts"))
+        self.store.put(state)
 
     def article_unchanged(self, url, key, capture=None, validators=None, spider=None):
         with article_lock(self.crawler, key):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import scrapy
 
+from crawler import browser
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
@@ -22,7 +23,6 @@ from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
 
 
-class QqSpider(scrapy.Spider):
 def validators(response) -> dict:
     """The cache validators a server sent, for conditional refreshes."""
     def header(name):
@@ -31,6 +31,7 @@ def validators(response) -> dict:
     return {"etag": header("ETag"), "last_modified": header("Last-Modified")}
 
 
+class QqSpider(scrapy.Spider):
     name = "qq"
 
     def __init__(self, seeds: str | None = None, **kwargs):
@@ -50,6 +51,12 @@ def validators(response) -> dict:
         return spider
 
     async def start(self):
+        if self.settings.get("REDIS_URL"):  # a shared run: pushed once, by one worker
+            from crawler.distributed.start import shared_start
+
+            async for request in shared_start(self, self.start_requests):
+                yield request
+            return
         for request in self.start_requests():
             yield request
 
@@ -57,7 +64,6 @@ def validators(response) -> dict:
         seeds_dir = self.seeds_dir or self.settings.get("SEEDS_DIR")
         seen: dict[str, str] = {}  # article key -> the first seed URL naming it
         for seed in load_seeds(seeds_dir):
-            for url in seed.urls:
             if seed.front_matter_error:
                 self.crawler.stats.inc_value("seeds/front_matter_ignored")
             for dropped in seed.dropped:
@@ -65,6 +71,7 @@ def validators(response) -> dict:
                 if dropped.malformed:  # meant as a page: a failed seed URL, so cron hears of the typo
                     self.seed_urls[dropped.url] = seed.name
                     self.fail(dropped.url, f"invalid URL ({seed.name}): {dropped.reason}", kind="invalid URL")
+            for url in seed.urls:
                 key = sites.article_key(url)
                 if key in seen:
                     if seen[key] != url:
@@ -136,20 +143,26 @@ def validators(response) -> dict:
                                                   kind="no article body"):
                     yield request
                 return
+        # Pages that need a browser (crawler/browser.py): a script shell whose
+        # extraction came out empty is loaded again in headless Chromium, once.
+        if (rendering := browser.fallback_request(self, response, fields)) is not None:
+            yield rendering
+            return
         self.drop_blocked_links(fields, response.url)
         article = Article(
+            key=sites.article_key(seed_url),
             source_url=seed_url,
             url=response.url,
             seed=response.meta.get("seed"),
             capture=response.meta.get("warc_capture"),
+            validators=validators(response),
+            browser=browser.rendered(response),
             fetched_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             **fields,
-            key=sites.article_key(seed_url),
         )
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
             for request in self.image_requests(article):
-            validators=validators(response),
                 yield request
 
     def drop_blocked_links(self, fields: dict, page_url: str) -> None:

@@ -77,20 +77,27 @@ class RefreshSpider(QqSpider):
                     keys.append(state.key)
         return store.due(older_than=self.older_than, site=self.site, keys=keys, limit=self.limit)
 
-    async def start(self):
+    def start_requests(self):
+        """One conditional request per article due (QqSpider.start() sends them,
+        or pushes them once for a shared run)."""
         for state in self.due():
             self.seed_urls[state.source_url] = state.seed or state.path
             self.keys_by_url[state.source_url] = state.key
-            headers = {}
-            if state.etag:
-                headers["If-None-Match"] = state.etag
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
+            headers, original = {}, state.original()
+            if state.browser:
+                # the text comes by the page's scripts: an unchanged shell says
+                # nothing about it, so the page is fetched and rendered again
+                original = None
+            else:
+                if state.etag:
+                    headers["If-None-Match"] = state.etag
+                if state.last_modified:
+                    headers["If-Modified-Since"] = state.last_modified
             yield scrapy.Request(
                 state.source_url, callback=self.parse_article, errback=self.on_error,
                 headers=headers, dont_filter=True,
                 meta={"seed_url": state.source_url, "seed": state.seed, "article_key": state.key,
-                      "refresh_original": state.original()},
+                      "refresh_original": original},
             )
         self.logger.info("articles to refresh: %d", len(self.seed_urls))
 
@@ -107,9 +114,14 @@ class RefreshSpider(QqSpider):
             yield result
 
     def fail(self, url: str, reason: str, kind: str | None = None):
-        if kind in GONE_KINDS and url in self.keys_by_url:
+        key = self.keys_by_url.get(url)
+        if key is None and kind in GONE_KINDS and self.settings.get("REDIS_URL"):
+            # a shared run: another worker chose this article
+            state = find(shared_store(self.crawler), url)
+            key = state.key if state else None
+        if kind in GONE_KINDS and key:
             self.logger.warning("gone: %s: %s", url, reason)
             self.crawler.signals.send_catch_log(crawler_signals.article_gone, url=url,
-                                                key=self.keys_by_url[url], reason=reason, spider=self)
+                                                key=key, reason=reason, spider=self)
             return
         super().fail(url, reason, kind)

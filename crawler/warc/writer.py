@@ -486,9 +486,13 @@ def _lock_free(fd: int, name: str, dir_fd: int) -> bool:
     return True
 
 
-def recover_open_files(directory) -> list[str]:
+def recover_open_files(directory, in_use=None) -> list[str]:
     """Close the ``.open`` WARCs no live writer holds: cut each back to its
     last complete record and drop the suffix. Returns the recovered names.
+
+    ``in_use(name, stat)``, when given, names files that a live writer on
+    another machine may hold (a shared crawl: flock does not reach across
+    machines on every shared filesystem); they are left alone.
 
     Only regular files directly in ``directory`` are touched; symbolic links
     (and a ``directory`` that is one) are named in a warning and left alone.
@@ -504,12 +508,12 @@ def recover_open_files(directory) -> list[str]:
             return []
         raise
     try:
-        return _recover(dir_fd)
+        return _recover(dir_fd, in_use)
     finally:
         os.close(dir_fd)
 
 
-def _recover(dir_fd: int) -> list[str]:
+def _recover(dir_fd: int, in_use=None) -> list[str]:
     names = sorted(os.listdir(dir_fd))
     for name in names:  # died before it had a name
         if not (name.startswith(".new-") and name.endswith(".warc.gz.tmp")):
@@ -534,6 +538,8 @@ def _recover(dir_fd: int) -> list[str]:
         if fd is None:
             continue
         try:
+            if in_use is not None and in_use(name, os.fstat(fd)):
+                continue
             if _lock_free(fd, name, dir_fd) and _close_orphan(fd, name, dir_fd):
                 recovered.append(name[: -len(OPEN_SUFFIX)])
         finally:
@@ -621,7 +627,8 @@ def shared_writer(crawler) -> RotatingWarcWriter:
         )
         crawler._warc_writer = writer
         if writer.directory.is_dir():
-            recovered = recover_open_files(writer.directory)
+            # a shared crawl's extension says which files live writers elsewhere hold
+            recovered = recover_open_files(writer.directory, getattr(crawler, "warc_in_use", None))
             if recovered and crawler.stats is not None:
                 crawler.stats.inc_value("warc/recovered_files", len(recovered))
         syncer = _IntervalSync(writer)

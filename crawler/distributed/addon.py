@@ -1,0 +1,39 @@
+"""The Scrapy add-on that turns a crawl into a worker of a shared run.
+
+Listed in ``ADDONS`` (crawler/settings.py); it sees the final settings,
+command line included. With ``REDIS_URL`` empty it changes nothing: the
+single-machine crawl is exactly as it was. With it set:
+
+* ``SCHEDULER``: scrapy-redis's scheduler with the leased queue and the
+  per-run dupefilter (crawler.distributed.scheduler);
+* the per-process summary is replaced by the run-wide one, and the
+  per-process CDXJ index by the locked one of crawler.distributed.extension;
+* ``ArticleLockPipeline`` runs before the article is written, and the
+  pipelines of crawler.distributed.repair around the WARC metadata one.
+"""
+
+from __future__ import annotations
+
+from crawler.distributed import enabled
+
+SUMMARY = "crawler.extensions.summary.CrawlSummary"
+INDEX = "crawler.extensions.warcindex.CdxjIndex"
+
+
+class SharedCrawlAddon:
+    def update_settings(self, settings) -> None:
+        if not enabled(settings):
+            return
+        settings.set("SCHEDULER", "crawler.distributed.scheduler.SharedScheduler", priority="addon")
+        settings.set("SCHEDULER_PERSIST", True, priority="addon")
+        settings.set("SCHEDULER_QUEUE_CLASS", "crawler.distributed.queue.LeasedQueue", priority="addon")
+        extensions = settings["EXTENSIONS"]
+        order = extensions.get(SUMMARY) or 500
+        extensions[SUMMARY] = None
+        extensions[INDEX] = None
+        extensions["crawler.distributed.summary.SharedSummary"] = order
+        extensions["crawler.distributed.extension.SharedCrawl"] = order + 5
+        pipelines = settings["ITEM_PIPELINES"]
+        pipelines["crawler.distributed.locks.ArticleLockPipeline"] = 100
+        pipelines["crawler.distributed.repair.FirstCaptureRepair"] = 350
+        pipelines["crawler.distributed.repair.TextRecorded"] = 450

@@ -1,0 +1,240 @@
+"""A worker's part in a shared run: heartbeat, when to leave, the last one out.
+
+* Heartbeat (every ``REDIS_HEARTBEAT_INTERVAL`` seconds, the first before
+  any WARC file is opened): the worker's key, its machine's WARC writer key
+  ``<prefix>:writers:<host>`` and the run's slot on the archive are kept
+  alive, the leases on its requests renewed, finished requests acknowledged.
+* Idle: the worker stays while the run has work anywhere (not yet seeded,
+  requests waiting, or leased to a worker that may still yield more, or die
+  and have them put back); it leaves once the queue is empty and nothing is
+  leased out, so a cron run ends by itself.
+* Engine stopped: its counters are added to the run's; the CDXJ index is
+  brought up to date under the run-wide index lock, after closing the
+  ``.open`` WARCs of dead writers; the worker leaves the run. The last one out
+  of a finished run writes the capture state back to SQLite, records and
+  logs the run's summary and frees the archive. Every worker of a finished
+  run exits 0 or 1 by the whole run's outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+
+from redis.exceptions import RedisError
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+
+from crawler.distributed import enabled
+from crawler.distributed.run import SharedRun
+from crawler.distributed.summary import SUCCESS, SUMMED_STATS, run_record
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the CDXJ index lock may be held (a full rebuild of a large archive).
+INDEX_LOCK_SECONDS = 1800
+#: Stats keys of the local index build that the run's record keeps (the last build sees every file).
+INDEX_STATS = ("warc/damaged_files",)
+
+
+class SharedCrawl:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.run = SharedRun.of(crawler)
+        self.loop = None
+        self.failed = False  # Redis was lost
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not enabled(crawler.settings):
+            raise NotConfigured("not a shared crawl")
+        ext = cls(crawler)
+        # the WARC writer's recovery asks before closing another's .open file
+        crawler.warc_in_use = ext.warc_in_use
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    # --- heartbeat ------------------------------------------------------------
+
+    def _scheduler(self):
+        engine = self.crawler.engine
+        scheduler = engine.scheduler if engine is not None else None
+        return scheduler if hasattr(scheduler, "extend_leases") else None
+
+    def spider_opened(self, spider):
+        from twisted.internet import task
+
+        self.tick()
+        self.loop = task.LoopingCall(self.tick)
+        self.loop.start(self.run.heartbeat_interval, now=False)
+
+    def tick(self):
+        if self.failed:
+            return
+        run = self.run
+        try:
+            run.beat()
+            if run.seeding:
+                run.client.pexpire(run.keys.run("seeder"), run.lease_ms)
+            run.client.set(run.keys.archive(f"writers:{self.host()}"), run.worker, px=run.lease_ms)
+            scheduler = self._scheduler()
+            if scheduler is not None and not scheduler.redis_lost:
+                scheduler.settle()
+                scheduler.extend_leases()
+        except RedisError as exc:
+            self._lost(exc)
+
+    def _lost(self, exc):
+        self.failed = True
+        scheduler = self._scheduler()
+        if scheduler is not None:
+            scheduler.lost(exc)
+        else:
+            logger.error("lost the connection to Redis: %s", exc)
+            self.crawler.stats.set_value("shared/redis_lost", 1)
+
+    def host(self) -> str:
+        """This machine as the WARC writer puts it in its file names."""
+        writer = getattr(self.crawler, "_warc_writer", None)
+        return getattr(writer, "host", None) or socket.gethostname().replace("-", "_").replace("/", "_")
+
+    def warc_in_use(self, name: str, stat=None) -> bool:
+        """Whether an ``.open`` WARC of another machine may have a live writer:
+        one whose machine (named in the file name) still has a live worker.
+        This machine's files are left to the writer's own rule (flock, which
+        holds between processes of one machine). Unsure (Redis unreachable)
+        counts as in use."""
+        def named(host):
+            return f"-{host}." in name or f"-{host}-" in name
+        if named(self.host()):
+            return False
+        base = self.run.keys.archive("writers:")
+        try:
+            live = [key.decode()[len(base):] for key in self.run.client.scan_iter(match=base + "*", count=1000)]
+        except RedisError:
+            return True
+        return any(named(host) for host in live)
+
+    # --- leaving --------------------------------------------------------------
+
+    def spider_idle(self, spider):
+        if self.failed or (self._scheduler() is not None and self._scheduler().redis_lost):
+            return  # close: Redis is gone
+        try:
+            complete = self.run.complete()
+        except RedisError as exc:
+            self._lost(exc)
+            return
+        if not complete:
+            raise DontCloseSpider
+
+    def spider_closed(self, spider, reason):
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+
+    def engine_stopped(self):
+        if self.failed or self.crawler.stats.get_value("shared/redis_lost"):
+            logger.error("shared run %s: this worker stopped without Redis; the run goes on without it",
+                         self.run.run_id)
+            return
+        try:
+            if self.run.finished():  # the last worker out has closed the run already
+                self._build_index()
+                self._exit_stats()
+                return
+            self._flush_stats()
+            self._build_index()
+            complete = self.run.complete()
+            self.run.leave()
+            if not complete:
+                logger.warning("shared run %s is not finished: this worker left it early", self.run.run_id)
+                return
+            if not self.run.live_workers() and self.run.claim_finalizer():
+                self._finalize()
+            self._exit_stats()
+        except RedisError as exc:
+            logger.error("lost the connection to Redis while leaving shared run %s: %s", self.run.run_id, exc)
+            self.crawler.stats.set_value("shared/redis_lost", 1)
+
+    def _flush_stats(self):
+        stats = self.crawler.stats
+        pipe = self.run.client.pipeline()
+        for key in SUMMED_STATS:
+            if stats.get_value(key):
+                pipe.hincrby(self.run.keys.run("stats"), key, int(stats.get_value(key)))
+        pipe.execute()
+
+    def _build_index(self):
+        settings = self.crawler.settings
+        if not (settings.getbool("WARC_ENABLED") and settings.getbool("WARC_CDXJ_INDEX")):
+            return
+        from crawler.distributed.locks import named_lock
+        from crawler.extensions.warcindex import CdxjIndex
+        from crawler.storage import ArchiveStore
+        from crawler.warc.writer import recover_open_files
+
+        archive = settings.get("ARCHIVE_DIR")
+        with named_lock(self.crawler, "index", timeout=INDEX_LOCK_SECONDS):
+            warc_dir = ArchiveStore(archive).path("warc")
+            if warc_dir.is_dir():
+                recovered = recover_open_files(warc_dir, in_use=self.warc_in_use)
+                if recovered:
+                    logger.warning("WARC files of dead workers closed: %s", ", ".join(recovered))
+                    self.crawler.stats.inc_value("warc/recovered_files", len(recovered))
+            CdxjIndex(archive, self.crawler.stats).engine_stopped()
+
+    def _finalize(self):
+        """The last worker out of a finished run."""
+        run, client, stats = self.run, self.run.client, self.crawler.stats
+        for key in INDEX_STATS:
+            client.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
+        from crawler.store import shared_store
+
+        try:
+            saved = shared_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
+            logger.info("capture state written back to the archive: %d articles", saved)
+        except Exception:  # noqa: BLE001 - the run's record says so
+            logger.exception("the capture state could not be written back to the archive")
+            client.hset(run.keys.run("stats"), "archive/state_save_failed", 1)
+        record = run_record(client, run.keys, run.spider_name)
+        if record["stats"].get("archive/state_save_failed"):
+            record["status"] = 1
+        ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
+        pipe = client.pipeline()
+        pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)
+        pipe.set(run.keys.last(run.spider_name), run.run_id, ex=ttl)
+        pipe.set(run.keys.last(), run.run_id, ex=ttl)
+        pipe.execute()
+        doomed = list(client.scan_iter(match=run.keys.run("*"), count=1000))
+        for start in range(0, len(doomed), 500):
+            client.delete(*doomed[start:start + 500])
+        run.end()
+        logger.info("shared run %s finished: exit status %d", run.run_id, record["status"])
+
+    def _exit_stats(self):
+        """This worker's exit status is the run's: its seed URLs and failures."""
+        run, client, stats = self.run, self.run.client, self.crawler.stats
+        raw = client.get(run.keys.done())
+        if raw:
+            record = json.loads(raw)
+            seeds, failed = record["seed_urls"], record["failed"]
+        else:
+            pipe = client.pipeline()
+            pipe.get(run.keys.run("seed_urls"))
+            pipe.hgetall(run.keys.run("outcomes"))
+            raw_seeds, outcomes = pipe.execute()
+            if raw_seeds is None:  # finalized meanwhile
+                return self._exit_stats() if client.exists(run.keys.done()) else None
+            urls = [url for url, _ in json.loads(raw_seeds)]
+            done = {k.decode(): v.decode() for k, v in outcomes.items()}
+            seeds = len(urls)
+            failed = sum(1 for url in urls if done.get(url) not in SUCCESS)
+            if not urls and run.spider_name != "refresh":
+                failed = 1  # nothing to crawl is a misconfiguration
+        stats.set_value("archive/seed_urls", seeds)
+        stats.set_value("archive/seed_urls_failed", failed)
+        logger.info("shared run %s: %d seed URLs, %d failed (the whole run's)", run.run_id, seeds, failed)

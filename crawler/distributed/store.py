@@ -1,0 +1,165 @@
+"""The capture state of a shared run, in Redis, with StateStore's interface.
+
+The archive's ``state.sqlite3`` (crawler.store) stays the state between
+runs, so the single-machine commands (``history``, ``diff``, a refresh
+without Redis) keep working. The worker that pushes a run's work first
+loads it into Redis (``load``); the last worker out writes it back in one
+SQLite transaction (``save``). A run whose state was never written back (all
+its workers died) is written back before the next run loads.
+
+Layout: ``<prefix>:state:articles`` (hash: key -> the ArticleState as
+JSON), ``<prefix>:state:paths`` (hash: file -> key) and
+``<prefix>:state:meta`` (``run``: the run it was loaded for, ``saved``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from crawler.store import COLUMNS, ArticleState, open_store
+
+logger = logging.getLogger(__name__)
+
+# KEYS: articles paths; ARGV: key, path, json. One article per file: a key
+# that moved (a new canonical form) takes its file's entry over.
+_PUT = """
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if old and old ~= ARGV[1] then redis.call('HDEL', KEYS[1], old) end
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if before then
+  local was = cjson.decode(before)['path']
+  if was ~= ARGV[2] and redis.call('HGET', KEYS[2], was) == ARGV[1] then redis.call('HDEL', KEYS[2], was) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+
+class RedisStore:
+    """StateStore's interface (get, by_path, all, count, due, put, update) on Redis."""
+
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.articles = f"{prefix}:state:articles"
+        self.paths = f"{prefix}:state:paths"
+        self.meta = f"{prefix}:state:meta"
+        self._put = client.register_script(_PUT)
+
+    @staticmethod
+    def _state(raw) -> ArticleState:
+        return ArticleState(**json.loads(raw))
+
+    def check(self) -> None:
+        """Nothing to check: Redis holds whole values."""
+
+    # --- reading ----------------------------------------------------------
+
+    def get(self, key: str) -> ArticleState | None:
+        raw = self.client.hget(self.articles, key)
+        return self._state(raw) if raw else None
+
+    def by_path(self, path: str) -> ArticleState | None:
+        key = self.client.hget(self.paths, path)
+        return self.get(key.decode() if isinstance(key, bytes) else key) if key else None
+
+    def all(self) -> Iterator[ArticleState]:
+        states = [self._state(raw) for raw in self.client.hvals(self.articles)]
+        yield from sorted(states, key=lambda s: s.path)
+
+    def count(self) -> int:
+        return self.client.hlen(self.articles)
+
+    def due(self, older_than: timedelta | None = None, site: str | None = None,
+            keys: list[str] | None = None, limit: int | None = None, now: datetime | None = None) -> list[ArticleState]:
+        """Articles to re-check, least recently checked first (as StateStore.due)."""
+        states = list(self.all())
+        if older_than is not None:
+            cutoff = ((now or datetime.now(timezone.utc)) - older_than).strftime("%Y-%m-%dT%H:%M:%SZ")
+            states = [s for s in states if s.last_checked is None or s.last_checked <= cutoff]
+        if site:
+            states = [s for s in states if s.site == site]
+        if keys is not None:
+            wanted = set(keys)
+            states = [s for s in states if s.key in wanted]
+        states.sort(key=lambda s: (s.last_checked or "", s.path))
+        return states[:int(limit)] if limit else states
+
+    # --- writing ----------------------------------------------------------
+
+    def put(self, state: ArticleState) -> None:
+        data = json.dumps(dataclasses.asdict(state), ensure_ascii=False)
+        self._put(keys=[self.articles, self.paths], args=[state.key, state.path, data])
+
+    def update(self, key: str, **changes) -> ArticleState | None:
+        state = self.get(key)
+        if state is None:
+            return None
+        state = dataclasses.replace(state, **changes)
+        self.put(state)
+        return state
+
+    def close(self) -> None:
+        """The client belongs to the run; nothing to close here."""
+
+    def __enter__(self) -> "RedisStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- the archive's state, in and out ----------------------------------------
+
+    def loaded_for(self) -> str | None:
+        run = self.client.hget(self.meta, "run")
+        return run.decode() if isinstance(run, bytes) else run
+
+    def load(self, archive_dir, run_id: str) -> int:
+        """Replace the Redis state by the archive's (rebuilt from the archive
+        when missing or damaged), for ``run_id``. A previous run's state that
+        was never written back is written back first."""
+        previous = self.loaded_for()
+        if previous and previous != run_id and self.client.hget(self.meta, "saved") != b"1":
+            logger.warning("the capture state of shared run %s was never written back: writing it now", previous)
+            self.save(archive_dir)
+        with open_store(archive_dir) as sqlite:
+            states = list(sqlite.all())
+        pipe = self.client.pipeline()
+        pipe.delete(self.articles, self.paths, self.meta)
+        for state in states:
+            pipe.hset(self.articles, state.key, json.dumps(dataclasses.asdict(state), ensure_ascii=False))
+            pipe.hset(self.paths, state.path, state.key)
+        pipe.hset(self.meta, mapping={"run": run_id, "saved": "0"})
+        pipe.execute()
+        logger.info("capture state loaded into Redis for shared run %s: %d articles", run_id, len(states))
+        return len(states)
+
+    def save(self, archive_dir) -> int:
+        """Write the Redis state to the archive's SQLite state, whole, in one
+        transaction."""
+        states = list(self.all())
+        with open_store(archive_dir, rebuild_missing=False) as sqlite:
+            db = sqlite.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM articles")
+                db.executemany(f"INSERT INTO articles ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                               [dataclasses.astuple(s) for s in states])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        self.client.hset(self.meta, "saved", "1")
+        return len(states)
+
+
+def open_shared_store(crawler) -> RedisStore:
+    """The shared run's store (``shared_store`` returns it when REDIS_URL is set)."""
+    from crawler.distributed.run import SharedRun
+
+    run = SharedRun.of(crawler)
+    return RedisStore(run.client, run.keys.prefix)

@@ -1,0 +1,587 @@
+"""Pages that need a browser: headless Chromium renders them, the WARC keeps what it fetched.
+
+Components on their own first (policy, shell detection, the x.com adapter,
+proxies, the guard, the page capture with a real Chromium, the middleware
+with a real WARC writer), then real ``scrapy crawl`` runs through the
+fixture proxy: a client-rendered story, an x.com post over the shipped
+seeds, a page pointing at loopback addresses (never requested), a page
+that hangs, and crawls that need no browser (none is started).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import frontmatter
+import pytest
+import scrapy
+from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
+
+import crawler.settings as project_settings
+from crawler.browser import BrowserPolicy, extraction_failed, fallback_request, looks_like_script_shell
+from crawler.downloadermiddlewares.browser import BrowserMiddleware
+from crawler.downloadermiddlewares.chromium import RequestGuard, launch_options, proxied, proxy_args
+from crawler.downloadermiddlewares.pagecapture import Exchange, PageCapture, Render, scrapy_response
+from crawler.markdown import CAPTURE_KEYS, SEED_KEYS
+from crawler.sites import x as x_site
+from tests.conftest import SEEDS, run_crawl
+from tests.fixtures import browser_site as bs
+from tests.fixtures import pywb
+from tests.fixtures.qq_site import PNG, build_site, reference_page
+from tests.fixtures.server import FixtureProxy, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+INTERNAL_HOSTS = {"127.0.0.2", "127.0.0.3", "localhost", "::1"}
+
+
+def project(**overrides) -> dict:
+    """crawler/settings.py with overrides, for get_crawler (which keeps the
+    reactor and download handlers that suit the test process)."""
+    out = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    for name in ("TWISTED_REACTOR", "DOWNLOAD_HANDLERS"):
+        out.pop(name)
+    out.update(overrides)
+    return out
+
+
+def warc_records(archive: Path) -> list[dict]:
+    """Every record of the crawl's WARCs, digests checked."""
+    out = []
+    for path in sorted((archive / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle, check_digests=True):
+                body = record.content_stream().read()
+                assert record.digest_checker.passed is not False, (path, record.rec_headers)
+                out.append({
+                    "type": record.rec_type,
+                    "uri": record.rec_headers.get_header("WARC-Target-URI"),
+                    "id": record.rec_headers.get_header("WARC-Record-ID"),
+                    "refers_to": record.rec_headers.get_header("WARC-Refers-To"),
+                    "concurrent_to": record.rec_headers.get_header("WARC-Concurrent-To"),
+                    "content_type": record.rec_headers.get_header("Content-Type"),
+                    "status": int(record.http_headers.get_statuscode()) if record.rec_type == "response" else None,
+                    "headers": record.http_headers.headers if record.http_headers else [],
+                    "body": body,
+                })
+    return out
+
+
+def header(record, name) -> list[str]:
+    return [v for k, v in record["headers"] if k.lower() == name.lower()]
+
+
+def article_for(archive: Path, fetched_url: str):
+    for path in sorted(archive.glob("articles/*/*.md")):
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        if post.metadata.get("fetched_url") == fetched_url:
+            return path, post
+    raise AssertionError(f"no article with fetched_url {fetched_url} in {archive}")
+
+
+def stat(log: str, key: str) -> int | None:
+    match = re.search(rf"'{re.escape(key)}': (\d+)", log)
+    return int(match.group(1)) if match else None
+
+
+# --- which pages go to the browser ------------------------------------------------
+
+def test_render_setting_reads_modes_and_hosts():
+    assert BrowserPolicy.from_settings(Settings({"BROWSER_RENDER": "auto"})) == BrowserPolicy("auto")
+    assert BrowserPolicy.from_settings(Settings({"BROWSER_RENDER": "NEVER"})).mode == "never"
+    hosts = BrowserPolicy.from_settings(Settings({"BROWSER_RENDER": "x.com, .twitter.com"}))
+    assert hosts.mode == "auto" and hosts.hosts == {"x.com", "twitter.com"}
+    assert hosts.always("https://x.com/a/status/1") and hosts.always("https://mobile.twitter.com/a")
+    assert not hosts.always("https://notx.com/a") and not hosts.always("https://example.com/x.com")
+    listed = BrowserPolicy.from_settings(Settings({"BROWSER_RENDER": ["spa-news.example.test"]}))
+    assert listed.always(bs.SPA_URL)
+    assert not BrowserPolicy("never", frozenset({"x.com"})).always("https://x.com/")
+    with pytest.raises(ValueError):
+        BrowserPolicy.from_settings(Settings({"BROWSER_RENDER": ""}))
+
+
+def test_script_shells_are_told_from_pages():
+    assert looks_like_script_shell(bs.X_SHELL)
+    assert looks_like_script_shell(bs.SPA_SHELL)
+    assert looks_like_script_shell("<html><body><div id='root'></div><script src='/a.js'></script></body></html>")
+    # text of its own: not a shell, scripts or not
+    page = reference_page("A story", [bs.SPA_PARAGRAPHS[0]] * 3)
+    assert not looks_like_script_shell(page)
+    assert not looks_like_script_shell(page.replace("</body>", "<script src='/ads.js'></script></body>"))
+    # no script: nothing a browser would add
+    assert not looks_like_script_shell("<html><body><div id='root'></div><p>Short.</p></body></html>")
+    # the article mounted in #root already (server-side rendering): not empty
+    ssr = f"<html><body><div id='app'><p>{bs.SPA_PARAGRAPHS[1]}</p><p>{bs.SPA_PARAGRAPHS[2]}</p></div>" \
+          "<script src='/hydrate.js'></script></body></html>"
+    assert not looks_like_script_shell(ssr)
+
+
+def test_empty_or_collapsed_extractions():
+    text = lambda s: {"type": "text", "text": s, "markdown": s}  # noqa: E731
+    assert extraction_failed({"blocks": [], "extractor": "trafilatura"}, 200)
+    assert extraction_failed({"blocks": [text("Please enable JavaScript to read Spa News.")]}, 200)
+    assert extraction_failed({"blocks": [text("x" * 500)], "extractor": "meta-description"}, 200)
+    assert not extraction_failed({"blocks": [text(p) for p in bs.SPA_PARAGRAPHS], "extractor": "trafilatura"}, 200)
+
+
+def _spider(**settings):
+    """What fallback_request uses of a spider: its settings and its crawler."""
+    crawler = get_crawler(scrapy.Spider, settings_dict=project(**settings))
+    return SimpleNamespace(settings=crawler.settings, crawler=crawler)
+
+
+def _page(url, body, fields_meta=None, flags=None):
+    def parse(response):  # a callback for the request to carry over
+        return None
+
+    request = scrapy.Request(url, callback=parse, errback=parse, priority=3,
+                             meta={"seed_url": url, "seed": "900.md", "tried": ["https://a.example/"],
+                                   "download_slot": "spa", "warc_capture": {"record_id": "<urn:uuid:1>"},
+                                   "proxy": "http://127.0.0.1:1", **(fields_meta or {})})
+    return HtmlResponse(url, body=body.encode("utf-8"), encoding="utf-8", request=request, flags=flags)
+
+
+def test_a_shell_with_no_text_is_sent_to_the_browser_once():
+    spider = _spider()
+    empty = {"blocks": [], "extractor": "trafilatura"}
+    response = _page(bs.SPA_URL, bs.SPA_SHELL)
+    again = fallback_request(spider, response, empty)
+    assert isinstance(again, scrapy.Request) and again.url == bs.SPA_URL
+    assert again.meta["browser"] is True and again.dont_filter
+    assert again.callback is response.request.callback and again.errback is response.request.errback
+    assert again.priority == 3
+    # the spider's keys go along; one download's own do not
+    assert again.meta["seed_url"] == bs.SPA_URL and again.meta["tried"] == ["https://a.example/"]
+    for key in ("download_slot", "warc_capture", "proxy"):
+        assert key not in again.meta
+    assert spider.crawler.stats.get_value("browser/fallback") == 1
+    # never twice: a rendered page is what it is
+    assert fallback_request(spider, _page(bs.SPA_URL, bs.SPA_SHELL, flags=["browser"]), empty) is None
+    assert fallback_request(spider, _page(bs.SPA_URL, bs.SPA_SHELL, {"browser": True}), empty) is None
+    # a page with text, or one that is no shell, stays a plain fetch
+    good = {"blocks": [{"type": "text", "text": p, "markdown": p} for p in bs.SPA_PARAGRAPHS]}
+    assert fallback_request(spider, response, good) is None
+    plain = reference_page("t", ["short"])
+    assert fallback_request(spider, _page(bs.PLAIN_URL, plain), empty) is None
+    assert fallback_request(_spider(BROWSER_RENDER="never"), response, empty) is None
+
+
+# --- the x.com adapter ---------------------------------------------------------------
+
+def test_x_adapter_reads_the_focal_post_of_the_rendered_page():
+    for parent_first in (False, True):
+        fields = x_site.extract(bs.X_URL, bs.x_rendered_html(parent_first=parent_first))
+        assert [b["text"] for b in fields["blocks"]] == bs.X_LINES
+        assert fields["title"] == "Wall St Engine (@wallstengine) on X"
+        assert fields["date"] == bs.X_DATE
+        assert fields["lang"] == "en"
+        assert fields["site"] == "x" and fields["article_id"] == bs.X_POST_ID
+        assert fields["extractor"] == "x-dom"
+
+
+def test_x_adapter_finds_no_post_in_the_shell():
+    fields = x_site.extract(bs.X_URL, bs.X_SHELL)
+    assert fields["blocks"] == [] and fields["title"] == ""
+
+
+def test_x_and_twitter_urls_are_one_post():
+    from crawler import sites
+
+    twitter = "https://twitter.com/wallstengine/status/1904438237554515976?s=20"
+    assert sites.adapter_for(bs.X_URL) is x_site and sites.adapter_for(twitter) is x_site
+    assert sites.article_key(twitter) == sites.article_key(bs.X_URL) == f"x:{bs.X_POST_ID}"
+    assert sites.same_article(twitter, bs.X_URL)
+    assert not sites.same_article(bs.X_URL, "https://x.com/i/flow/login?redirect_after_login=%2Fwallstengine")
+    assert x_site.status_id("https://x.com/i/web/status/123") == "123"
+
+
+# --- proxies and the guard ---------------------------------------------------------------
+
+def test_the_browser_takes_the_crawls_proxies():
+    proxies = {"http": "http://127.0.0.1:8080", "https": "http://user:pw@10.1.2.3:3128", "no": "intra.example,.corp"}
+    args = proxy_args(proxies)
+    assert args[0] == "--proxy-server=http=http://127.0.0.1:8080;https=http://10.1.2.3:3128"
+    assert args[1] == "--proxy-bypass-list=<-loopback>;intra.example;*.intra.example;corp;*.corp"
+    assert proxy_args({}) == []
+    assert proxy_args({"https": "http://p:1", "no": "*"}) == []
+    # no_proxy naming the machine itself: loopback goes direct, as for Scrapy
+    assert "<-loopback>" not in proxy_args({"http": "http://p:1", "no": "localhost"})[1]
+    assert proxied("https://x.com/a", proxies) and not proxied("https://a.intra.example/", proxies)
+    assert not proxied("ftp://x.com/", proxies)
+
+
+def test_launch_options_use_the_system_chromium_and_a_throwaway_home(tmp_path):
+    s = Settings(project())
+    options = launch_options(s, str(tmp_path), {"https": "http://127.0.0.1:9"})
+    assert options["executable_path"] == CHROMIUM and options["headless"] is True
+    assert "--no-sandbox" in options["args"] and "--proxy-server=https=http://127.0.0.1:9" in options["args"]
+    assert options["env"]["HOME"] == str(tmp_path)
+    assert all(not k.lower().endswith("_proxy") for k in options["env"])
+
+
+def test_the_guard_refuses_internal_targets_before_any_request(monkeypatch):
+    async def judge():
+        guard = RequestGuard()
+        loop = asyncio.get_running_loop()
+        looked_up = []
+
+        async def getaddrinfo(host, port, *args, **kwargs):
+            looked_up.append(host)
+            address = {"rebind.example": "127.0.0.1", "public.example": "93.184.216.34"}[host]
+            return [(2, 1, 6, "", (address, 0))]
+
+        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+        out = {url: await guard.reason(url) for url in (
+            "http://127.0.0.2:81/x.js", "http://localhost/", "http://[::1]/", "http://10.0.0.5/",
+            "ws://127.0.0.1:9/socket", "file:///etc/passwd", "http://rebind.example/a", "https://public.example/a",
+            "http://rebind.example/b")}
+        behind_proxy = RequestGuard(is_proxied=lambda url: True)
+        out["proxied"] = await behind_proxy.reason("http://rebind.example/c")
+        return out, looked_up
+
+    reasons, looked_up = asyncio.run(judge())
+    assert "loopback address 127.0.0.2" in reasons["http://127.0.0.2:81/x.js"]
+    assert "local host name" in reasons["http://localhost/"]
+    assert "loopback" in reasons["http://[::1]/"] and "private" in reasons["http://10.0.0.5/"]
+    assert "loopback" in reasons["ws://127.0.0.1:9/socket"]
+    assert "scheme not allowed" in reasons["file:///etc/passwd"]
+    assert reasons["http://rebind.example/a"] == "rebind.example resolves to a loopback address 127.0.0.1"
+    assert reasons["https://public.example/a"] is None
+    assert reasons["proxied"] is None  # the proxy resolves names
+    assert looked_up == ["rebind.example", "public.example"]  # each name once
+
+
+# --- the page capture and its records ---------------------------------------------------------
+
+def _exchange(**kw) -> Exchange:
+    base = dict(url=bs.SPA_JSON_URL, method="GET", request_headers=[("Accept", "*/*"), ("Host", "x")],
+                post_data=b"", status=200, body=b'{"a": 1}', server_ip="203.0.113.9", resource_type="fetch",
+                navigation=False, response_headers=[("Content-Type", "application/json"),
+                                                    ("Content-Encoding", "gzip"), ("Content-Length", "28"),
+                                                    ("Transfer-Encoding", "chunked"), ("Set-Cookie", "a=1"),
+                                                    ("Set-Cookie", "b=2")])
+    base.update(kw)
+    return Exchange(**base)
+
+
+def test_decoded_bodies_are_stored_with_headers_that_agree():
+    response = scrapy_response(_exchange())
+    assert response.headers.getlist("X-Archive-Orig-Content-Encoding") == [b"gzip"]
+    assert "Content-Encoding" not in response.headers
+    assert response.headers.getlist("Set-Cookie") == [b"a=1", b"b=2"]  # repeated headers kept
+    assert "browser" in response.flags and str(response.ip_address) == "203.0.113.9"
+
+
+def test_middleware_records_the_render_and_hands_the_dom_over(tmp_path):
+    crawler = get_crawler(scrapy.Spider, settings_dict=project(ARCHIVE_DIR=str(tmp_path),
+                                                               BROWSER_RENDER="spa-news.example.test"))
+    middleware = BrowserMiddleware.from_crawler(crawler)
+    # hosts BROWSER_RENDER names: article requests go to the browser, images do not
+    article = scrapy.Request(bs.SPA_URL, meta={"seed_url": bs.SPA_URL})
+    image = scrapy.Request(f"https://{bs.SPA_HOST}/logo.png")
+    middleware.process_request(article)
+    middleware.process_request(image)
+    assert article.meta["browser"] is True and "browser" not in image.meta
+    # a rendered page: the records of what the page fetched, the DOM, the screenshot
+    dom = f"<html><body><article><p>{bs.SPA_PARAGRAPHS[0]}</p></article></body></html>"
+    render = Render(url=bs.SPA_URL, dom=dom, screenshot=PNG, exchanges=[_exchange(proxied=True)])
+    article.meta.update(browser_render=render, warc_capture={"record_id": "<urn:uuid:doc>"})
+    served = scrapy_response(_exchange(url=bs.SPA_URL, body=bs.SPA_SHELL.encode(), navigation=True), article)
+    seen = middleware.process_response(article, served)
+    assert isinstance(seen, HtmlResponse) and bs.SPA_PARAGRAPHS[0] in seen.text
+    assert seen.url == bs.SPA_URL and "browser" in seen.flags and "browser_render" not in article.meta
+    untouched = HtmlResponse(bs.PLAIN_URL, body=b"<p>x</p>")
+    assert middleware.process_response(scrapy.Request(bs.PLAIN_URL), untouched) is untouched
+    middleware.writer.close()
+    records = warc_records(tmp_path)
+    by_type = {}
+    for record in records:
+        by_type.setdefault(record["type"], []).append(record)
+    (json_response,) = [r for r in by_type["response"] if r["uri"] == bs.SPA_JSON_URL]
+    assert json_response["body"] == b'{"a": 1}'
+    assert header(json_response, "Content-Length") == ["8"]
+    assert header(json_response, "X-Archive-Orig-Content-Encoding") == ["gzip"]
+    assert header(json_response, "X-Archive-Orig-Transfer-Encoding") == ["chunked"]
+    assert not header(json_response, "Content-Encoding") and not header(json_response, "Transfer-Encoding")
+    (json_request,) = [r for r in by_type["request"] if r["uri"] == bs.SPA_JSON_URL]
+    assert json_request["concurrent_to"] == json_response["id"]
+    assert header(json_request, "Host") == [urlsplit(bs.SPA_JSON_URL).netloc]  # one Host, the URL's
+    resources = {r["uri"]: r for r in by_type["resource"]}
+    assert resources[f"urn:dom:{bs.SPA_URL}"]["body"] == dom.encode()
+    assert resources[f"urn:dom:{bs.SPA_URL}"]["content_type"] == "text/html; charset=utf-8"
+    assert resources[f"urn:screenshot:{bs.SPA_URL}"]["body"] == PNG
+    assert {r["refers_to"] for r in resources.values()} == {"<urn:uuid:doc>"}
+    assert crawler.stats.get_value("browser/routed") == 1
+    assert crawler.stats.get_value("browser/records") == 4
+
+
+@pytest.fixture(scope="module")
+def browser_web():
+    """The browser pages behind the fixture proxy; loopback targets on a dead port."""
+    port = free_port()
+    pages = {**bs.spa_pages(), **bs.guarded_pages(port), **bs.hanging_pages(), **bs.crashing_pages(),
+             **bs.plain_pages()}
+    proxy = FixtureProxy(pages).start()
+    proxy.internal_port = port
+    yield proxy
+    proxy.stop()
+
+
+def test_page_capture_collects_every_exchange_of_a_real_page(browser_web, tmp_path):
+    """PageCapture on a Chromium page of its own (no Scrapy): the redirect,
+    the shell, its script, the JSON and the photo, bodies decoded."""
+    from playwright.async_api import async_playwright
+
+    async def load():
+        options = launch_options(Settings(project()), str(tmp_path), {"http": browser_web.url,
+                                                                      "https": browser_web.url})
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(**options)
+            try:
+                context = await browser.new_context(ignore_https_errors=True)
+                page = await context.new_page()
+                capture = PageCapture(max_body=10**6, max_total=10**7, proxied=lambda url: True)
+                capture.attach(page)
+                await page.goto(bs.SPA_REDIRECT_URL, wait_until="load")
+                await page.wait_for_load_state("networkidle")
+                await capture.settled(5)
+                return capture, await page.content()
+            finally:
+                await browser.close()
+
+    capture, dom = asyncio.run(load())
+    assert bs.SPA_PARAGRAPHS[2] in dom
+    by_url = {e.url: e for e in capture.exchanges}
+    assert json.loads(by_url[bs.SPA_JSON_URL].body) == bs.spa_story()  # gunzipped, de-chunked
+    assert ("Content-Encoding", "gzip") in by_url[bs.SPA_JSON_URL].response_headers
+    assert by_url[bs.SPA_SCRIPT_URL].body == bs.SPA_SCRIPT.encode()
+    assert by_url[bs.SPA_PHOTO_URL].body == PNG
+    assert by_url[bs.SPA_URL].body == bs.SPA_SHELL.encode()
+    document = capture.document()
+    assert document.url == bs.SPA_URL and document.navigation
+    assert [e.url for e in capture.chain(document)] == [bs.SPA_REDIRECT_URL, bs.SPA_URL]
+    assert by_url[bs.SPA_REDIRECT_URL].status == 301 and by_url[bs.SPA_REDIRECT_URL].body == b""
+    assert all(e.server_ip is None for e in capture.exchanges)  # through the proxy: no peer address
+
+
+# --- crawls ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser_crawl(browser_web, tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    seeds = bs.seed_file(root / "seeds", [bs.SPA_URL, bs.GUARD_URL, bs.HANG_URL, bs.PLAIN_URL])
+    return run_crawl(root / "archive", browser_web.url, seeds=seeds, settings={"BROWSER_PAGE_TIMEOUT": 5})
+
+
+def test_a_client_rendered_story_is_archived_in_seed_format(browser_crawl):
+    _, post = article_for(browser_crawl.archive, bs.SPA_URL)
+    assert list(post.metadata)[:len(SEED_KEYS)] == list(SEED_KEYS)
+    assert set(post.metadata) - set(SEED_KEYS) <= set(CAPTURE_KEYS)
+    assert post.metadata["title"] == bs.SPA_TITLE
+    assert post.metadata["date"] == "2025-03-25 08:30:00"
+    assert post.metadata["lang"] == ["en"]
+    paragraphs = post.content.split("\n\n")
+    assert paragraphs[:-1] == bs.SPA_PARAGRAPHS
+    assert paragraphs[-1] == f"[test]({bs.SPA_URL})"
+    assert post.metadata["summary"] == bs.SPA_PARAGRAPHS[0][:50].strip() + "..."
+    assert "browser/launched': 1" in browser_crawl.log
+
+
+def test_the_warc_holds_what_the_browser_fetched(browser_crawl):
+    records = warc_records(browser_crawl.archive)
+    _, post = article_for(browser_crawl.archive, bs.SPA_URL)
+    document_id = post.metadata["warc_record_id"]
+    (document,) = [r for r in records if r["id"] == document_id]
+    # the shell as the browser got it, decoded, with headers that say so
+    assert document["type"] == "response" and document["uri"] == bs.SPA_URL
+    assert document["body"] == bs.SPA_SHELL.encode("utf-8")
+    assert header(document, "X-Archive-Orig-Content-Encoding") == ["gzip"]
+    assert not header(document, "Content-Encoding")
+    (document_request,) = [r for r in records if r["type"] == "request" and r["concurrent_to"] == document_id]
+    # sent as the crawl's requests are (scrapy-playwright gives the navigation Scrapy's headers)
+    assert header(document_request, "User-Agent") == [project_settings.USER_AGENT]
+    assert not header(document_request, "Referer")
+    # its script, the JSON that carries the text, the photo: response and request records
+    for url, body in ((bs.SPA_SCRIPT_URL, bs.SPA_SCRIPT.encode()), (bs.SPA_PHOTO_URL, PNG)):
+        (response,) = [r for r in records if r["type"] == "response" and r["uri"] == url]
+        assert response["body"] == body
+    (story,) = [r for r in records if r["type"] == "response" and r["uri"] == bs.SPA_JSON_URL]
+    assert json.loads(story["body"]) == bs.spa_story()
+    assert header(story, "Content-Length") == [str(len(story["body"]))]
+    assert header(story, "X-Archive-Orig-Transfer-Encoding") == ["chunked"]
+    assert [r for r in records if r["type"] == "request" and r["concurrent_to"] == story["id"]]
+    # the rendered DOM and a screenshot, under URNs of their own, pointing at the document
+    dom = [r for r in records if r["uri"] == f"urn:dom:{bs.SPA_URL}"]
+    shot = [r for r in records if r["uri"] == f"urn:screenshot:{bs.SPA_URL}"]
+    assert len(dom) == 1 and dom[0]["type"] == "resource" and dom[0]["refers_to"] == document_id
+    assert bs.SPA_PARAGRAPHS[3] in dom[0]["body"].decode("utf-8")
+    assert len(shot) == 1 and shot[0]["body"].startswith(b"\x89PNG") and shot[0]["refers_to"] == document_id
+
+
+def test_pywb_replays_the_shell_with_its_json(browser_crawl, tmp_path):
+    venv = pywb.ensure_pywb()
+    root = pywb.build_collection(venv, browser_crawl.archive / "warc", tmp_path / "pywb", "crawl")
+    server = pywb.start_wayback(venv, root)
+    try:
+        status, _, body = pywb.get(f"{server.base}/crawl/id_/{bs.SPA_URL}")
+        assert status == 200 and body == bs.SPA_SHELL.encode("utf-8")
+        status, headers, body = pywb.get(f"{server.base}/crawl/id_/{bs.SPA_JSON_URL}")
+        assert status == 200 and json.loads(body) == bs.spa_story(), server.log()
+        status, _, body = pywb.get(f"{server.base}/crawl/id_/{bs.SPA_SCRIPT_URL}")
+        assert status == 200 and body == bs.SPA_SCRIPT.encode()
+        # and in a browser, the replayed shell fetches the replayed JSON and shows the story
+        from playwright.sync_api import sync_playwright
+
+        options = launch_options(Settings(project()), str(tmp_path / "home"), {})
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**options)
+            try:
+                page = browser.new_page()
+                page.goto(f"{server.base}/crawl/mp_/{bs.SPA_URL}", wait_until="load")
+                page.wait_for_function("document.body.innerText.includes('ahead of what customers')",
+                                       timeout=20_000)
+                assert bs.SPA_PARAGRAPHS[3] in page.inner_text("body")
+            finally:
+                browser.close()
+        # the DOM and screenshot records never stand in for the page
+        status, _, body = pywb.get(f"{server.base}/crawl/id_/{bs.SPA_URL}")
+        assert b"<article>" not in body
+    finally:
+        server.stop()
+        shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_nothing_internal_is_requested_by_the_browser(browser_crawl, browser_web):
+    asked = {urlsplit(url).hostname for url, _ in browser_web.requests}
+    assert not asked & INTERNAL_HOSTS, sorted(asked)
+    for url in bs.internal_urls(browser_web.internal_port):
+        assert f"browser: blocked {url}" in browser_crawl.log
+    assert f"browser: blocked WebSocket {bs.internal_websocket(browser_web.internal_port)}" in browser_crawl.log
+    assert stat(browser_crawl.log, "browser/blocked") == len(bs.internal_urls(0)) + 1
+    # the page itself is archived all the same
+    _, post = article_for(browser_crawl.archive, bs.GUARD_URL)
+    assert post.content.split("\n\n")[:-1] == bs.GUARD_PARAGRAPHS
+
+
+def test_a_page_that_hangs_fails_alone_with_its_reason(browser_crawl):
+    assert browser_crawl.returncode == 1
+    assert re.search(re.escape(bs.HANG_URL) + r": BrowserTimeout: browser: page not rendered within 5 s",
+                     browser_crawl.log)
+    assert re.search(r"archived:\s+3 new", browser_crawl.log)
+    assert re.search(r"failed:\s+1\b", browser_crawl.log)
+
+
+def test_a_page_that_crashes_the_renderer_fails_alone(browser_web, tmp_path):
+    seeds = bs.seed_file(tmp_path / "seeds", [bs.CRASH_URL, bs.PLAIN_URL])
+    args = ",".join([*project_settings.BROWSER_ARGS, bs.SMALL_HEAP])
+    result = run_crawl(tmp_path / "archive", browser_web.url, seeds=seeds, settings={"BROWSER_ARGS": args})
+    assert result.returncode == 1
+    assert re.search(re.escape(bs.CRASH_URL) + r": RendererCrashed: browser: the page crashed the renderer", result.log), result.log[-3000:]
+    assert re.search(r"archived:\s+1 new", result.log)
+    article_for(tmp_path / "archive", bs.PLAIN_URL)
+
+
+def test_the_x_post_is_archived_and_the_shipped_seeds_pass(tmp_path):
+    pages = build_site()
+    pages.update(bs.x_pages())
+    proxy = FixtureProxy(pages).start()
+    home = tmp_path / "home"  # the crawl's HOME: Chromium must leave nothing in it
+    home.mkdir()
+    try:
+        result = run_crawl(tmp_path / "archive", proxy.url, seeds=SEEDS, env_extra={"HOME": str(home)})
+    finally:
+        proxy.stop()
+    assert result.returncode == 0, result.log[-4000:]
+    assert "browser/launched': 1" in result.log
+    for footprint in (".config/chromium", ".local/share/pki", ".pki", ".cache/dconf"):
+        assert not (home / footprint).exists(), footprint
+    assert re.search(r"failed:\s+0\b", result.log)
+    path, post = article_for(tmp_path / "archive", bs.X_URL)
+    assert path.relative_to(tmp_path / "archive").as_posix() == f"articles/x/{bs.X_POST_ID}.md"
+    assert post.metadata["title"] == "Wall St Engine (@wallstengine) on X"
+    assert post.metadata["date"] == bs.X_DATE
+    assert post.metadata["lang"] == ["en"] and post.metadata["categories"] == ["x"]
+    assert post.metadata["extractor"] == "x-dom"
+    assert post.content.split("\n\n") == [*bs.X_LINES, f"[x]({bs.X_URL})"]
+    records = warc_records(tmp_path / "archive")
+    (graphql,) = [r for r in records if r["type"] == "response" and r["uri"] == bs.x_graphql_url()]
+    assert json.loads(graphql["body"]) == bs.x_graphql_response()
+    assert header(graphql, "Access-Control-Allow-Origin") == ["https://x.com"]
+
+
+def test_the_x_post_comes_back_through_a_replay_proxy(tmp_path):
+    """What acceptance does: a crawl through pywb in proxy mode (HTTPS by
+    CONNECT with pywb's own CA), over the WARCs of a first crawl. The browser
+    gets the shell, its scripts and the GraphQL JSON from the replay, and the
+    post is archived the same."""
+    proxy = FixtureProxy(bs.x_pages()).start()
+    seeds = bs.seed_file(tmp_path / "seeds", [bs.X_URL])
+    try:
+        first = run_crawl(tmp_path / "first", proxy.url, seeds=seeds)
+    finally:
+        proxy.stop()
+    assert first.returncode == 0, first.log[-3000:]
+    venv = pywb.ensure_pywb()
+    root = pywb.build_collection(venv, tmp_path / "first" / "warc", tmp_path / "pywb", "crawl")
+    with open(root / "config.yaml", "a") as config:
+        config.write("proxy:\n  coll: crawl\n  recording: false\n  enable_banner: false\n"
+                     "  enable_wombat: false\n  enable_content_rewrite: false\n")
+    server = pywb.start_wayback(venv, root, extra_args=["--proxy", "crawl"])
+    try:
+        second = run_crawl(tmp_path / "second", server.base, seeds=seeds)
+    finally:
+        server.stop()
+    assert second.returncode == 0, second.log[-3000:]
+    _, before = article_for(tmp_path / "first", bs.X_URL)
+    _, after = article_for(tmp_path / "second", bs.X_URL)
+    assert after.content == before.content and after.metadata["title"] == before.metadata["title"]
+    assert after.content.split("\n\n")[:-1] == bs.X_LINES
+
+
+def test_a_crawl_that_needs_no_browser_starts_none(fixture_web, qq_seeds_dir, tmp_path):
+    result = run_crawl(tmp_path / "archive", fixture_web.url, seeds=qq_seeds_dir)
+    assert result.returncode == 0, result.log[-3000:]
+    assert "browser/" not in result.log and "playwright/" not in result.log
+    assert "scrapy-playwright" not in result.log  # not even its driver
+
+
+def test_never_means_no_browser(browser_web, tmp_path):
+    seeds = bs.seed_file(tmp_path / "seeds", [bs.SPA_URL])
+    before = len(browser_web.requests)
+    result = run_crawl(tmp_path / "archive", browser_web.url, seeds=seeds, settings={"BROWSER_RENDER": "never"})
+    assert "browser/" not in result.log and "scrapy-playwright" not in result.log
+    assert [u for u, _ in browser_web.requests[before:]] == [bs.SPA_URL]
+
+
+def test_named_hosts_go_straight_to_the_browser_redirects_hop_by_hop(browser_web, tmp_path):
+    seeds = bs.seed_file(tmp_path / "seeds", [bs.SPA_REDIRECT_URL])
+    before = len(browser_web.requests)
+    result = run_crawl(tmp_path / "archive", browser_web.url, seeds=seeds,
+                       settings={"BROWSER_RENDER": bs.SPA_HOST})
+    assert result.returncode == 0, result.log[-3000:]
+    assert stat(result.log, "browser/routed") == 1 and stat(result.log, "browser/fallback") is None
+    # fetched once each, by the browser (no plain fetch first; the script ran)
+    asked = [u for u, _ in browser_web.requests[before:]]
+    for url in (bs.SPA_REDIRECT_URL, bs.SPA_URL, bs.SPA_SCRIPT_URL, bs.SPA_JSON_URL):
+        assert asked.count(url) == 1, asked
+    _, post = article_for(tmp_path / "archive", bs.SPA_URL)
+    assert post.content.split("\n\n")[:-1] == bs.SPA_PARAGRAPHS
+    assert post.content.split("\n\n")[-1] == f"[test]({bs.SPA_REDIRECT_URL})"
+    records = warc_records(tmp_path / "archive")
+    (hop,) = [r for r in records if r["type"] == "response" and r["uri"] == bs.SPA_REDIRECT_URL]
+    assert hop["status"] == 301 and header(hop, "Location") == [bs.SPA_URL]
+    (hop_request,) = [r for r in records if r["type"] == "request" and r["concurrent_to"] == hop["id"]]
+    assert hop_request["uri"] == bs.SPA_REDIRECT_URL
+    documents = [r for r in records if r["type"] == "response" and r["uri"] == bs.SPA_URL]
+    assert len(documents) == 1 and documents[0]["body"] == bs.SPA_SHELL.encode()
+    (document_request,) = [r for r in records
+                           if r["type"] == "request" and r["concurrent_to"] == documents[0]["id"]]
+    assert document_request["uri"] == bs.SPA_URL
