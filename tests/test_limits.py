@@ -44,6 +44,8 @@ def limits_web():
         f"{HOST}/huge.html": Page(body=normal.replace(b"</article>", (filler * 40_000).encode() + b"</article>")),
         f"{HOST}/big.html": Page(body=normal.replace(b"</article>", (filler * 10_000).encode() + b"</article>")),
         f"{HOST}/bomb.html": Page(body=gzip_bomb(200 << 20), headers=[("Content-Encoding", "gzip")]),
+        # seconds of trafilatura: stands for a pathological page
+        f"{HOST}/slow.html": Page(body=reference_page("Long", [f"Paragraph {i} of a long day." for i in range(60000)]).encode()),
     }
     proxy = FixtureProxy(pages).start()
     yield proxy
@@ -77,12 +79,13 @@ def test_oversized_downloads_fail_naming_the_limit(limits_web, tmp_path):
 
 
 def test_extraction_over_its_time_limit_fails_alone(limits_web, tmp_path):
-    seeds = seeds_for(tmp_path, "normal")
+    seeds = seeds_for(tmp_path, "slow", "normal")
     result = run_crawl(tmp_path / "archive", limits_web.url, seeds=seeds,
-                       settings={"EXTRACTION_TIMEOUT": 0.001, "EXTRACTION_WORKERS": 1})
+                       settings={"EXTRACTION_TIMEOUT": 1.5, "EXTRACTION_WORKERS": 1})
     assert result.returncode == 1
-    assert f"not archived: {HOST}/normal.html: extraction took longer than EXTRACTION_TIMEOUT (0.001 s)" in result.log
+    assert f"not archived: {HOST}/slow.html: extraction took longer than EXTRACTION_TIMEOUT (1.5 s)" in result.log
     assert "1 x extraction failed" in result.log
+    assert f"archived: {HOST}/normal.html ->" in result.log  # the replaced worker went on
 
 
 def test_text_longer_than_the_limit_is_refused(limits_web, tmp_path):
