@@ -37,6 +37,7 @@ class Article(scrapy.Item):
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
+    same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
 
 

@@ -49,7 +49,8 @@ def parse_networks(values) -> tuple[Network, ...]:
 
 def host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP address a host literal stands for, or None for a name."""
-    host = host.strip("[]").split("%", 1)[0]
+    # "169.254.169.254." is the same address to a resolver or a proxy
+    host = host.strip("[]").split("%", 1)[0].rstrip(".")
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -65,8 +66,13 @@ def host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
 def address_reason(address, allowed: tuple[Network, ...] = ()) -> str | None:
     """Why the crawler must not connect to ``address``; None when it may."""
     addr = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        # an IPv4 address carried inside IPv6 (mapped, 6to4, Teredo) is judged as itself
+        embedded = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if embedded is not None:
+            reason = address_reason(embedded, allowed)
+            if reason or addr.ipv4_mapped is not None:
+                return reason
     if any(addr.version == net.version and addr in net for net in allowed):
         return None
     for attribute, kind in KINDS:

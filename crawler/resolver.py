@@ -25,7 +25,10 @@ class BlockedAddressError(ConnectError):
 
 def proxy_hosts(settings) -> set[str]:
     """Host names of the configured proxies (environment and HOST_PROXY_MAP)."""
-    urls = list(urllib.request.getproxies().values()) + list(settings.getdict("HOST_PROXY_MAP").values())
+    # the proxy URLs only: getproxies() also returns no_proxy's host list as "no",
+    # and those hosts are connected to directly, so they are judged like any other
+    proxies = {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme != "no"}
+    urls = list(proxies.values()) + list(settings.getdict("HOST_PROXY_MAP").values())
     hosts = set()
     for url in urls:
         try:

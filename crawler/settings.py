@@ -133,6 +133,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.markdown.MarkdownWriterPipeline": 300,
+    # An outcome a killed run wrote but never recorded is recorded now.
+    "crawler.pipelines.recordrepair.UnrecordedOutcomes": 350,
     "crawler.pipelines.warcmeta.WarcMetadataPipeline": 400,
 }
 EXTENSIONS = {

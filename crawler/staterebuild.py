@@ -17,7 +17,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler import markdown, sites
 from crawler.diffing import text_digest
-from crawler.store import OK, ArticleState, StateStore
+from crawler.versions import iso_utc
+from crawler.store import GONE, OK, ArticleState, StateStore
 
 logger = logging.getLogger(__name__)
 SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
@@ -44,17 +45,9 @@ def article_state(root: Path, path: Path) -> ArticleState | None:
         text_digest=text_digest(text),
         warc_file=meta.get("warc_file"),
         warc_record_id=meta.get("warc_record_id"),
-        warc_date=_iso(meta.get("warc_date")),
-        last_changed=_iso(meta.get("warc_date")),
+        warc_date=iso_utc(meta.get("warc_date")),
+        last_changed=iso_utc(meta.get("warc_date")),
     )
-
-
-def _iso(value) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
 
 
 def captures_by_uri(warc_dir: Path, uris: set[str], rendered: set[str] | None = None) -> dict[str, list[dict]]:
@@ -104,14 +97,19 @@ def rebuild_into(store: StateStore, root: str | Path) -> int:
             continue
         if state is not None:
             states.append(state)
+    statuses = last_statuses(root)
     rendered: set[str] = set()
     captures = captures_by_uri(root / "warc", {s.url for s in states if s.url}, rendered)
     for state in states:
         state.browser = 1 if state.url in rendered else 0
         records = captures.get(state.url, [])
         full = [r for r in records if r["type"] == "response" and r["status"] == "200"]
-        if full:
-            latest = full[-1]
+        # the capture the article's text came from, as its front matter names
+        # it: a later capture may have been refused (empty, collapsed), and a
+        # revisit must never call the page unchanged against that one
+        named = [r for r in full if r["id"] == state.warc_record_id]
+        if named or full:
+            latest = (named or full)[-1]
             state.warc_file, state.warc_record_id = latest["file"], latest["id"]
             state.warc_date, state.payload_digest = latest["date"], latest["digest"]
             state.warc_uri = state.url
@@ -119,5 +117,24 @@ def rebuild_into(store: StateStore, root: str | Path) -> int:
             state.first_captured = full[0]["date"]
         if records:
             state.last_checked = records[-1]["date"]
+        _restore_status(state, statuses.get(state.path))
         store.put(state)
     return len(states)
+
+
+def last_statuses(root: Path) -> dict[str, dict]:
+    """Per article file, its last gone/back event in the change log."""
+    from crawler.changelog import ChangeLog
+    from crawler.storage import ArchiveStore
+
+    found = {}
+    for event in ChangeLog(ArchiveStore(root)).events():
+        if event.get("event") in ("gone", "back") and event.get("article"):
+            found[event["article"]] = event
+    return found
+
+
+def _restore_status(state: ArticleState, event: dict | None) -> None:
+    """An article the change log last called gone stays gone, since then."""
+    if event and event["event"] == "gone":
+        state.status, state.status_since, state.last_error = GONE, event.get("time"), event.get("reason")

@@ -209,6 +209,26 @@ class StateStore:
         self.close()
 
 
+def open_readonly(archive_dir: str | os.PathLike) -> StateStore | None:
+    """The archive's store for reading only (``history``, ``diff``): never
+    created, rebuilt or moved aside, so a crawl running meanwhile keeps its
+    own; None when it is missing or unreadable (callers fall back to files)."""
+    path = Path(archive_dir) / FILENAME
+    if not path.is_file():
+        return None
+    try:
+        store = StateStore.__new__(StateStore)
+        store.path, store.lock = path, threading.RLock()
+        store.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                   isolation_level=None, check_same_thread=False)
+        store.db.row_factory = sqlite3.Row
+        store.check()
+        return store
+    except (StoreDamaged, sqlite3.DatabaseError) as exc:
+        logger.warning("capture state %s not readable (%s): going by the files", path, exc)
+        return None
+
+
 def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> StateStore:
     """The archive's store; rebuilt from the archive when missing or damaged
     (a damaged file is moved aside as ``state.sqlite3.damaged-<time>``)."""

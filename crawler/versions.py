@@ -31,7 +31,8 @@ class Version:
         return self.captured or "date unknown"
 
 
-def _iso(value) -> str | None:
+def iso_utc(value) -> str | None:
+    """A front-matter date (YAML may load it as a datetime) as ISO 8601 UTC text."""
     if isinstance(value, datetime):
         value = value.astimezone(timezone.utc) if value.tzinfo else value
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -55,14 +56,14 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
             text = path.read_text(encoding="utf-8", errors="replace")
             meta = _meta(text)
             stamp = STAMP.match(path.stem)
-            dated = _iso(meta.get("warc_date")) or (
+            dated = iso_utc(meta.get("warc_date")) or (
                 f"{stamp[1][:4]}-{stamp[1][4:6]}-{stamp[1][6:]}T{stamp[2][:2]}:{stamp[2][2:4]}:{stamp[2][4:]}Z"
                 if stamp else None)
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")
         meta = _meta(text)
-        found.append(Version(article_file, text, meta, _iso(meta.get("warc_date")), True))
+        found.append(Version(article_file, text, meta, iso_utc(meta.get("warc_date")), True))
     found.sort(key=lambda v: (v.current, v.captured or ""))
     return found
 
@@ -71,7 +72,7 @@ def pick(versions: list[Version], ref: str) -> Version:
     """A version by position (``0`` = current, ``1`` = the one before...),
     by capture time prefix (``2025-02-13``, ``20250213T1715``) or by file."""
     newest_first = list(reversed(versions))
-    if ref.lstrip("-").isdigit():
+    if ref.lstrip("-").isdigit() and len(ref.lstrip("-")) <= 3:  # 20250213 is a date, not a position
         index = abs(int(ref))
         if index >= len(newest_first):
             raise LookupError(f"no version {ref}: the article has {len(versions)}")

@@ -44,6 +44,9 @@ from tests.fixtures.server import FixtureProxy
     ("http://0.0.0.0/", "unspecified"),
     ("http://240.0.0.1/", "reserved"),
     ("http://100.64.0.1/", "non-public"),
+    ("http://169.254.169.254./latest/", "link-local"),  # a trailing dot is the same address
+    ("http://0177.0.0.1./", "loopback"),
+    ("http://[2002:a9fe:a9fe::]/", "link-local"),  # 6to4 carrying 169.254.169.254
     ("http://localhost:9000/", "local host name"),
     ("http://LOCALHOST./", "local host name"),
     ("http://admin.localhost/", "local host name"),
@@ -277,3 +280,14 @@ def test_direct_crawl_with_an_allowed_intranet(internal, tmp_path):
     memo = next((tmp_path / "a2" / "articles").rglob("*.md"))
     assert frontmatter.load(memo)["thumbnail"] == ""
     assert internal.hits == []
+
+
+def test_hosts_in_no_proxy_are_not_exempt_from_the_resolver_check(monkeypatch):
+    """no_proxy names hosts connected to directly: judged like any other;
+    only the proxies themselves are the operator's."""
+    from crawler.resolver import proxy_hosts
+
+    monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
+    monkeypatch.setenv("no_proxy", "vm,intranet.example")
+    settings = get_crawler(settings_dict={"HOST_PROXY_MAP": {"x.example": "http://mapped.internal:8080"}}).settings
+    assert proxy_hosts(settings) == {"proxy.internal", "mapped.internal"}

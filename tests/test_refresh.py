@@ -420,3 +420,38 @@ def test_a_crawl_never_archives_the_front_page_in_place_of_an_article(web, tmp_p
     assert again.returncode == 1 and f"redirected away to {HOST}/" in again.log
     assert [p.read_bytes() for p in (archive / "articles").rglob("*.md")] == [stored]
     assert not (archive / "versions").exists()
+
+
+def test_a_version_written_by_a_killed_run_is_recorded_by_the_next(web, qq_seeds_dir, tmp_path):
+    """A run killed after replacing an article but before recording it: the
+    next run finds the new text on disk and records the change it missed."""
+    archive = tmp_path / "archive"
+    saved = web.pages[QQ_001.source_url]
+    web.pages[QQ_001.source_url] = build_site()[QQ_001.source_url]  # the page before its correction
+    assert run_crawl(archive, web.url, seeds=qq_seeds_dir).returncode == 0
+    rel = "articles/qq/20250210A05NRE00.md"
+    old = (archive / rel).read_text(encoding="utf-8")
+    # what the killed run left: the old copy kept, the new one in place, nothing recorded
+    (archive / "versions/qq/20250210A05NRE00").mkdir(parents=True)
+    (archive / "versions/qq/20250210A05NRE00/20250101T000000Z.md").write_text(old, encoding="utf-8")
+    (archive / rel).write_text(old.replace("仅用两个月", "仅用三个月"), encoding="utf-8")
+    web.pages[QQ_001.source_url] = Page(body=corrected_001(), chunked=True)
+    try:
+        again = run_crawl(archive, web.url, seeds=qq_seeds_dir)
+        third = run_crawl(archive, web.url, seeds=qq_seeds_dir)  # the run after: nothing more to record
+    finally:
+        web.pages[QQ_001.source_url] = saved
+    assert "new version of articles/qq/20250210A05NRE00.md was written but never recorded" in again.log
+    events = [json.loads(line) for line in (archive / "changes.jsonl").read_text().splitlines()]
+    late = [e for e in events if e["event"] == "changed"]
+    assert len(late) == 1 and late[0]["recorded_late"] is True
+    assert late[0]["previous_version"] == "versions/qq/20250210A05NRE00/20250101T000000Z.md"
+    assert late[0]["counts"]["chars_added"] == 1
+    assert "never recorded" not in third.log
+    assert len([line for line in (archive / "changes.jsonl").read_text().splitlines() if '"changed"' in line]) == 1
+
+
+def test_refresh_of_an_article_the_archive_does_not_have_exits_1(runs):
+    result = run_scrapy(["refresh", "--article", "https://news.example/never-archived.html"], runs["archive"], None)
+    assert result.returncode == 1
+    assert "no archived article matches 'https://news.example/never-archived.html'" in result.log

@@ -1,6 +1,5 @@
 """The qq adapter on the three real page shapes, as pure functions of HTML."""
 
-import re
 
 import pytest
 

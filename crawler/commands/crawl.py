@@ -21,8 +21,10 @@ logger = logging.getLogger(__name__)
 #: Stats that must be 0 for a run to count as a success; a missing one means
 #: the extension that sets it never finished.
 FAILURE_STATS = ("archive/seed_urls_failed",)
-#: Stats that must be 0 or absent.
-DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed")
+#: Stats that must be 0 or absent: damaged or unwritten output, or a refresh
+#: asked for an article the archive does not have.
+DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed",
+                "refresh/unknown_article")
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:

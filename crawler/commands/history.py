@@ -13,7 +13,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.diffing import diff_articles
 from crawler.storage import ArchiveStore
-from crawler.store import find, open_store
+from crawler.store import find, open_readonly
 from crawler.versions import article_versions
 
 
@@ -33,11 +33,13 @@ def describe_change(counts: dict) -> str:
 def resolve(settings, ref: str):
     """(archive store, state or None, article file) for what a person names."""
     archive = ArchiveStore(settings.get("ARCHIVE_DIR"))
-    store = open_store(archive.root)
-    try:
-        state = find(store, ref)
-    finally:
-        store.close()
+    store = open_readonly(archive.root)  # a crawl may be running: read, never rebuild
+    state = None
+    if store is not None:
+        try:
+            state = find(store, ref)
+        finally:
+            store.close()
     if state is not None:
         return archive, state, state.path
     for candidate in (ref, f"articles/{ref}", f"articles/{ref}.md"):

@@ -37,6 +37,7 @@ class ArchiveStateRecorder:
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
@@ -47,6 +48,12 @@ class ArchiveStateRecorder:
     @property
     def store(self):
         return shared_store(self.crawler)
+
+    def spider_opened(self, spider):
+        """Open (or rebuild) the state before the first article is written:
+        a rebuild that ran later would find this run's first files and take
+        them for articles archived before."""
+        shared_store(self.crawler)
 
     # --- outcomes -----------------------------------------------------------
 
@@ -88,7 +95,8 @@ class ArchiveStateRecorder:
             change = article.get("change") or {}
             self._event("changed", state, now, previous_version=change.get("previous_version"),
                         previous_record_id=change.get("previous_record_id"),
-                        record_id=capture.get("record_id"), counts=change.get("counts"))
+                        record_id=capture.get("record_id"), counts=change.get("counts"),
+                        recorded_late=change.get("recorded_late"))
         self.store.put(state)
 
     def article_unchanged(self, url, key, capture=None, validators=None, spider=None):

@@ -4,8 +4,9 @@ Runs on ``engine_stopped``, when the WARC writer has closed its file and the
 capture state holds this run's outcomes, and packs the whole archive as
 ``scrapy wacz`` does (crawler/exports/wacz.py), replacing the previous
 package atomically. The run already holds the archive's lock. A package
-that cannot be made is logged and counted as ``wacz/failed``; the crawl's
-own outcome stands.
+that cannot be made is logged and counted as ``wacz/failed``, which makes
+the crawl exit 1 (crawler/commands/crawl.py): the archive it made stands,
+but cron hears that the package it was asked for is missing.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class WaczExport:
             logger.error("WACZ not written: %s", exc)
             self._set("wacz/failed", 1)
             return
-        except Exception:  # noqa: BLE001 - reported; the crawl's outcome stands
+        except Exception:  # noqa: BLE001 - reported and counted (exit 1)
             logger.exception("WACZ not written")
             self._set("wacz/failed", 1)
             return

@@ -124,8 +124,8 @@ class MarkdownWriterPipeline:
             # the first one's file stands; writing the second would make a
             # new "version" out of a different source link on every crawl
             logger.info("%s is the article %s already archived as %s", article["source_url"], first, rel)
+            article["same_as"] = first
             return self._done(article, rel, "unchanged")
-        self._adopt_legacy_name(article, rel)
         text = article["rendered"] = markdown.render(article)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 
@@ -134,11 +134,12 @@ class MarkdownWriterPipeline:
         if self.max_chars and new_len > self.max_chars:
             self._reject(rel, text, f"text of {new_len} characters is longer than ARCHIVE_MAX_TEXT_CHARS "
                                     f"({self.max_chars})", "text too long")
-        if not self.store.exists(rel):
+        stored = self._stored_copy(article, rel)
+        if stored is None:
             self.store.write_text(rel, text)
             return self._done(article, rel, "archived")
 
-        old_text = self.store.read_bytes(rel).decode("utf-8", errors="replace")
+        old_text = self.store.read_bytes(stored).decode("utf-8", errors="replace")
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
             diff = diff_articles(old_text, text)
@@ -147,6 +148,7 @@ class MarkdownWriterPipeline:
             logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
             old_meta, diff, same, old_len = {}, None, False, 0
         if same:
+            self._adopt_legacy_name(stored, rel)
             if any(key in old_meta for key in markdown.LEGACY_CAPTURE_KEYS):
                 # written by an earlier version with a key Hugo refuses (url):
                 # the same article, rewritten in place with today's keys
@@ -156,6 +158,7 @@ class MarkdownWriterPipeline:
         if new_len < old_len * self.min_ratio:
             self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)",
                          "much shorter than the stored copy")
+        self._adopt_legacy_name(stored, rel)  # only now: a refused extraction moves nothing
         version = self._version_name(rel, old_meta)
         self.store.keep_copy(rel, version)
         self.store.write_text(rel, text)  # atomic: the old copy stays until now
@@ -174,16 +177,23 @@ class MarkdownWriterPipeline:
             name, n = f"versions/{stem(rel)}/{stamp}-{n}.md", n + 1
         return name
 
-    def _adopt_legacy_name(self, article, rel: str) -> None:
+    def _stored_copy(self, article, rel: str) -> str | None:
+        """Where the article's stored copy is: its file, or the file an
+        earlier version named from a hash of the URL as written; None if new."""
+        if self.store.exists(rel):
+            return rel
+        old = legacy_path(article)
+        return old if old is not None and self.store.exists(old) else None
+
+    def _adopt_legacy_name(self, stored: str, rel: str) -> None:
         """An article archived under its old hashed name moves to its
         canonical name once, with its versions (nothing is rewritten)."""
-        old = legacy_path(article)
-        if old is None or self.store.exists(rel) or not self.store.exists(old):
+        if stored == rel:
             return
-        self.store.rename(old, rel)
-        if self.store.exists(f"versions/{stem(old)}") and not self.store.exists(f"versions/{stem(rel)}"):
-            self.store.rename(f"versions/{stem(old)}", f"versions/{stem(rel)}")
-        logger.warning("%s renamed to %s (files are now named from the canonical article key)", old, rel)
+        self.store.rename(stored, rel)
+        if self.store.exists(f"versions/{stem(stored)}") and not self.store.exists(f"versions/{stem(rel)}"):
+            self.store.rename(f"versions/{stem(stored)}", f"versions/{stem(rel)}")
+        logger.warning("%s renamed to %s (files are now named from the canonical article key)", stored, rel)
 
     def _done(self, article, rel, outcome):
         self.written.setdefault(rel, article["source_url"])

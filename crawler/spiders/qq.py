@@ -18,7 +18,7 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
 from crawler.failures import failure_reason, is_image
-from crawler.items import Article, plain_text
+from crawler.items import Article
 from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
 
@@ -39,11 +39,14 @@ class QqSpider(scrapy.Spider):
         self.seeds_dir = seeds
         self.seed_urls: dict[str, str] = {}  # URL -> seed file name
 
+    #: Whether the spider reads the seed folder (the refresh spider reads the state).
+    reads_seeds = True
+
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         folder = Path(spider.seeds_dir or crawler.settings.get("SEEDS_DIR"))
-        if not folder.is_dir():
+        if cls.reads_seeds and not folder.is_dir():
             # fail at start-up, so the crawl exits non-zero before fetching anything
             raise FileNotFoundError(f"seed folder not found: {folder.resolve()}")
         spider.extractor = ExtractionPool.from_crawler(crawler)

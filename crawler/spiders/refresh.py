@@ -22,8 +22,6 @@ from datetime import timedelta
 import scrapy
 
 from crawler import signals as crawler_signals
-from crawler.extraction import ExtractionPool
-from crawler.netguard import parse_networks
 from crawler.spiders.qq import QqSpider, validators
 from crawler.store import find, shared_store
 
@@ -55,12 +53,7 @@ class RefreshSpider(QqSpider):
         self.limit = int(limit) if limit not in (None, "") else None
         self.keys_by_url: dict[str, str] = {}
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = scrapy.Spider.from_crawler.__func__(cls, crawler, *args, **kwargs)
-        spider.extractor = ExtractionPool.from_crawler(crawler)
-        spider.allowed_networks = parse_networks(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"))
-        return spider
+    reads_seeds = False
 
     def due(self):
         """The articles this run re-checks."""

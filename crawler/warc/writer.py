@@ -631,7 +631,9 @@ def shared_writer(crawler) -> RotatingWarcWriter:
             recovered = recover_open_files(writer.directory, getattr(crawler, "warc_in_use", None))
             if recovered and crawler.stats is not None:
                 crawler.stats.inc_value("warc/recovered_files", len(recovered))
-        syncer = _IntervalSync(writer)
+        from crawler.iothread import io_executor
+
+        syncer = _IntervalSync(writer, submit=lambda fn: io_executor(crawler).submit(fn))
         crawler.signals.connect(syncer.start, signal=signals.spider_opened, weak=False)
         crawler.signals.connect(syncer.close, signal=signals.spider_closed, weak=False)
     return writer
@@ -641,9 +643,11 @@ class _IntervalSync:
     """Under ``WARC_FSYNC = "interval"``, syncs written records on the clock
     too, so a crawl gone quiet does not keep them unsynced; closes the writer."""
 
-    def __init__(self, writer: RotatingWarcWriter, clock=None):
+    def __init__(self, writer: RotatingWarcWriter, clock=None, submit=None):
         self.writer = writer
         self.clock = clock  # the reactor unless given (tests)
+        # where the fsync runs: the archive I/O thread in a crawl, never the reactor
+        self.submit = submit
         self.loop = None
 
     def start(self, spider=None) -> None:
@@ -656,6 +660,12 @@ class _IntervalSync:
             self.loop.start(self.writer.fsync_interval, now=False)
 
     def _tick(self) -> None:
+        if self.submit is not None:
+            self.submit(self._sync)
+        else:
+            self._sync()
+
+    def _sync(self) -> None:
         try:
             self.writer.sync()
         except WarcWriteError:
