@@ -35,7 +35,30 @@ def is_image(response) -> bool:
     ctype = response.headers.get("Content-Type", b"").split(b";")[0].strip().lower()
     if ctype.startswith(b"image/"):
         return True
-    head = response.body[:16]
-    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
-        return True
-    return head[4:12] in (b"ftypavif", b"ftypheic")
+    return is_image_bytes(response.body[:16])
+
+
+#: Leading bytes of formats that are sometimes served as text/html.
+BINARY_MAGIC = {b"%PDF-": "a PDF", b"PK\x03\x04": "a ZIP archive", b"\x1f\x8b": "gzip data",
+                b"\x7fELF": "an executable"}
+CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
+
+
+def binary_content(body: bytes) -> str | None:
+    """What a body served as a page really is, when it is not text: a known
+    binary format, or bytes that are mostly not characters. lxml would turn
+    them into replacement characters and the "article" would be garbage."""
+    head = body[:8192]
+    for magic, what in BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return what
+    if is_image_bytes(head):
+        return "an image"
+    if head and (b"\x00" in head or sum(head.count(bytes([c])) for c in CONTROL_BYTES) > 0.05 * len(head)):
+        return "binary data"
+    return None
+
+
+def is_image_bytes(head: bytes) -> bool:
+    return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") \
+        or head[4:12] in (b"ftypavif", b"ftypheic")

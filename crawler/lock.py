@@ -30,6 +30,10 @@ class ArchiveLocked(Exception):
     """Another run holds the archive."""
 
 
+class ArchiveUnusable(Exception):
+    """The archive folder cannot be used: a file, read-only, not there for a refresh."""
+
+
 def _owner(folder: Path) -> str:
     try:
         info = json.loads((folder / OWNER_NAME).read_text(encoding="utf-8"))
@@ -39,20 +43,27 @@ def _owner(folder: Path) -> str:
 
 
 @contextmanager
-def archive_lock(archive_dir, timeout: float):
-    """Hold the archive's lock for the duration of a run."""
+def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
+    """Hold the archive's lock for the duration of a run (``must_exist``: a
+    run that only works on an archive, e.g. a refresh, never makes one)."""
     folder = Path(archive_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    if must_exist and not (folder / "articles").is_dir():
+        raise ArchiveUnusable(f"no archive at {folder.resolve()} (no articles/ folder): "
+                              "check ARCHIVE_DIR; `scrapy crawl qq` makes one")
     lock = FileLock(str(folder / LOCK_NAME), timeout=max(timeout, 0))
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         lock.acquire()
+    except OSError as exc:
+        raise ArchiveUnusable(f"archive {folder.resolve()} cannot be used: {exc.strerror or exc} "
+                              f"({exc.filename or folder})") from None
     except Timeout:
         raise ArchiveLocked(f"archive {folder.resolve()} is in use by {_owner(folder)}; "
                             f"waited {timeout:g} s (ARCHIVE_LOCK_TIMEOUT)") from None
     try:
         owner = {"pid": os.getpid(), "host": socket.gethostname(),
                  "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "command": " ".join(sys.argv)}
+                 "command": " ".join(getattr(sys, "orig_argv", sys.argv))}
         from crawler.storage import ArchiveStore
 
         ArchiveStore(folder).write_text(OWNER_NAME, json.dumps(owner))

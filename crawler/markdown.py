@@ -138,6 +138,17 @@ def front_matter(article) -> dict:
     return meta
 
 
+#: Hugo reads ``{{<`` and ``{{%`` in content as shortcode calls: an article
+#: quoting them would make Hugo refuse the whole site.
+SHORTCODE_OPENER = re.compile(r"\{(?=\{[<%])")
+
+
+def escape_shortcodes(text: str) -> str:
+    """``{{<`` / ``{{%`` written with their first brace as ``&#123;``, which
+    Markdown shows as ``{``: the article reads the same, Hugo sees no shortcode."""
+    return SHORTCODE_OPENER.sub("&#123;", text)
+
+
 def render_body(article) -> str:
     """Body paragraphs, blank-line separated, ending with the source link."""
     parts = []
@@ -145,7 +156,7 @@ def render_body(article) -> str:
         if block["type"] == "image":
             parts.append(f"![{IMAGE_ALT}]({block['src']})")
         else:
-            parts.append(block["markdown"])
+            parts.append(escape_shortcodes(block["markdown"]))
     parts.append(f"[{article.get('site') or 'web'}]({article['source_url']})")
     return "\n\n".join(parts)
 

@@ -47,6 +47,8 @@ HOST_RE = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?:\.(?!-)[a-z0-9_-]{1,63})*\.?")
 REPLACEMENT_IN_URL = re.compile(r"\ufffd|%EF%BF%BD", re.I)
 
 SEED_SUFFIXES = (".md", ".markdown", ".txt")
+#: A seed bigger than this is not a document someone wrote: skipped, named.
+SEED_MAX_BYTES = 10 * 1024 * 1024
 
 
 class DroppedLink(NamedTuple):
@@ -255,20 +257,59 @@ def iter_seed_files(seeds_dir: str | Path) -> list[Path]:
     folder = Path(seeds_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"seed folder not found: {folder}")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES)
+    root = folder.resolve()
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in SEED_SUFFIXES or (path.is_dir() and not path.is_symlink()):
+            continue
+        why = _not_a_seed_file(path, root)
+        if why:
+            logger.warning("seed skipped: %s: %s", seed_name(path), why)
+        else:
+            found.append(path)
+    return found
+
+
+def _not_a_seed_file(path: Path, root: Path) -> str | None:
+    """Why a seed-named entry is not read: a link out of the folder (a seed
+    folder must not make the crawler read /etc/passwd), not a regular file
+    (a FIFO would block, a device never end), too big."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        return f"a dangling or looping link ({exc})"
+    if path.is_symlink() and root not in target.parents:
+        return f"a link to {target}, outside the seed folder"
+    if not target.is_file():
+        return "not a regular file"
+    if target.stat().st_size > SEED_MAX_BYTES:
+        return f"{target.stat().st_size} bytes, more than a seed may have ({SEED_MAX_BYTES})"
+    return None
+
+
+def seed_name(path: Path) -> str:
+    """The file name as text: a name that is not UTF-8 keeps its readable part."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def decode_seed(data: bytes, name: str) -> str:
+    """A seed's text: UTF-8 (a BOM allowed), UTF-16 with its BOM; other bytes
+    that are not UTF-8 are replaced (and named), so one bad byte does not hide
+    the seed's links; a link they touch is dropped."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        logger.warning("seed %s: not valid UTF-8 (%s at byte %d); read with the bad bytes replaced",
+                       name, exc.reason, exc.start)
+        return data.decode("utf-8-sig", errors="replace")
 
 
 def read_seed(path: Path) -> Seed:
-    """One seed file. Bytes that are not UTF-8 are replaced (and named), so
-    one bad byte does not hide the seed's links; a link they touch is dropped."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        logger.warning("seed %s: not valid UTF-8 (%s at byte %d); read with the bad bytes replaced",
-                       path.name, exc.reason, exc.start)
-        text = data.decode("utf-8-sig", errors="replace")
-    return parse_seed(text, name=path.name)
+    """One seed file."""
+    name = seed_name(path)
+    return parse_seed(decode_seed(path.read_bytes(), name), name=name)
 
 
 def load_seeds(seeds_dir: str | Path) -> list[Seed]:
@@ -282,7 +323,7 @@ def load_seeds(seeds_dir: str | Path) -> list[Seed]:
         try:
             seed = read_seed(path)
         except Exception as exc:  # one seed, whatever is wrong with it, never stops the crawl
-            logger.warning("seed skipped: %s: %s", path.name, _describe(exc))
+            logger.warning("seed skipped: %s: %s", seed_name(path), _describe(exc))
             continue
         if seed.front_matter_error:
             logger.warning("seed %s: front matter ignored (%s); its links are still crawled",

@@ -219,11 +219,18 @@ def open_readonly(archive_dir: str | os.PathLike) -> StateStore | None:
     try:
         store = StateStore.__new__(StateStore)
         store.path, store.lock = path, threading.RLock()
-        store.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
-                                   isolation_level=None, check_same_thread=False)
-        store.db.row_factory = sqlite3.Row
-        store.check()
-        return store
+        for options in ("mode=ro", "mode=ro&immutable=1"):  # immutable: a read-only filesystem (WAL)
+            store.db = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True, timeout=30,
+                                       isolation_level=None, check_same_thread=False)
+            store.db.row_factory = sqlite3.Row
+            try:
+                store.check()
+                return store
+            except (StoreDamaged, sqlite3.DatabaseError):
+                store.db.close()
+                if options.endswith("immutable=1"):
+                    raise
+        return None
     except (StoreDamaged, sqlite3.DatabaseError) as exc:
         logger.warning("capture state %s not readable (%s): going by the files", path, exc)
         return None
@@ -240,6 +247,9 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
         try:
             store = StateStore(path)
             store.check()
+            if store.count() == 0 and any((root / "articles").rglob("*.md")):
+                # an empty file (a truncation, a mistake) beside archived articles
+                raise StoreDamaged(f"{path}: empty while {root / 'articles'} holds articles")
             return store
         except (StoreDamaged, sqlite3.DatabaseError) as exc:
             if store is not None:

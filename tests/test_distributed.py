@@ -504,7 +504,7 @@ def test_a_shared_refresh_checks_each_article_once(three_workers, web, redis_url
     summary = summary_command(archive, redis_url, "crawl3", "refresh")
     assert summary.returncode == 0, summary.stdout
     n = len(three_workers["urls"])
-    assert f"checked:    {n}" in summary.stdout and f"unchanged:  {n}" in summary.stdout
+    assert f"checked:    {n} of {n} due" in summary.stdout and f"unchanged:  {n}" in summary.stdout
     with open_store(archive) as store:  # the run's state written back
         after = {s.key: s.last_checked for s in store.all()}
     assert set(after) == set(checked_before) and all(after[k] > checked_before[k] for k in after)

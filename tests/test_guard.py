@@ -160,6 +160,19 @@ def hostile_pages(port: int) -> dict[str, Page]:
         "https://hostile.example/missing": Page(status=404, body=b"<html><body>gone</body></html>"),
         "https://hostile.example/not-an-image.png": Page(body=b"<html><body>login first</body></html>"),
         "https://inews.gtimg.com/om_bt/Fine/641": Page(body=PNG, content_type="image/png"),
+        # meta refreshes: to itself, to an internal address (pages with text: archived as they are),
+        # and from a page without text to an article (followed)
+        "https://hostile.example/self-refresh.html": Page(body=(
+            '<html><head><title>Tide tables</title><meta http-equiv="refresh" '
+            'content="60; url=https://hostile.example/self-refresh.html"></head><body><article><h1>Tide tables</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "https://hostile.example/refresh-internal.html": Page(body=(
+            f'<html><head><title>Ferry news</title><meta http-equiv="refresh" content="0; url=http://127.0.0.1:{port}/">'
+            f'</head><body><article><h1>Ferry news</h1>{ARTICLE_TEXT}</article></body></html>').encode()),
+        "https://hostile.example/refresh-only.html": Page(body=(
+            b'<html><head><meta http-equiv="refresh" content="0; url=https://hostile.example/article.html">'
+            b'</head><body></body></html>')),
+        "https://hostile.example/binary.html": Page(body=bytes(range(256)) * 100),
         "https://new.qq.com/rain/a/20990101A00AAA00": Page(body=(
             '<html><head><title>t</title><meta property="og:image" content="http://10.0.0.7/cover.png">'
             f'</head><body>{qq_body}</body></html>').encode()),
@@ -178,7 +191,11 @@ def hostile_crawl(internal, tmp_path_factory):
         "- [missing](https://hostile.example/missing)\n"
         f"- [internal](http://127.0.0.1:{internal.server_address[1]}/admin/)\n"
         "- [metadata](http://169.254.169.254/latest/meta-data/)\n"
-        "- [qq](https://new.qq.com/rain/a/20990101A00AAA00)\n", encoding="utf-8")
+        "- [qq](https://new.qq.com/rain/a/20990101A00AAA00)\n"
+        "- [self](https://hostile.example/self-refresh.html)\n"
+        "- [refresh internal](https://hostile.example/refresh-internal.html)\n"
+        "- [refresh only](https://hostile.example/refresh-only.html)\n"
+        "- [binary](https://hostile.example/binary.html)\n", encoding="utf-8")
     try:
         yield run_crawl(tmp_path_factory.mktemp("archive"), web.url, seeds=seeds), web
     finally:
@@ -199,7 +216,8 @@ def test_pages_referencing_internal_addresses_are_still_archived(hostile_crawl):
     assert qq["thumbnail"] == ""  # the internal og:image is not kept
     assert "169.254" not in qq.content and "https://inews.gtimg.com/om_bt/Fine/641" in qq.content
     harbour = [a for a in articles.values() if a["title"] == "Harbour news"]
-    assert len(harbour) == 1 and harbour[0]["thumbnail"] == "" and "127.0.0.1" not in harbour[0].content
+    # the article itself, and the page that meta-refreshes to it (archived under its own address)
+    assert len(harbour) == 2 and all(h["thumbnail"] == "" and "127.0.0.1" not in h.content for h in harbour)
     assert "image http://169.254.169.254/latest/meta-data/iam.png dropped: link-local address" in result.log
     cdxj = (result.archive / "index.cdxj").read_text()
     assert "127.0.0.1" not in cdxj and "169.254" not in cdxj and "localhost" not in cdxj
@@ -291,3 +309,22 @@ def test_hosts_in_no_proxy_are_not_exempt_from_the_resolver_check(monkeypatch):
     monkeypatch.setenv("no_proxy", "vm,intranet.example")
     settings = get_crawler(settings_dict={"HOST_PROXY_MAP": {"x.example": "http://mapped.internal:8080"}}).settings
     assert proxy_hosts(settings) == {"proxy.internal", "mapped.internal"}
+
+
+def test_meta_refreshes_never_lose_a_page_nor_loop(hostile_crawl, internal):
+    result, web = hostile_crawl
+    log = result.log
+    for url in ("https://hostile.example/self-refresh.html", "https://hostile.example/refresh-internal.html",
+                "https://hostile.example/refresh-only.html"):
+        assert f"archived: {url} ->" in log, url
+    asked = [u for u, _ in web.requests]
+    assert asked.count("https://hostile.example/self-refresh.html") == 1
+    assert "https://hostile.example/refresh-only.html: no text, and a meta refresh to " in log
+    assert internal.hits == []
+
+
+def test_binary_served_as_a_page_is_not_an_article(hostile_crawl):
+    result, _ = hostile_crawl
+    assert ("not archived: https://hostile.example/binary.html: not an HTML page "
+            "(binary data served as text/html; charset=utf-8)") in result.log
+    assert not [p for p in (result.archive / "articles").rglob("*.md") if "\ufffd" * 5 in p.read_text()]

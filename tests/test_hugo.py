@@ -391,3 +391,20 @@ def test_a_real_crawl_builds_as_it_is(full_crawl, tmp_path):
         if meta["date"]:
             assert str(meta["date"]) in page, rel
         assert not YEAR_1.search(page), rel
+
+
+def test_an_article_quoting_hugo_shortcodes_does_not_break_the_site(tmp_path):
+    """An article about Hugo quotes ``{{% notice %}}`` and ``{{< x >}}``: Hugo
+    would take them for shortcodes and refuse the whole site."""
+    hugo_required()
+    archive = tmp_path / "archive"
+    text = "Write {{% notice %}} or {{< nonexistent >}} in your page to call a shortcode, the docs say."
+    fields = dict(site="docs", article_id=None, title="Shortcodes", date="2025-03-01 10:00:00", thumbnail="",
+                  lang="en", source_url="https://docs.example/shortcodes", url="https://docs.example/shortcodes",
+                  blocks=[{"type": "text", "markdown": text, "text": text}])
+    (archive / "articles" / "docs").mkdir(parents=True)
+    (archive / "articles" / "docs" / "shortcodes.md").write_text(markdown.render(fields), encoding="utf-8")
+    settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive)}).settings
+    result = HugoSite.from_settings(settings).run()
+    page = page_of(result.public, "articles/docs/shortcodes.md").read_text(encoding="utf-8")
+    assert "Write {{% notice %}} or {{< nonexistent >}} in your page" in html.unescape(page)

@@ -144,7 +144,7 @@ def path_of(archive, name: str) -> str:
 def test_refresh_summary_and_exit_status(runs):
     log = runs["second"].log
     summary = log[log.index("refresh summary"):]
-    assert "checked:    10" in summary
+    assert "checked:    10 of 10 due" in summary
     assert "changed:    1" in summary and "articles/qq/20250210A05NRE00.md" in summary
     assert "gone:       2" in summary
     assert "failed:     1" in summary and "HTTP 500" in summary
@@ -256,13 +256,13 @@ def test_selectors_limit_what_is_checked(web, seeds, tmp_path):
     archive = tmp_path / "archive"
     assert run_crawl(archive, web.url, seeds=seeds).returncode in (0, 1)
     only_site = run_scrapy(["refresh", "--site", "qq"], archive, web.url)
-    assert "checked:    3" in only_site.log, only_site.log[-2000:]
+    assert "checked:    3 of 3 due" in only_site.log, only_site.log[-2000:]
     one = run_scrapy(["refresh", "--article", "20250213A06E5300"], archive, web.url)
-    assert "checked:    1" in one.log
+    assert "checked:    1 of 1 due" in one.log
     none_due = run_scrapy(["refresh", "--older-than", "1d"], archive, web.url)
-    assert "checked:    0" in none_due.log and none_due.returncode == 0
+    assert "checked:    0 of 0 due" in none_due.log and none_due.returncode == 0
     limited = run_scrapy(["refresh", "--limit", "2"], archive, web.url)
-    assert "checked:    2" in limited.log
+    assert "checked:    2 of 2 due" in limited.log
 
 
 def test_two_runs_on_one_archive_never_interleave(web, seeds, tmp_path):
@@ -455,3 +455,42 @@ def test_refresh_of_an_article_the_archive_does_not_have_exits_1(runs):
     result = run_scrapy(["refresh", "--article", "https://news.example/never-archived.html"], runs["archive"], None)
     assert result.returncode == 1
     assert "no archived article matches 'https://news.example/never-archived.html'" in result.log
+
+
+def test_a_redirect_to_another_article_is_gone_one_to_the_same_article_is_not(web, tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "two.md").write_text(f"- [a]({url('renamed')})\n- [b]({url('victim')})\n", encoding="utf-8")
+    web.pages[url("renamed")] = Page(body=news("Quay wall repaired"))
+    web.pages[url("victim")] = Page(body=news("Pilot boat strike ends"))
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, web.url, seeds=seeds).returncode == 0
+    before = snapshot(archive)
+    # the site moves one article to a new address, and sends the other's readers to a third one
+    web.pages[url("renamed")] = Page(status=301, headers=[("Location", url("renamed-2025"))])
+    web.pages[url("renamed-2025")] = Page(body=news("Quay wall repaired"))
+    web.pages[url("victim")] = Page(status=301, headers=[("Location", url("tram"))])
+    web.pages[url("tram")] = Page(body=news("Tram line delayed"))
+    result = run_scrapy(["refresh"], archive, web.url)
+    assert result.returncode == 0, result.log[-3000:]
+    summary = result.log[result.log.index("refresh summary"):]
+    assert "unchanged:  1" in summary and "gone:       1" in summary and "changed:    0" in summary
+    assert f"gone: {url('victim')}: redirected away to {url('tram')} (another article: 'Tram line delayed'" in result.log
+    assert snapshot(archive) == before  # nothing rewritten, no version
+
+
+def test_refresh_of_no_archive_exits_1_and_makes_none(tmp_path):
+    missing = tmp_path / "typo"
+    result = run_scrapy(["refresh"], missing, None)
+    assert result.returncode == 1 and "not started: no archive at" in result.log
+    assert not missing.exists()
+    bad_limit = run_scrapy(["refresh", "--limit", "0"], missing, None)
+    assert bad_limit.returncode == 2 and "--limit takes a count of articles" in bad_limit.log
+
+
+def test_an_archive_path_that_is_a_file_is_said_plainly(tmp_path, qq_seeds_dir):
+    not_a_folder = tmp_path / "archive"
+    not_a_folder.write_text("oops")
+    result = run_crawl(not_a_folder, None, seeds=qq_seeds_dir)
+    assert result.returncode == 1 and "not started: archive" in result.log and "cannot be used" in result.log
+    assert "Traceback" not in result.log

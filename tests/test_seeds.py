@@ -313,3 +313,34 @@ def test_web_url_refusals(link, reason, malformed):
     with pytest.raises(LinkError, match=re.escape(reason)) as caught:
         web_url(link)
     assert caught.value.malformed is malformed
+
+
+def test_seed_files_that_are_not_seeds_are_named_and_skipped(tmp_path, caplog):
+    """A link out of the folder is never read (it could be /etc/passwd), nor a
+    FIFO (it would block), nor a file too big to be a document; UTF-16 with its
+    BOM is read; a file name that is not UTF-8 keeps a readable name."""
+    import os
+
+    from crawler.seeds import SEED_MAX_BYTES
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("[qq](https://new.qq.com/rain/a/20250213A06E5300)\n")
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "001_link.md").symlink_to(outside)
+    os.mkfifo(folder / "002_fifo.md")
+    (folder / "003_big.md").write_bytes(b"[x](https://e.example/big)\n" + b" " * SEED_MAX_BYTES)
+    (folder / "004_utf16.md").write_bytes("- [a](https://e.example/utf16)\n".encode("utf-16"))
+    (folder / "005_dangling.md").symlink_to(tmp_path / "missing.md")
+    os.symlink(b"x", os.fsencode(folder) + b"/006_name_\xff.md")  # dangling, with a non-UTF-8 name
+    (folder / "007_inside.md").symlink_to(folder / "004_utf16.md")
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        seeds = {s.name: s for s in load_seeds(folder)}
+    assert sorted(seeds) == ["004_utf16.md", "007_inside.md"]
+    assert seeds["004_utf16.md"].urls == ["https://e.example/utf16"]
+    lines = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"001_link.md: a link to {outside}, outside the seed folder" in lines
+    assert "002_fifo.md: not a regular file" in lines
+    assert "003_big.md:" in lines and "more than a seed may have" in lines
+    assert "005_dangling.md: a dangling or looping link" in lines
+    assert "006_name_\ufffd.md: a dangling or looping link" in lines

@@ -180,3 +180,35 @@ def test_the_index_extension_is_off_when_asked(tmp_path):
     for settings in ({"WARC_CDXJ_INDEX": False}, {"WARC_ENABLED": False}):
         with pytest.raises(NotConfigured):
             CdxjIndex.from_crawler(project_crawler(ARCHIVE_DIR=str(tmp_path), **settings))
+
+
+def test_an_index_that_lost_whole_lines_is_rebuilt(tmp_path):
+    """Cut at a line boundary, an index reads as sound: what was indexed
+    from each file (index.files.json) says lines are missing."""
+    archive = tmp_path / "archive"
+    crawl_into(archive, "a", range(12))
+    build_index(archive)
+    full = index_text(archive)
+    lines = full.splitlines(keepends=True)
+    (archive / "index.cdxj").write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    result = build_index(archive)
+    assert result.rebuilt and index_text(archive) == full
+
+
+def test_a_warc_cut_after_it_was_indexed_is_damaged_and_left_out(tmp_path, caplog):
+    archive = tmp_path / "archive"
+    files = crawl_into(archive, "a", range(12))
+    build_index(archive)
+    victim = archive / "warc" / files[0]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) * 2 // 3])
+    with caplog.at_level(logging.ERROR):
+        result = build_index(archive)
+    assert list(result.damaged) == [files[0]]
+    assert f"WARC {files[0]} is damaged" in caplog.text
+    assert files[0] not in index_text(archive)
+    assert all(name in index_text(archive) for name in files[1:])
+    crawler = project_crawler(ARCHIVE_DIR=str(archive))
+    ext = CdxjIndex.from_crawler(crawler)
+    ext.engine_stopped()
+    assert crawler.stats.get_value("warc/damaged_files") == 1  # every run says so until it is repaired

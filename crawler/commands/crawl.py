@@ -14,7 +14,7 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, archive_lock
+from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ FAILURE_STATS = ("archive/seed_urls_failed",)
 #: Stats that must be 0 or absent: damaged or unwritten output, or a refresh
 #: asked for an article the archive does not have.
 DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed",
-                "refresh/unknown_article")
+                "refresh/unknown_article", "state/errors")
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
@@ -48,7 +48,8 @@ def locked_run(command, spider: str, spargs: dict) -> int:
 
         return shared_run(command, spider, spargs)
     try:
-        with archive_lock(settings.get("ARCHIVE_DIR"), settings.getfloat("ARCHIVE_LOCK_TIMEOUT")):
+        with archive_lock(settings.get("ARCHIVE_DIR"), settings.getfloat("ARCHIVE_LOCK_TIMEOUT"),
+                          must_exist=spider == "refresh"):
             crawler = command.crawler_process.create_crawler(spider)
             command.crawler_process.crawl(crawler, **spargs)
             command.crawler_process.start()
@@ -57,6 +58,10 @@ def locked_run(command, spider: str, spargs: dict) -> int:
         print(f"not started: {exc}", flush=True)
         logger.error("not started: %s", exc)
         return EXIT_LOCKED
+    except ArchiveUnusable as exc:
+        print(f"not started: {exc}", flush=True)
+        logger.error("not started: %s", exc)
+        return 1
 
 
 class Command(ScrapyCrawlCommand):

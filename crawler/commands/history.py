@@ -8,6 +8,8 @@ size and what changed from the version before it; then the article's state
 
 from __future__ import annotations
 
+import glob
+
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
@@ -48,6 +50,11 @@ def resolve(settings, ref: str):
                 return archive, None, archive.path(candidate).relative_to(archive.root).as_posix()
         except ValueError:
             continue
+    # no state to ask (a read-only or damaged one): a site id is a file name
+    named = list(archive.path("articles").glob(f"*/{glob.escape(ref)}.md")) \
+        if "/" not in ref and archive.exists("articles") else []
+    if len(named) == 1:
+        return archive, None, named[0].relative_to(archive.root).as_posix()
     raise UsageError(f"no archived article matches {ref!r} (give its URL, id or file)", print_help=False)
 
 

@@ -9,6 +9,7 @@ failed, 75 when another run holds the archive.
 from __future__ import annotations
 
 from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
 
 from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
@@ -34,15 +35,13 @@ class Command(ScrapyCommand):
 
     def run(self, args, opts) -> None:
         if args:
-            from scrapy.exceptions import UsageError
-
             raise UsageError("scrapy refresh takes options only")
         try:
             parse_age(opts.older_than)
         except ValueError as exc:
-            from scrapy.exceptions import UsageError
-
             raise UsageError(str(exc)) from None
+        if opts.limit is not None and opts.limit < 1:
+            raise UsageError(f"--limit takes a count of articles, 1 or more (not {opts.limit})")
         spargs = {"older_than": opts.older_than, "site": opts.site,
                   "article": "\n".join(opts.article), "limit": opts.limit}
         self.exitcode = locked_run(self, "refresh", {k: v for k, v in spargs.items() if v})

@@ -58,7 +58,15 @@ class ArchiveStateRecorder:
     # --- outcomes -----------------------------------------------------------
 
     async def item_scraped(self, item, response, spider):
-        await run_io(self.crawler, self.record_article, item)
+        try:
+            await run_io(self.crawler, self.record_article, item)
+        except Exception as exc:  # Scrapy would log a signal handler's error and go on, exit 0
+            self._error(ItemAdapter(item).get("source_url"), exc)
+
+    def _error(self, url, exc) -> None:
+        """An outcome that could not be recorded: named, counted (exit 1)."""
+        logger.error("state not recorded for %s: %s: %s", url, type(exc).__name__, exc)
+        self.crawler.stats.inc_value("state/errors")
 
     def record_article(self, item):
         """An archived, changed or unchanged article (in the archive I/O thread)."""

@@ -106,14 +106,16 @@ class CrawlSummary:
             lines.append(f"    {n} x {kind}")
         for url in seed_urls:
             if url in self.failures:
-                lines.append(f"    - {url}: {self.failures[url]}")
+                lines.append(f"    - {_short(url)}: {_short(self.failures[url], 500)}")
         log = logger.error if counts["failed"] else logger.info
         log("\n".join(lines))
 
     def _refresh_summary(self, urls, counts, failed_by_reason):
         """checked / unchanged / changed / gone / back / failed, each changed
         article by name (a refresh with nothing due is not a failure)."""
-        lines = ["refresh summary", f"  checked:    {len(urls)}",
+        # a run stopped early (a shutdown) did not check what it never reached
+        unreached = sum(1 for u in urls if self.failures.get(u, "").startswith("no result"))
+        lines = ["refresh summary", f"  checked:    {len(urls) - unreached} of {len(urls)} due",
                  f"  unchanged:  {counts['unchanged']}",
                  f"  changed:    {counts['updated'] + counts['archived']}"]
         lines += [f"    - {self.paths.get(u) or u} ({u})" for u in urls if self.outcomes.get(u) in ("updated", "archived")]
@@ -123,7 +125,7 @@ class CrawlSummary:
         lines += [f"    - {u}" for u in urls if u in self.back]
         lines.append(f"  failed:     {counts['failed']}")
         lines += [f"    {n} x {kind}" for kind, n in sorted(failed_by_reason.items())]
-        lines += [f"    - {u}: {self.failures[u]}" for u in urls if u in self.failures]
+        lines += [f"    - {_short(u)}: {_short(self.failures[u], 500)}" for u in urls if u in self.failures]
         (logger.error if counts["failed"] else logger.info)("\n".join(lines))
 
 
@@ -137,3 +139,8 @@ def _reason_kind(reason: str) -> str:
         if head.endswith(word):
             head = head[: -len(word)]
     return head.strip() or reason
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A URL or reason for the summary: a 30,000-character URL is named, not printed."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -36,6 +36,10 @@ from crawler.warc.writer import complete_length
 logger = logging.getLogger(__name__)
 
 INDEX = "index.cdxj"
+#: Per indexed WARC file, its size and line count when it was indexed: a file
+#: cut or damaged after indexing, or an index that lost lines, is caught by a
+#: stat per file, not by reading the archive again.
+MANIFEST = "index.files.json"
 #: New lines held in memory before they are merged into the index (a full
 #: rebuild of a large archive goes in several merges of this size).
 MERGE_BATCH_CHARS = 64 << 20
@@ -73,10 +77,12 @@ def file_lines(path, warc_dir) -> list[str]:
     return sorted(out.getvalue().splitlines(keepends=True))
 
 
-def indexed_files(index_path: Path, closed: set[str]) -> tuple[set[str], int]:
-    """The WARC files the index names, and its line count, after checking it
-    line by line: well formed, strictly sorted, naming only files that exist."""
-    names, previous, number = set(), "", 0
+def indexed_files(index_path: Path, closed: set[str]) -> tuple[dict[str, int], int]:
+    """The WARC files the index names (with their line counts), and its line
+    count, after checking it line by line: well formed, strictly sorted,
+    naming only files that exist."""
+    names: dict[str, int] = {}
+    previous, number = "", 0
     with open(index_path, encoding="utf-8", newline="") as lines:
         for number, line in enumerate(lines, 1):
             parts = line.split(" ", 2)
@@ -90,9 +96,39 @@ def indexed_files(index_path: Path, closed: set[str]) -> tuple[set[str], int]:
                 raise IndexDamaged(f"line {number} is out of order")
             if name not in closed:
                 raise IndexDamaged(f"line {number} names {name}, which is not in warc/")
-            names.add(name)
+            names[name] = names.get(name, 0) + 1
             previous = line
     return names, number
+
+
+def read_manifest(store: ArchiveStore) -> dict | None:
+    """What the index was made from: per WARC file, its size and line count."""
+    try:
+        return json.loads(store.read_text(MANIFEST))
+    except (OSError, ValueError):
+        return None
+
+
+def check_against_manifest(manifest: dict, counts: dict[str, int], warc_dir: Path) -> dict[str, str]:
+    """Files changed since they were indexed (cut, damaged, rewritten), and
+    raise IndexDamaged if the index lost lines of a file (an index cut at a
+    line boundary reads as sound)."""
+    changed = {}
+    for name, lines in counts.items():
+        known = manifest.get(name)
+        if known is None:
+            continue
+        if known.get("lines") != lines:
+            raise IndexDamaged(f"it holds {lines} lines of {name}, indexed with {known.get('lines')}")
+        try:
+            size = (warc_dir / name).stat().st_size
+        except OSError as exc:
+            changed[name] = f"cannot be read ({exc.strerror})"
+            continue
+        if size != known.get("size"):
+            changed[name] = warc_damage(warc_dir / name) or \
+                f"changed since it was indexed ({known.get('size')} bytes then, {size} now)"
+    return changed
 
 
 def _unique(lines):
@@ -151,12 +187,24 @@ def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_
     done: set[str] = set()
     old_lines = 0
     index = store.path(INDEX)
+    counts: dict[str, int] = {}
+    manifest = read_manifest(store)
     if not full and index.exists():
         try:
-            done, old_lines = indexed_files(index, set(closed))
+            counts, old_lines = indexed_files(index, set(closed))
+            if manifest is not None:
+                changed = check_against_manifest(manifest, counts, warc_dir)
+                if changed:
+                    result.damaged.update(changed)
+                    for name, damage in changed.items():
+                        logger.error("WARC %s is damaged: %s. It is left out of the index; repair it or move "
+                                     "it out of %s", name, damage, warc_dir)
+                    raise IndexDamaged(f"{', '.join(sorted(changed))} changed since indexed")
+            done = set(counts)
             result.rebuilt = False
         except IndexDamaged as exc:
             logger.warning("CDXJ index %s is damaged (%s): rebuilding it from every WARC file", index, exc)
+            counts = {}
     keep_old = not result.rebuilt
     result.lines = old_lines
     batch: list[str] = []
@@ -165,17 +213,19 @@ def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_
         if name in done:
             continue
         path = warc_dir / name
-        damage = warc_damage(path)
+        damage = result.damaged.get(name) or warc_damage(path)
         if damage is None:
             try:
                 lines = file_lines(path, warc_dir)
             except Exception as exc:  # noqa: BLE001 - any reader failure is damage
                 damage = f"cannot be indexed ({type(exc).__name__}: {exc})"
         if damage is not None:
+            if name not in result.damaged:
+                logger.error("WARC %s is damaged: %s. It is not indexed; repair it or move it out of %s",
+                             name, damage, warc_dir)
             result.damaged[name] = damage
-            logger.error("WARC %s is damaged: %s. It is not indexed; repair it or move it out of %s",
-                         name, damage, warc_dir)
             continue
+        counts[name] = len(lines)
         batch += lines
         size += sum(map(len, lines))
         result.added.append(name)
@@ -184,6 +234,9 @@ def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_
             batch, size, keep_old = [], 0, True
     if batch or not keep_old:
         result.lines = _merge_into_index(store, batch, keep_old)
+    if batch or not keep_old or manifest is None or set(manifest) != set(counts):
+        now = {name: {"size": (warc_dir / name).stat().st_size, "lines": lines} for name, lines in counts.items()}
+        store.write_text(MANIFEST, json.dumps(now, sort_keys=True, indent=0))
     return result
 
 

@@ -12,12 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import scrapy
+from scrapy.utils.response import get_meta_refresh
 
 from crawler import browser
+from crawler.browser import extraction_failed
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
-from crawler.failures import failure_reason, is_image
+from crawler.failures import binary_content, failure_reason, is_image
 from crawler.items import Article
 from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
@@ -82,6 +84,11 @@ class QqSpider(scrapy.Spider):
                     continue
                 seen[key] = url
                 self.seed_urls[url] = seed.name
+                limit = self.settings.getint("URLLENGTH_LIMIT")
+                if limit and len(url) > limit:  # Scrapy would drop it with an INFO line
+                    self.fail(url, f"URL of {len(url)} characters is longer than URLLENGTH_LIMIT ({limit})",
+                              kind="URL too long")
+                    continue
                 try:
                     # dont_filter: every seed URL is fetched and answered for,
                     # even when it differs from another only by a fragment or
@@ -116,6 +123,12 @@ class QqSpider(scrapy.Spider):
             ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "unknown"
             self.fail(seed_url, f"not an HTML page ({ctype})", kind="not an HTML page")
             return
+        binary = binary_content(response.body)
+        if binary:
+            self.fail(seed_url, f"not an HTML page ({binary} served as "
+                                f"{response.headers.get('Content-Type', b'').decode('latin-1') or 'a page'})",
+                      kind="not an HTML page")
+            return
         limit = self.settings.getint("EXTRACTION_MAX_PAGE_BYTES")
         if limit and len(response.body) > limit:
             self.fail(seed_url, f"page of {len(response.body)} bytes is larger than EXTRACTION_MAX_PAGE_BYTES "
@@ -146,6 +159,9 @@ class QqSpider(scrapy.Spider):
                                                   kind="no article body"):
                     yield request
                 return
+        if (refreshed := self.meta_refresh(response, fields)) is not None:
+            yield refreshed
+            return
         # Pages that need a browser (crawler/browser.py): a script shell whose
         # extraction came out empty is loaded again in headless Chromium, once.
         if (rendering := browser.fallback_request(self, response, fields)) is not None:
@@ -181,6 +197,25 @@ class QqSpider(scrapy.Spider):
         if fields.get("thumbnail") and blocked(fields["thumbnail"]):
             fields["thumbnail"] = ""
         fields["blocks"] = [b for b in fields["blocks"] if b["type"] != "image" or not blocked(b["src"])]
+
+    def meta_refresh(self, response, fields):
+        """The request a page without text sends its readers on to with a
+        ``<meta http-equiv="refresh">``, or None. Scrapy's own middleware is
+        off: it followed a refresh even from a page with an article on it
+        (losing the page when the target was blocked) and looped on a page
+        that refreshes itself. Followed once per address, through every guard."""
+        if extraction_failed(fields, self.settings.getint("ARCHIVE_MIN_TEXT_CHARS")):
+            _, target = get_meta_refresh(response)
+            seen = {response.url, response.meta["seed_url"], *response.meta.get("redirect_urls", ())}
+            if target and target not in seen:
+                self.crawler.stats.inc_value("archive/meta_refresh_followed")
+                self.logger.info("%s: no text, and a meta refresh to %s: following it", response.url, target)
+                meta = {k: v for k, v in response.meta.items() if k in ("seed_url", "seed", "tried", "first_reason",
+                                                                          "article_key", "refresh_original")}
+                meta["redirect_urls"] = [*response.meta.get("redirect_urls", ()), response.url]
+                return scrapy.Request(target, callback=response.request.callback, errback=self.on_error,
+                                      dont_filter=True, meta=meta)
+        return None
 
     def alternates(self, url, meta):
         """Other URLs of the same article not tried yet (qq's two hosts)."""
