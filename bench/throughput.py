@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.hostile_memory import tree_rss  # noqa: E402
+from bench.proctree import Sampler  # noqa: E402
 from tests.fixtures.qq_site import BUILDERS, PNG, QQ_SEEDS, read_seed  # noqa: E402
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".webp", "/0", "/641", "/1000")
@@ -87,6 +87,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = self.server.pages.get(self.path)
         ctype = "text/html; charset=utf-8"
+        encoded = self.server.gzipped.get(self.path)
         if body is None and self.path.endswith(IMAGE_TYPES) or body is None and "gtimg" in self.path:
             body, ctype = PNG, "image/png"
         if body is None:
@@ -95,6 +96,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = 200
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        if encoded is not None and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = encoded  # as news servers send their pages
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -107,6 +111,7 @@ class PageServer:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.pages = pages
+        self.server.gzipped = {url: gzip.compress(body, 6, mtime=0) for url, body in pages.items()}
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
@@ -170,19 +175,19 @@ def crawl(pages: dict[str, bytes], server: PageServer, images: bool, extra: dict
             cmd += ["-s", f"{key}={value}"]
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak_main = peak_tree = 0
+        sampler = Sampler(proc.pid)
         reader = threading.Thread(target=lambda: setattr(proc, "log", proc.stderr.read()), daemon=True)
         reader.start()
         while proc.poll() is None:
-            main, tree = tree_rss(proc.pid)
-            peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
+            sampler.sample()
             time.sleep(0.05)
         reader.join()
         elapsed = time.monotonic() - started
         archived = len(list((Path(tmp) / "archive" / "articles").rglob("*.md")))
         warc = sum(p.stat().st_size for p in (Path(tmp) / "archive" / "warc").glob("*.warc.gz"))
     return {"seconds": elapsed, "rate": len(pages) / elapsed, "archived": archived, "exit": proc.returncode,
-            "peak_main": peak_main, "peak_tree": peak_tree, "warc": warc, "log": getattr(proc, "log", "")}
+            "peak_main": sampler.peak_main, "peak_tree": sampler.peak_tree, "cpu_main": sampler.cpu_main,
+            "cpu_workers": sampler.cpu_children, "warc": warc, "log": getattr(proc, "log", "")}
 
 
 def main() -> None:
@@ -201,6 +206,7 @@ def main() -> None:
     print(f"{'':>6} {'ceiling':>8} {'1 core':>8} {'no img':>7} {'':>6} {'images':>7} {'':>6}"
           f" {'(MiB)':>9} {'(MiB)':>8}")
     print(header.replace("pages", "  size") if False else "-" * len(header))
+    cpus = []
     for size in args.sizes:
         pages = real_pages(args.data, size) if args.data else qq_pages(size)
         server = PageServer(pages)
@@ -214,12 +220,15 @@ def main() -> None:
         for run in (plain, with_images):
             if run["archived"] != size:
                 print(f"  note: {run['archived']} of {size} archived (exit {run['exit']}): {run['log'][-500:]}")
+        cpus.append((size, (plain["cpu_main"], plain["cpu_workers"])))
         print(f"{size:>6} {ceiling:>8.0f} {alone:>8.1f} {plain['rate']:>7.1f} {plain['rate'] / alone:>6.2f}"
               f" {with_images['rate']:>7.1f} {with_images['rate'] / alone:>6.2f}"
               f" {max(plain['peak_main'], with_images['peak_main']) / 2**20:>9.0f}"
               f" {max(plain['peak_tree'], with_images['peak_tree']) / 2**20:>8.0f}"
               f" {plain['archived']:>9}", flush=True)
     print("\npages/s; ratio = crawl / extraction alone on one core; RSS peaks over both crawls")
+    print("CPU seconds of the crawl without images: " + "; ".join(
+        f"{size}: crawl process {cpu[0]:.0f}, extraction workers {cpu[1]:.0f}" for size, cpu in cpus))
 
 
 if __name__ == "__main__":
