@@ -241,8 +241,11 @@ BROWSER_PAGE_TIMEOUT = 30
 # Seconds to wait after load for the network to fall quiet (the text often
 # arrives by XHR/fetch); a page that never falls quiet is taken as it is.
 BROWSER_IDLE_TIMEOUT = 5
-# Bytes of response bodies one page may keep for the WARC (each body is
-# also held to DOWNLOAD_MAXSIZE); past it the rest is not recorded.
+# Bytes of response bodies one page may keep for the WARC; a body that would
+# pass it is neither read from the browser nor recorded. (Each body is also
+# cut at DOWNLOAD_MAXSIZE, as received and decoded, by the guard proxy every
+# browser request goes through, crawler/guardproxy.py; that proxy closes a
+# connection idle for DOWNLOAD_TIMEOUT seconds.)
 BROWSER_MAX_PAGE_BYTES = 100 * 1024 * 1024
 # A PNG of the rendered viewport in the WARC (urn:screenshot:<url>).
 BROWSER_SCREENSHOT = True

@@ -1,19 +1,32 @@
 """Pages that need a browser: headless Chromium renders them, the WARC keeps what it fetched.
 
 Components on their own first (policy, shell detection, the x.com adapter,
-proxies, the guard, the page capture with a real Chromium, the middleware
-with a real WARC writer), then real ``scrapy crawl`` runs through the
-fixture proxy: a client-rendered story, an x.com post over the shipped
-seeds, a page pointing at loopback addresses (never requested), a page
-that hangs, and crawls that need no browser (none is started).
+launch options and the browser's folder in the archive, the page capture
+with a real Chromium behind the guard proxy, the middleware with a real WARC
+writer), then real ``scrapy crawl`` runs through the fixture proxy: a
+client-rendered story, an x.com post over the shipped seeds, a page
+pointing at loopback addresses (never requested), a page that hangs, and
+crawls that need no browser (none is started); and direct crawls of pages
+served on 127.0.0.1 whose redirects, XHR and popups aim at 127.0.0.2, of a
+body over the size limit, and of a crawl killed mid-render (its temporary
+files stay in the archive and the next crawl sweeps them).
+The guard proxy's own tests are in tests/test_guardproxy.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import http.server
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -29,11 +42,12 @@ from warcio.archiveiterator import ArchiveIterator
 import crawler.settings as project_settings
 from crawler.browser import BrowserPolicy, extraction_failed, fallback_request, looks_like_script_shell
 from crawler.downloadermiddlewares.browser import BrowserMiddleware
-from crawler.downloadermiddlewares.chromium import RequestGuard, launch_options, proxied, proxy_args
+from crawler.downloadermiddlewares.chromium import BrowserDir, driver_tmpdir, host_name, launch_options, sweep_tmp
 from crawler.downloadermiddlewares.pagecapture import Exchange, PageCapture, Render, scrapy_response
+from crawler.guardproxy import GuardProxy
 from crawler.markdown import CAPTURE_KEYS, SEED_KEYS
 from crawler.sites import x as x_site
-from tests.conftest import SEEDS, run_crawl
+from tests.conftest import ROOT, SEEDS, run_crawl
 from tests.fixtures import browser_site as bs
 from tests.fixtures import pywb
 from tests.fixtures.qq_site import PNG, build_site, reference_page
@@ -67,6 +81,7 @@ def warc_records(archive: Path) -> list[dict]:
                     "id": record.rec_headers.get_header("WARC-Record-ID"),
                     "refers_to": record.rec_headers.get_header("WARC-Refers-To"),
                     "concurrent_to": record.rec_headers.get_header("WARC-Concurrent-To"),
+                    "ip": record.rec_headers.get_header("WARC-IP-Address"),
                     "content_type": record.rec_headers.get_header("Content-Type"),
                     "status": int(record.http_headers.get_statuscode()) if record.rec_type == "response" else None,
                     "headers": record.http_headers.headers if record.http_headers else [],
@@ -203,60 +218,120 @@ def test_x_and_twitter_urls_are_one_post():
     assert x_site.status_id("https://x.com/i/web/status/123") == "123"
 
 
-# --- proxies and the guard ---------------------------------------------------------------
+# --- the browser's launch and its folder in the archive -------------------------------------
 
-def test_the_browser_takes_the_crawls_proxies():
-    proxies = {"http": "http://127.0.0.1:8080", "https": "http://user:pw@10.1.2.3:3128", "no": "intra.example,.corp"}
-    args = proxy_args(proxies)
-    assert args[0] == "--proxy-server=http=http://127.0.0.1:8080;https=http://10.1.2.3:3128"
-    assert args[1] == "--proxy-bypass-list=<-loopback>;intra.example;*.intra.example;corp;*.corp"
-    assert proxy_args({}) == []
-    assert proxy_args({"https": "http://p:1", "no": "*"}) == []
-    # no_proxy naming the machine itself: loopback goes direct, as for Scrapy
-    assert "<-loopback>" not in proxy_args({"http": "http://p:1", "no": "localhost"})[1]
-    assert proxied("https://x.com/a", proxies) and not proxied("https://a.intra.example/", proxies)
-    assert not proxied("ftp://x.com/", proxies)
-
-
-def test_launch_options_use_the_system_chromium_and_a_throwaway_home(tmp_path):
-    s = Settings(project())
-    options = launch_options(s, str(tmp_path), {"https": "http://127.0.0.1:9"})
-    assert options["executable_path"] == CHROMIUM and options["headless"] is True
-    assert "--no-sandbox" in options["args"] and "--proxy-server=https=http://127.0.0.1:9" in options["args"]
-    assert options["env"]["HOME"] == str(tmp_path)
+def test_launch_options_send_everything_through_the_guard_proxy(tmp_path, monkeypatch):
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    workdir = BrowserDir.create(tmp_path / "archive")
+    options = launch_options(Settings(project()), workdir, "http://127.0.0.1:4321")
+    assert options["headless"] is True
+    # the system Chromium, started in the browser's folder (TMPDIR=/proc/self/cwd: a short socket path)
+    launcher = Path(options["executable_path"])
+    assert launcher.parent == workdir.path and os.access(launcher, os.X_OK)
+    assert f"exec {CHROMIUM} " in launcher.read_text() and 'cd "$(dirname "$0")/tmp"' in launcher.read_text()
+    assert "--no-sandbox" in options["args"]
+    # the guard proxy only, for everything: loopback and link-local included, WebRTC on proxied TCP only
+    assert [a for a in options["args"] if a.startswith("--proxy")] == [
+        "--proxy-server=http://127.0.0.1:4321", "--proxy-bypass-list=<-loopback>"]
+    assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in options["args"]
+    # nothing of the operator's proxies reaches Chromium: the guard proxy chains to them
     assert all(not k.lower().endswith("_proxy") for k in options["env"])
+    # HOME, TMPDIR and downloads in the browser's folder inside the archive
+    inside = tmp_path / "archive" / ".tmp"
+    assert workdir.path.parent == inside and workdir.path.name.startswith(f"browser-{os.getpid()}-")
+    assert options["env"]["HOME"] == str(workdir.home) and options["env"]["TMPDIR"] == "/proc/self/cwd"
+    assert options["env"]["XDG_CACHE_HOME"].startswith(str(workdir.home))
+    assert options["downloads_path"] == str(workdir.tmp)
+    workdir.remove()
+    assert not workdir.path.exists()
 
 
-def test_the_guard_refuses_internal_targets_before_any_request(monkeypatch):
-    async def judge():
-        guard = RequestGuard()
-        loop = asyncio.get_running_loop()
-        looked_up = []
+def test_the_driver_gets_its_tmpdir_only_while_it_is_spawned(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", "/somewhere/else")
+    with driver_tmpdir(tmp_path):
+        assert os.environ["TMPDIR"] == str(tmp_path)
+    assert os.environ["TMPDIR"] == "/somewhere/else"
+    monkeypatch.delenv("TMPDIR")
+    with driver_tmpdir(tmp_path):
+        assert os.environ["TMPDIR"] == str(tmp_path)
+    assert "TMPDIR" not in os.environ
 
-        async def getaddrinfo(host, port, *args, **kwargs):
-            looked_up.append(host)
-            address = {"rebind.example": "127.0.0.1", "public.example": "93.184.216.34"}[host]
-            return [(2, 1, 6, "", (address, 0))]
 
-        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
-        out = {url: await guard.reason(url) for url in (
-            "http://127.0.0.2:81/x.js", "http://localhost/", "http://[::1]/", "http://10.0.0.5/",
-            "ws://127.0.0.1:9/socket", "file:///etc/passwd", "http://rebind.example/a", "https://public.example/a",
-            "http://rebind.example/b")}
-        behind_proxy = RequestGuard(is_proxied=lambda url: True)
-        out["proxied"] = await behind_proxy.reason("http://rebind.example/c")
-        return out, looked_up
+def test_the_sweep_removes_only_what_dead_crawls_left(tmp_path):
+    archive = tmp_path / "archive"
+    live = BrowserDir.create(archive)  # held by this process: in use
+    (live.tmp / "playwright_chromiumdev_profile-x").mkdir()
+    dead = BrowserDir.create(archive)
+    (dead.tmp / "playwright-artifacts-y").mkdir()
+    dead._lock.close()  # what a kill -9 does to its lock
+    dead._lock = None
+    root = archive / ".tmp"
+    other_host = root / "browser-123-another-machine-abcd1234"
+    other_host.mkdir()
+    unlocked = root / f"browser-1-{host_name()}-zzzz0000"  # this machine's, no lock file (yet)
+    unlocked.mkdir()
+    stray = root / "leftover.bin"
+    stray.write_bytes(b"x")
+    now = time.time()
+    assert sweep_tmp(archive, now) == [dead.path.name]
+    assert live.path.exists() and other_host.exists() and unlocked.exists() and stray.exists()
+    # once old: what has no lock and what is not ours; never a live folder nor another machine's
+    later = now + 3600
+    assert sorted(sweep_tmp(archive, later)) == sorted([unlocked.name, stray.name])
+    assert live.path.exists() and other_host.exists()
+    live.remove()
+    assert sweep_tmp(tmp_path / "nothing-here") == []
 
-    reasons, looked_up = asyncio.run(judge())
-    assert "loopback address 127.0.0.2" in reasons["http://127.0.0.2:81/x.js"]
-    assert "local host name" in reasons["http://localhost/"]
-    assert "loopback" in reasons["http://[::1]/"] and "private" in reasons["http://10.0.0.5/"]
-    assert "loopback" in reasons["ws://127.0.0.1:9/socket"]
-    assert "scheme not allowed" in reasons["file:///etc/passwd"]
-    assert reasons["http://rebind.example/a"] == "rebind.example resolves to a loopback address 127.0.0.1"
-    assert reasons["https://public.example/a"] is None
-    assert reasons["proxied"] is None  # the proxy resolves names
-    assert looked_up == ["rebind.example", "public.example"]  # each name once
+
+def test_webrtc_sends_no_udp_around_the_guard_proxy(tmp_path):
+    """UDP never passes an HTTP proxy: a page's STUN requests to 127.0.0.2 must
+    not leave at all. The same page without the switch shows they would."""
+    import socket
+
+    from playwright.async_api import async_playwright
+
+    async def stun_packets(options) -> int:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.2", 0))
+        udp.setblocking(False)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(**options)
+            try:
+                page = await browser.new_page()
+                await page.set_content("<p>call</p>")
+                await page.evaluate("""async (port) => {
+                  const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:127.0.0.2:' + port}]});
+                  pc.createDataChannel('x');
+                  await pc.setLocalDescription(await pc.createOffer());
+                  window.held = pc;
+                }""", udp.getsockname()[1])
+                await asyncio.sleep(3)
+            finally:
+                await browser.close()
+        count = 0
+        with udp:
+            while True:
+                try:
+                    udp.recvfrom(2048)
+                except BlockingIOError:
+                    return count
+                count += 1
+
+    async def main():
+        workdir = BrowserDir.create(tmp_path / "archive")
+        proxy = await GuardProxy().start(workdir.tmp)
+        try:
+            options = launch_options(Settings(project()), workdir, proxy.url)
+            guarded = await stun_packets(options)
+            bare = await stun_packets({**options, "args": [a for a in options["args"] if "webrtc" not in a]})
+            return guarded, bare
+        finally:
+            await proxy.stop()
+            workdir.remove()
+
+    guarded, bare = asyncio.run(main())
+    assert bare > 0  # the control: without the switch Chromium sends STUN over UDP
+    assert guarded == 0
 
 
 # --- the page capture and its records ---------------------------------------------------------
@@ -295,11 +370,20 @@ def test_middleware_records_the_render_and_hands_the_dom_over(tmp_path):
     render = Render(url=bs.SPA_URL, dom=dom, screenshot=PNG, exchanges=[_exchange(proxied=True)])
     article.meta.update(browser_render=render, warc_capture={"record_id": "<urn:uuid:doc>"})
     served = scrapy_response(_exchange(url=bs.SPA_URL, body=bs.SPA_SHELL.encode(), navigation=True), article)
-    seen = middleware.process_response(article, served)
+    writers = []
+    write_render = middleware.write_render
+
+    def recorded(*args):  # the records are written in the archive I/O thread, not the caller's
+        writers.append(threading.current_thread().name)
+        return write_render(*args)
+
+    middleware.write_render = recorded
+    seen = asyncio.run(middleware.process_response(article, served))
+    assert writers and writers[0].startswith("archive-io")
     assert isinstance(seen, HtmlResponse) and bs.SPA_PARAGRAPHS[0] in seen.text
     assert seen.url == bs.SPA_URL and "browser" in seen.flags and "browser_render" not in article.meta
     untouched = HtmlResponse(bs.PLAIN_URL, body=b"<p>x</p>")
-    assert middleware.process_response(scrapy.Request(bs.PLAIN_URL), untouched) is untouched
+    assert asyncio.run(middleware.process_response(scrapy.Request(bs.PLAIN_URL), untouched)) is untouched
     middleware.writer.close()
     records = warc_records(tmp_path)
     by_type = {}
@@ -336,26 +420,32 @@ def browser_web():
 
 
 def test_page_capture_collects_every_exchange_of_a_real_page(browser_web, tmp_path):
-    """PageCapture on a Chromium page of its own (no Scrapy): the redirect,
-    the shell, its script, the JSON and the photo, bodies decoded."""
+    """PageCapture on a Chromium page of its own (no Scrapy), behind a guard
+    proxy that chains to the fixture proxy: the redirect, the shell, its
+    script, the JSON and the photo, bodies decoded."""
     from playwright.async_api import async_playwright
 
     async def load():
-        options = launch_options(Settings(project()), str(tmp_path), {"http": browser_web.url,
-                                                                      "https": browser_web.url})
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(**options)
-            try:
-                context = await browser.new_context(ignore_https_errors=True)
-                page = await context.new_page()
-                capture = PageCapture(max_body=10**6, max_total=10**7, proxied=lambda url: True)
-                capture.attach(page)
-                await page.goto(bs.SPA_REDIRECT_URL, wait_until="load")
-                await page.wait_for_load_state("networkidle")
-                await capture.settled(5)
-                return capture, await page.content()
-            finally:
-                await browser.close()
+        workdir = BrowserDir.create(tmp_path / "archive")
+        proxy = await GuardProxy(proxies={"http": browser_web.url, "https": browser_web.url}).start(workdir.tmp)
+        options = launch_options(Settings(project()), workdir, proxy.url)
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(**options)
+                try:
+                    context = await browser.new_context(ignore_https_errors=True)
+                    page = await context.new_page()
+                    capture = PageCapture(max_body=10**6, max_total=10**7, proxy=proxy)
+                    capture.attach(page)
+                    await page.goto(bs.SPA_REDIRECT_URL, wait_until="load")
+                    await page.wait_for_load_state("networkidle")
+                    await capture.settled(5)
+                    return capture, await page.content()
+                finally:
+                    await browser.close()
+        finally:
+            await proxy.stop()
+            workdir.remove()
 
     capture, dom = asyncio.run(load())
     assert bs.SPA_PARAGRAPHS[2] in dom
@@ -369,7 +459,8 @@ def test_page_capture_collects_every_exchange_of_a_real_page(browser_web, tmp_pa
     assert document.url == bs.SPA_URL and document.navigation
     assert [e.url for e in capture.chain(document)] == [bs.SPA_REDIRECT_URL, bs.SPA_URL]
     assert by_url[bs.SPA_REDIRECT_URL].status == 301 and by_url[bs.SPA_REDIRECT_URL].body == b""
-    assert all(e.server_ip is None for e in capture.exchanges)  # through the proxy: no peer address
+    # through the operator's proxy: no peer address, and recorded so
+    assert all(e.server_ip is None and e.proxied for e in capture.exchanges)
 
 
 # --- crawls ---------------------------------------------------------------------------------
@@ -440,7 +531,9 @@ def test_pywb_replays_the_shell_with_its_json(browser_crawl, tmp_path):
         # and in a browser, the replayed shell fetches the replayed JSON and shows the story
         from playwright.sync_api import sync_playwright
 
-        options = launch_options(Settings(project()), str(tmp_path / "home"), {})
+        workdir = BrowserDir.create(tmp_path / "archive")
+        options = launch_options(Settings(project()), workdir, "http://127.0.0.1:9")
+        options["args"] = [a for a in options["args"] if not a.startswith("--proxy")]  # pywb is all it fetches
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(**options)
             try:
@@ -456,15 +549,16 @@ def test_pywb_replays_the_shell_with_its_json(browser_crawl, tmp_path):
         assert b"<article>" not in body
     finally:
         server.stop()
-        shutil.rmtree(tmp_path / "home", ignore_errors=True)
+        shutil.rmtree(tmp_path / "archive", ignore_errors=True)
 
 
 def test_nothing_internal_is_requested_by_the_browser(browser_crawl, browser_web):
     asked = {urlsplit(url).hostname for url, _ in browser_web.requests}
     assert not asked & INTERNAL_HOSTS, sorted(asked)
     for url in bs.internal_urls(browser_web.internal_port):
-        assert f"browser: blocked {url}" in browser_crawl.log
-    assert f"browser: blocked WebSocket {bs.internal_websocket(browser_web.internal_port)}" in browser_crawl.log
+        assert f"browser: blocked {url}: " in browser_crawl.log
+    # the WebSocket reaches the guard proxy as a CONNECT to its host
+    assert f"browser: blocked CONNECT 127.0.0.2:{browser_web.internal_port}: " in browser_crawl.log
     assert stat(browser_crawl.log, "browser/blocked") == len(bs.internal_urls(0)) + 1
     # the page itself is archived all the same
     _, post = article_for(browser_crawl.archive, bs.GUARD_URL)
@@ -585,3 +679,269 @@ def test_named_hosts_go_straight_to_the_browser_redirects_hop_by_hop(browser_web
     (document_request,) = [r for r in records
                            if r["type"] == "request" and r["concurrent_to"] == documents[0]["id"]]
     assert document_request["uri"] == bs.SPA_URL
+
+
+# --- direct crawls: the guard proxy against redirects, XHR, popups; limits; HOST_PROXY_MAP; kill -9 ----------
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class _Site:
+    """A server on one loopback address that records what it was asked."""
+
+    def __init__(self, host: str, routes):
+        self.hits: list[str] = []
+        self.sent: dict[str, int] = {}  # path -> body bytes written before the peer went away
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                site.hits.append(self.path)
+                routes(site, self)
+
+        self.server = http.server.ThreadingHTTPServer((host, _free_port(host)), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _send(handler, status=200, body=b"", content_type="text/html; charset=utf-8", headers=()):
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+STORY = "This is the article text rendered by script, long enough to be an article. "
+#: DOWNLOAD_MAXSIZE of the direct crawl: /big and /bomb pass it, the page does not.
+LIMIT = 1_000_000
+BOMB = gzip.compress(b"[" + b"0," * 20_000_000 + b"0]", mtime=0)
+
+
+def _hostile_page(inside: str) -> bytes:
+    return f"""<!doctype html><html><head><title>Story</title></head><body>
+<div id="root"></div>
+<img src="{inside}/direct-img">
+<img src="/redir-img">
+<script>
+fetch('/redir-xhr').catch(() => {{}});
+fetch('/big').then(r => r.text()).catch(() => {{}});
+fetch('/bomb').then(r => r.text()).catch(() => {{}});
+window.open('{inside}/popup');
+document.getElementById('root').innerHTML = '<article><h1>Story</h1>' +
+  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
+</script></body></html>""".encode()
+
+
+def _outside_routes(inside: str):
+    def routes(site, handler):
+        path = handler.path
+        if path == "/page":
+            _send(handler, body=_hostile_page(inside))
+        elif path.startswith("/redir-"):
+            _send(handler, 302, headers=[("Location", f"{inside}/secret-{path[7:]}")])
+        elif path == "/moved":  # the document itself redirected inside
+            _send(handler, 302, headers=[("Location", f"{inside}/secret-doc")])
+        elif path == "/big":  # no Content-Length: only the stream says how big
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/octet-stream")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            sent, piece = 0, b"\x89" * 65536
+            try:
+                while sent < 256 * 1024 * 1024:
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    sent += len(piece)
+            except OSError:
+                pass
+            site.sent[path] = sent
+            handler.close_connection = True
+        elif path == "/bomb":  # 40 MB of JSON in 40 KB of gzip
+            _send(handler, body=BOMB, content_type="application/json", headers=[("Content-Encoding", "gzip")])
+        elif path == "/huge":  # a document over the limit, of unknown length
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            piece = b"<p>" + b"word " * 13106 + b"</p>"
+            try:
+                for _ in range(4096):
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            except OSError:
+                pass
+            handler.close_connection = True
+        elif path == "/hang":
+            _send(handler, body=b"<!doctype html><title>Live</title><div id='root'></div><script>for(;;){}</script>")
+        elif path == "/plain":
+            _send(handler, body=reference_page("A plain story", [STORY * 3] * 3).encode())
+        else:
+            _send(handler, 404)
+    return routes
+
+
+def _inside_routes(site, handler):
+    _send(handler, body=b"internal secret", content_type="text/plain")
+
+
+@pytest.fixture(scope="module")
+def direct_web():
+    inside = _Site("127.0.0.2", _inside_routes)
+    outside = _Site("127.0.0.1", _outside_routes(inside.base))
+    yield SimpleNamespace(inside=inside, outside=outside)
+    outside.stop()
+    inside.stop()
+
+
+def _direct_settings(**extra) -> dict:
+    return {"GUARD_ALLOWED_NETWORKS": "127.0.0.1/32", "BROWSER_RENDER": "127.0.0.1", "ARCHIVE_IMAGES": False,
+            **extra}
+
+
+def test_redirects_xhr_and_popups_never_reach_an_internal_address(direct_web, tmp_path):
+    """The reviewer's case: a page on an allowed address whose image and XHR
+    redirect to 127.0.0.2, which opens a popup there, whose document itself
+    redirects there; with bodies over DOWNLOAD_MAXSIZE (one of unknown length,
+    one a gzip bomb), and TMPDIR an empty folder."""
+    outside, inside = direct_web.outside, direct_web.inside
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    seeds = bs.seed_file(tmp_path / "seeds", [f"{outside.base}/page", f"{outside.base}/moved",
+                                              f"{outside.base}/huge"])
+    before = len(inside.hits)
+    result = run_crawl(tmp_path / "archive", None, seeds=seeds, settings=_direct_settings(DOWNLOAD_MAXSIZE=LIMIT),
+                       env_extra={"TMPDIR": str(tmpdir), "HOME": str(tmp_path / "home")})
+    log = result.log
+    assert inside.hits[before:] == [], inside.hits  # nothing internal requested: not a hop, not a popup
+    for path in ("/direct-img", "/secret-img", "/secret-xhr", "/popup"):
+        assert f"browser: blocked {inside.base}{path}: loopback address 127.0.0.2" in log, log[-3000:]
+    assert stat(log, "browser/popups_closed") >= 1
+    # the document redirected inside: its hop is archived, Scrapy's guard refuses the target
+    assert re.search(rf"blocked {re.escape(inside.base)}/secret-doc \(redirected from "
+                     rf"{re.escape(outside.base)}/moved\)", log), log[-3000:]
+    # a document over the limit fails, saying so
+    huge = re.escape(f"{outside.base}/huge")
+    assert re.search(rf"{huge}: (BrowserError: )?browser: {huge}: net::ERR_\w+ \(body larger than DOWNLOAD_MAXSIZE "
+                     rf"\({LIMIT} bytes\) as received\)", log), log[-3000:]
+    assert result.returncode == 1 and re.search(r"archived:\s+1 new", log) and re.search(r"failed:\s+2\b", log)
+    _, post = article_for(result.archive, f"{outside.base}/page")
+    assert STORY.strip() in post.content
+    # bodies over the limit cut as they arrived: the stream stopped long before its end, nothing recorded
+    assert stat(log, "browser/too_large") >= 3
+    assert f"browser: cut {outside.base}/big: body larger than DOWNLOAD_MAXSIZE ({LIMIT} bytes) as received" in log
+    assert f"browser: cut {outside.base}/bomb: body larger than DOWNLOAD_MAXSIZE ({LIMIT} bytes) decoded" in log
+    assert outside.sent["/big"] < 32 * 1024 * 1024, outside.sent
+    records = warc_records(result.archive)
+    assert not [r for r in records if (r["uri"] or "").startswith(inside.base)]
+    assert not [r for r in records if b"internal secret" in r["body"]]
+    assert not [r for r in records if r["uri"] in (f"{outside.base}/big", f"{outside.base}/bomb")]
+    # connected directly: the server's own address, as the guard proxy reached it
+    hop = [r for r in records if r["type"] == "response" and r["uri"] == f"{outside.base}/redir-img"]
+    assert hop and hop[0]["status"] == 302 and hop[0]["ip"] == "127.0.0.1"
+    document = [r for r in records if r["type"] == "response" and r["uri"] == f"{outside.base}/page"]
+    assert document and document[0]["ip"] == "127.0.0.1"
+    moved = [r for r in records if r["type"] == "response" and r["uri"] == f"{outside.base}/moved"]
+    assert moved and moved[0]["status"] == 302
+    # nothing outside the archive, and nothing left inside it either
+    assert list(tmpdir.iterdir()) == []
+    assert list((result.archive / ".tmp").iterdir()) == []
+
+
+def test_host_proxy_map_sends_the_browser_through_its_proxy(browser_web, tmp_path):
+    """No *_proxy in the environment: only HOST_PROXY_MAP names the way to
+    the story's hosts, and the browser takes it, as Scrapy does."""
+    seeds = bs.seed_file(tmp_path / "seeds", [bs.SPA_URL])
+    mapping = json.dumps({bs.SPA_HOST: browser_web.url, f"cdn.{bs.SPA_HOST}": browser_web.url})
+    before = len(browser_web.requests)
+    result = run_crawl(tmp_path / "archive", None, seeds=seeds,
+                       settings={"BROWSER_RENDER": bs.SPA_HOST, "HOST_PROXY_MAP": mapping})
+    assert result.returncode == 0, result.log[-3000:]
+    asked = [u for u, _ in browser_web.requests[before:]]
+    for url in (bs.SPA_URL, bs.SPA_SCRIPT_URL, bs.SPA_JSON_URL, bs.SPA_PHOTO_URL):
+        assert url in asked, asked
+    _, post = article_for(tmp_path / "archive", bs.SPA_URL)
+    assert post.content.split("\n\n")[:-1] == bs.SPA_PARAGRAPHS
+    # through a proxy: no record names an address (it would be the proxy's)
+    responses = [r for r in warc_records(tmp_path / "archive") if r["type"] == "response"]
+    assert responses and all(r["ip"] is None for r in responses)
+
+
+def _processes_under(path: Path) -> list[int]:
+    """Pids of processes whose command line names ``path`` (this test's own)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(path).encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_killed_crawl_leaves_nothing_outside_the_archive(direct_web, tmp_path):
+    """kill -9 of the whole crawl (driver included) mid-render: TMPDIR stays
+    empty, the leftovers are in the archive's .tmp, and the next crawl sweeps them."""
+    outside = direct_web.outside
+    tmpdir, home, archive = tmp_path / "tmpdir", tmp_path / "home", tmp_path / "archive"
+    tmpdir.mkdir()
+    home.mkdir()
+    seeds = bs.seed_file(tmp_path / "seeds", [f"{outside.base}/hang"])
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(TMPDIR=str(tmpdir), HOME=str(home))
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}", "-s", f"ARCHIVE_DIR={archive}",
+           "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0", "-s", "BROWSER_PAGE_TIMEOUT=60"]
+    for key, value in _direct_settings().items():
+        cmd += ["-s", f"{key}={value}"]
+    before = len(outside.hits)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while "/hang" not in outside.hits[before:] or not list(archive.glob(".tmp/browser-*/tmp/playwright_*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the browser never started rendering"
+            time.sleep(0.2)
+        time.sleep(1)  # mid-render: the page's script spins
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        # Chromium runs in a process group of its own and ends when its driver's pipe closes
+        deadline = time.monotonic() + 20
+        while _processes_under(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        for pid in _processes_under(tmp_path):
+            os.kill(pid, signal.SIGKILL)
+    assert list(tmpdir.iterdir()) == []
+    left = [p.name for p in (archive / ".tmp").iterdir()]
+    assert len(left) == 1 and left[0].startswith("browser-"), left
+    # the next crawl (it needs no browser) sweeps what the dead one left
+    seeds = bs.seed_file(tmp_path / "seeds2", [f"{outside.base}/plain"])
+    result = run_crawl(archive, None, seeds=seeds, settings={"GUARD_ALLOWED_NETWORKS": "127.0.0.1/32"},
+                       env_extra={"TMPDIR": str(tmpdir), "HOME": str(home)})
+    assert result.returncode == 0, result.log[-3000:]
+    assert f"removed 1 stale temporary folder(s) from the archive's .tmp: {left[0]}" in result.log
+    assert list((archive / ".tmp").iterdir()) == []
+    assert list(tmpdir.iterdir()) == []

@@ -10,8 +10,11 @@
   DOM as a ``resource`` record ``urn:dom:<url>`` and the screenshot as
   ``urn:screenshot:<url>`` (browsertrix keeps both), each with
   ``WARC-Refers-To`` the document's record. Replay tools index them under
-  those URNs and never serve them for the page. Then the spider gets the
-  rendered DOM in place of the served body, through the same site adapters.
+  those URNs and never serve them for the page. Building, compressing and
+  writing those records runs in the archive I/O thread (crawler/iothread.py),
+  as the capture middleware's do, so the reactor goes on downloading. Then
+  the spider gets the rendered DOM in place of the served body, through the
+  same site adapters.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.browser import BrowserPolicy
 from crawler.downloadermiddlewares.pagecapture import scrapy_request, scrapy_response
+from crawler.iothread import run_io
 from crawler.warc.records import request_record, response_record
 from crawler.warc.writer import shared_writer
 
@@ -53,16 +57,17 @@ def render_records(builder, render, refers_to: str | None) -> list:
 
 
 class BrowserMiddleware:
-    def __init__(self, policy: BrowserPolicy, writer=None, stats=None):
+    def __init__(self, policy: BrowserPolicy, writer=None, stats=None, crawler=None):
         self.policy = policy
         self.writer = writer
         self.stats = stats
+        self.crawler = crawler  # None: write in the calling thread (tests of the component)
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         writer = shared_writer(crawler) if s.getbool("WARC_ENABLED") else None
-        return cls(BrowserPolicy.from_settings(s), writer, crawler.stats)
+        return cls(BrowserPolicy.from_settings(s), writer, crawler.stats, crawler)
 
     def process_request(self, request, spider=None):
         # article requests only (the spider's seed_url): their images stay plain fetches
@@ -71,17 +76,25 @@ class BrowserMiddleware:
             self._inc("browser/routed")
         return None
 
-    def process_response(self, request, response, spider=None):
+    async def process_response(self, request, response, spider=None):
         render = request.meta.pop("browser_render", None)
         if render is None:
             return response
         if self.writer is not None:
             refers_to = (request.meta.get("warc_capture") or {}).get("record_id")
-            records = render_records(self.writer.builder, render, refers_to)
-            self.writer.write(*records)
-            self._inc("browser/records", len(records))
-            self._inc("warc/records", len(records))
+            if self.crawler is None:
+                count = self.write_render(render, refers_to)
+            else:
+                count = await run_io(self.crawler, self.write_render, render, refers_to)
+            self._inc("browser/records", count)
+            self._inc("warc/records", count)
         return response.replace(cls=HtmlResponse, body=render.dom.encode("utf-8"), encoding="utf-8")
+
+    def write_render(self, render, refers_to: str | None) -> int:
+        """Build and write a render's records (in the archive I/O thread); how many."""
+        records = render_records(self.writer.builder, render, refers_to)
+        self.writer.write(*records)
+        return len(records)
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None:

@@ -22,35 +22,58 @@ What a render gives back, and why:
   (scripts, XHR/fetch JSON, images, frames) for the WARC.
 
 Capture by Playwright's response events rather than a WARC-writing proxy
-(warcprox): the crawl keeps its one WARC writer and its record rules, the
-proxy the crawl itself must use (``http_proxy``/``https_proxy``) stays the
-browser's only hop, and no second TLS interception is needed.
+(warcprox): the crawl keeps its one WARC writer and its record rules.
 
-This module also holds what the browser shares with the rest of the crawl:
-its proxies (the crawl's ``http_proxy``/``https_proxy``/``no_proxy``), the
-guard for each request a page makes (crawler.netguard, and, when no proxy
-resolves names, what a name resolves to), and its launch options (a
-throwaway HOME, so nothing is left in the user's ~/.config, ~/.cache or
-~/.local).
+Every request the browser makes goes through the crawl's guard proxy
+(crawler/guardproxy.py): Chromium is launched with ``--proxy-server``
+pointing at it and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
+popups, workers and WebSockets pass the network guard as the page's own
+requests do, and the proxy chains to the operator's proxy (``http_proxy``/
+``https_proxy``/``no_proxy``, ``HOST_PROXY_MAP``) exactly as Scrapy would.
+WebRTC may use only proxied TCP, so no UDP leaves around the proxy.
+
+This module also holds the browser's temporary folder, inside the archive:
+``<ARCHIVE_DIR>/.tmp/browser-<pid>-<host>-<random>/`` holds the browser's
+HOME and TMPDIR (Chromium's profile and its process-singleton socket, the
+Playwright driver's artifacts), so nothing lands in ~/.config, ~/.cache or
+/tmp. The folder is removed when the browser closes; one left by a killed
+crawl is swept by the next one (its owner's lock is free), as is anything
+else in ``.tmp`` older than ``STALE_AFTER``. Chromium is started through a
+two-line wrapper that enters that folder, so that its TMPDIR can be the
+short ``/proc/self/cwd`` (Linux): a UNIX socket's path has at most 107
+bytes, and the archive's own path may be longer.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import fcntl
 import logging
 import os
-import urllib.request
-from urllib.parse import urlsplit, urlunsplit
+import re
+import shlex
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
-from crawler.netguard import address_reason, blocked_reason, host_address, parse_networks
+from crawler.storage import ArchiveStore
 
 logger = logging.getLogger(__name__)
 
-#: Names no_proxy uses for the local machine (then the browser too goes direct).
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+#: Entries of <ARCHIVE_DIR>/.tmp not in use and older than this are removed.
+STALE_AFTER = 10 * 60
+#: Names of the browser's temporary folders: pid, host, mkdtemp's random part.
+TMP_NAME = re.compile(r"^browser-(?P<pid>\d+)-(?P<host>.+)-[a-z0-9_]{8}$")
+#: Chromium switches that send every request through the guard proxy (never
+#: around it, not even for loopback or link-local addresses: ``<-loopback>``
+#: removes those implicit bypasses) and keep WebRTC off UDP.
+PROXY_SWITCHES = ("--proxy-bypass-list=<-loopback>", "--webrtc-ip-handling-policy=disable_non_proxied_udp")
 
 
 class BrowserError(Exception):
@@ -65,96 +88,140 @@ class RendererCrashed(BrowserError):
     """A page that crashed the browser's renderer."""
 
 
-# --- proxies ---------------------------------------------------------------
+# --- the browser's temporary folder ----------------------------------------------
 
-def _proxy_server(url: str) -> str:
-    """``http://user:pw@host:port`` -> ``http://host:port`` (Chromium takes no
-    credentials on its command line)."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.username:
-        logger.warning("browser: proxy credentials are not passed to Chromium (%s)", parts.hostname)
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, "", "", ""))
+def host_name() -> str:
+    """This machine's name as browser folders carry it."""
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
 
 
-def proxy_args(proxies: dict) -> list[str]:
-    """Chromium switches for the proxies Scrapy uses (``getproxies()``):
-    one per URL scheme, ``no_proxy`` as bypass rules. Loopback addresses go
-    through the proxy too, as they do for Scrapy, unless ``no_proxy`` names
-    them (Chromium alone would always reach them directly)."""
-    servers = [f"{scheme}={_proxy_server(proxies[scheme])}" for scheme in ("http", "https") if proxies.get(scheme)]
-    if not servers:
-        return []
-    no_proxy = [h.strip().lower() for h in proxies.get("no", "").split(",") if h.strip()]
-    if "*" in no_proxy:
-        return []
-    bypass = [] if LOOPBACK_NAMES & set(no_proxy) else ["<-loopback>"]
-    for host in no_proxy:
-        host = host.lstrip(".")
-        bypass.append(host)
-        if host_address(host.split(":")[0]) is None and "/" not in host:
-            bypass.append(f"*.{host}")  # no_proxy's "example.com" covers its subdomains
-    return [f"--proxy-server={';'.join(servers)}", f"--proxy-bypass-list={';'.join(bypass)}"]
+@dataclass
+class BrowserDir:
+    """The browser's folder under <ARCHIVE_DIR>/.tmp, locked while in use."""
+
+    path: Path
+    _lock: object = field(default=None, repr=False)
+
+    @property
+    def home(self) -> Path:
+        return self.path / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.path / "tmp"
+
+    @classmethod
+    def create(cls, archive_dir) -> "BrowserDir":
+        root = ArchiveStore(archive_dir).path(".tmp")
+        root.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"browser-{os.getpid()}-{host_name()}-", dir=root))
+        lock = open(path / "lock", "w")  # held until close: the sweep leaves a live folder alone
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for sub in ("home", "tmp"):
+            (path / sub).mkdir(mode=0o700)
+        return cls(path, lock)
+
+    def launcher(self, executable: str) -> Path:
+        """A wrapper that starts ``executable`` with its working directory in
+        ``tmp``, for TMPDIR=/proc/self/cwd (see the module doc)."""
+        path = self.path / "chromium"
+        script = (f'#!/bin/sh\ncd "$(dirname "$0")/tmp" || exit 1\n'
+                  f"exec {shlex.quote(executable)} \"$@\"\n")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(script)
+        return path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
 
-def proxied(url: str, proxies: dict) -> bool:
-    """Whether Scrapy (and so the browser) sends ``url`` through a proxy."""
-    parts = urlsplit(url)
-    if not proxies.get(parts.scheme):
-        return False
-    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
-
-
-# --- the guard -------------------------------------------------------------
-
-class RequestGuard:
-    """crawler.netguard for the browser's requests: the URL as written, and,
-    for a name reached directly, the addresses it resolves to (behind a
-    proxy, the proxy resolves names)."""
-
-    def __init__(self, allowed_networks=(), is_proxied=lambda url: False):
-        self.allowed = parse_networks(allowed_networks)
-        self.is_proxied = is_proxied
-        self._resolved: dict[str, str | None] = {}
-
-    async def reason(self, url: str) -> str | None:
-        if url.startswith(("ws://", "wss://")):
-            url = "http" + url[2:]
-        reason = blocked_reason(url, self.allowed)
-        if reason or self.is_proxied(url):
-            return reason
-        host = (urlsplit(url).hostname or "").lower()
-        if host_address(host) is not None:
-            return None  # an address, judged above
-        if host not in self._resolved:
-            self._resolved[host] = await self._lookup(host)
-        return self._resolved[host]
-
-    async def _lookup(self, host: str) -> str | None:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError:
-            return None  # the browser cannot reach it either
-        for *_, sockaddr in infos:
-            kind = address_reason(sockaddr[0], self.allowed)
-            if kind:
-                return f"{host} resolves to a {kind}"
+def _owner_gone(entry: Path) -> bool | None:
+    """Whether the crawl that made ``entry`` is gone (its lock is free); None
+    when it has no lock file."""
+    try:
+        handle = open(entry / "lock", "r")
+    except OSError:
         return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+
+def sweep_tmp(archive_dir, now: float | None = None) -> list[str]:
+    """Remove what dead crawls left in <ARCHIVE_DIR>/.tmp; the names removed.
+
+    A browser folder of this machine goes when its owner's lock is free (a
+    ``kill -9`` frees it). Another machine's (a shared crawl on one archive)
+    is left to that machine's next crawl: ``flock`` does not reach across
+    every shared filesystem. Anything else goes once older than STALE_AFTER.
+    """
+    root = ArchiveStore(archive_dir).path(".tmp")
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for entry in sorted(root.iterdir()):
+        try:
+            age = now - entry.lstat().st_mtime
+        except OSError:
+            continue
+        match = TMP_NAME.match(entry.name)
+        if match and not entry.is_symlink() and entry.is_dir():
+            if match["host"] != host_name():
+                continue
+            gone = _owner_gone(entry)
+            if gone is False or (gone is None and age < STALE_AFTER):
+                continue
+        elif age < STALE_AFTER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry.name)
+    return removed
+
+
+@contextlib.contextmanager
+def driver_tmpdir(path: Path):
+    """TMPDIR for the Playwright driver started inside this block: it makes its
+    ``playwright-artifacts-*`` and ``playwright_chromiumdev_profile-*`` folders
+    in its TMPDIR, and takes its environment from this process when spawned."""
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
 
 
 # --- the browser -----------------------------------------------------------
 
-def launch_options(settings, home: str, proxies: dict) -> dict:
-    """Playwright launch options: the system Chromium, headless, its switches,
-    the crawl's proxies, and a throwaway HOME for what Chromium writes there."""
+def launch_options(settings, workdir: BrowserDir, proxy_url: str) -> dict:
+    """Playwright launch options: the system Chromium (through the folder's
+    launcher), headless, its switches, every request through the guard proxy
+    at ``proxy_url``, HOME and TMPDIR in the browser's folder in the archive."""
+    home = str(workdir.home)
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+    env.update(HOME=home, TMPDIR="/proc/self/cwd", XDG_CONFIG_HOME=os.path.join(home, ".config"),
                XDG_CACHE_HOME=os.path.join(home, ".cache"), XDG_DATA_HOME=os.path.join(home, ".local", "share"))
     return {
-        "executable_path": settings.get("BROWSER_EXECUTABLE"),
+        "executable_path": str(workdir.launcher(settings.get("BROWSER_EXECUTABLE"))),
         "headless": True,
-        "args": [*settings.getlist("BROWSER_ARGS"), *proxy_args(proxies)],
+        "args": [*settings.getlist("BROWSER_ARGS"), f"--proxy-server={proxy_url}", *PROXY_SWITCHES],
         "env": env,
+        "downloads_path": str(workdir.tmp),
         # Scrapy handles the crawl's signals; the browser closes with the crawl
         "handle_sigint": False,
         "handle_sigterm": False,
@@ -176,7 +243,23 @@ def shared_renderer(crawler):
 
 
 class ChromiumDownloadHandler(HTTP11DownloadHandler):
-    """http(s): Scrapy's HTTP/1.1 handler, and the browser for ``meta["browser"]``."""
+    """http(s): Scrapy's HTTP/1.1 handler, and the browser for ``meta["browser"]``.
+
+    Built when the crawl starts: it sweeps what a killed crawl's browser left
+    in <ARCHIVE_DIR>/.tmp (see ``sweep_tmp``).
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        try:
+            removed = sweep_tmp(crawler.settings.get("ARCHIVE_DIR"))
+        except (OSError, ValueError) as exc:
+            logger.warning("browser: could not sweep the archive's .tmp: %s", exc)
+            removed = []
+        if removed:
+            logger.info("browser: removed %d stale temporary folder(s) from the archive's .tmp: %s",
+                        len(removed), ", ".join(removed))
+            crawler.stats.inc_value("browser/tmp_swept", len(removed))
 
     async def download_request(self, request):
         if request.meta.get("browser"):

@@ -13,6 +13,16 @@ with the stored bytes, so ``Content-Encoding`` is kept only as
 ``Content-Length`` the stored length and keeps ``Transfer-Encoding`` only as
 ``X-Archive-Orig-Transfer-Encoding``). Redirect bodies are not available
 from Chromium and are stored empty.
+
+Every request went through the crawl's guard proxy (crawler/guardproxy.py),
+so Playwright's peer address is always the proxy's. What the proxy knows
+decides the record instead: an exchange that went through the operator's
+proxy is recorded ``via_proxy`` with no address, one that went direct with
+the address the proxy connected to. A response the guard proxy made itself
+(a refusal, an unreachable server) is never recorded as the server's, and a
+body is only read from the browser while the page's bodies stay within
+``BROWSER_MAX_PAGE_BYTES`` (the proxy has counted its size already; each
+body was held to ``DOWNLOAD_MAXSIZE`` by the proxy as it arrived).
 """
 
 from __future__ import annotations
@@ -68,20 +78,41 @@ class PageCapture:
 
     max_body: int  # bytes one response body may have to be kept
     max_total: int  # bytes of bodies one page may keep
-    proxied: object = lambda url: False  # url -> whether it goes through a proxy
+    proxy: object = None  # the crawl's GuardProxy: routes, its own answers
     stats: object = None
     exchanges: list[Exchange] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # URLs the guard proxy answered itself
     page: object = None
     screenshot: bytes | None = None
     kept: int = 0
     crashed: asyncio.Event = field(default_factory=asyncio.Event)
+    failed: asyncio.Event = field(default_factory=asyncio.Event)  # the document's request failed
+    failure: tuple[str, str] | None = None  # (its URL, Chromium's error)
     _pending: set = field(default_factory=set)
     _finished_count: int = 0
 
     def attach(self, page) -> None:
         self.page = page
         page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._request_failed)
         page.on("crash", lambda *_: self.crashed.set())
+
+    def _request_failed(self, pw_request) -> None:
+        """The page's own document failing before it finished (its body cut by
+        the guard proxy, a reset): Chromium may then wait for a load that never
+        comes, so the page fails now. ERR_ABORTED (a download, a navigation
+        replaced) is left to the navigation's own outcome."""
+        try:
+            main = pw_request.is_navigation_request() and pw_request.frame == self.page.main_frame
+        except Exception:  # a worker's request has no frame
+            return
+        failure = pw_request.failure or ""
+        if not main or self.failure is not None or "ERR_ABORTED" in failure:
+            return
+        if any(e.navigation and e.status not in NO_BODY_STATUSES for e in self.exchanges):
+            return  # the document is in: a later navigation of the page's own
+        self.failure = (pw_request.url, failure)
+        self.failed.set()
 
     def _finished(self, pw_request) -> None:
         self._finished_count += 1
@@ -101,28 +132,32 @@ class PageCapture:
             response = await pw_request.response()
             if response is None:
                 return
-            request_headers = await pw_request.headers_array()
             response_headers = await response.headers_array()
+            pairs = [(h["name"], h["value"]) for h in response_headers]
+            if self.proxy is not None and self.proxy.made(pairs):
+                self.refused.append(url)  # the guard proxy's answer, not the server's
+                return
+            route = self.proxy.route(url) if self.proxy is not None else None
+            request_headers = await pw_request.headers_array()
             body, truncated = b"", False
             if response.status not in NO_BODY_STATUSES:
-                body, truncated = await self._body(response, response_headers)
-            address = await response.server_addr()
+                body, truncated = await self._body(response, response_headers, route)
         except Exception as exc:  # the page closed, a body was evicted: log it, keep the rest
             logger.debug("browser: %s not captured: %s", url, exc)
             self._inc("browser/capture_errors")
             return
         frame = pw_request.frame if pw_request.is_navigation_request() else None
         main = frame is not None and self.page is not None and frame == self.page.main_frame
-        proxied = bool(self.proxied(url))
+        proxied = route is not None and route.via_proxy
         self.exchanges.append(Exchange(
             url=url,
             method=pw_request.method,
             request_headers=[(h["name"], h["value"]) for h in request_headers],
             post_data=pw_request.post_data_buffer or b"",
             status=response.status,
-            response_headers=[(h["name"], h["value"]) for h in response_headers],
+            response_headers=pairs,
             body=body,
-            server_ip=None if proxied or not address else address.get("ipAddress"),
+            server_ip=None if route is None or route.via_proxy else route.address,
             resource_type=pw_request.resource_type,
             navigation=main,
             redirected_from=pw_request.redirected_from.url if pw_request.redirected_from else None,
@@ -131,17 +166,26 @@ class PageCapture:
             seq=seq,
         ))
 
-    async def _body(self, response, headers) -> tuple[bytes, bool]:
+    async def _body(self, response, headers, route=None) -> tuple[bytes, bool]:
+        """(body, over a limit): a body that would pass the page's total is
+        not even read from the browser (the proxy counted its size)."""
         declared = next((h["value"] for h in headers if h["name"].lower() == "content-length"), None)
-        if declared and declared.strip().isdigit() and int(declared) > self.max_body:
+        size = route.body_bytes if route is not None else None
+        if size is None and declared and declared.strip().isdigit():
+            size = int(declared)
+        if size is not None and self._over(size):
             self._inc("browser/too_large")
             return b"", True
         body = await response.body()
-        if len(body) > self.max_body or self.kept + len(body) > self.max_total:
+        if self._over(len(body)):
             self._inc("browser/too_large")
             return b"", True
         self.kept += len(body)
         return body, False
+
+    def _over(self, size: int) -> bool:
+        """Past DOWNLOAD_MAXSIZE or the page's BROWSER_MAX_PAGE_BYTES (0: no limit)."""
+        return bool((self.max_body and size > self.max_body) or (self.max_total and self.kept + size > self.max_total))
 
     def cancel(self) -> None:
         """Stop reading bodies (the page is closed)."""
@@ -158,6 +202,15 @@ class PageCapture:
         (where a script later sent the page is one more exchange)."""
         documents = [e for e in self.exchanges if e.navigation and e.status not in NO_BODY_STATUSES]
         return min(documents, key=lambda e: e.seq) if documents else None
+
+    def redirects(self) -> list[Exchange]:
+        """With no document (its last hop refused): the first navigation's
+        redirect hops, first to last."""
+        hops = [e for e in self.exchanges if e.navigation and e.status in NO_BODY_STATUSES]
+        if not hops:
+            return []
+        last = max(hops, key=lambda e: e.seq)
+        return self.chain(last)
 
     def chain(self, document: Exchange) -> list[Exchange]:
         """The document's redirect hops, first to last, then the document."""

@@ -1,19 +1,27 @@
 """Render one page in the crawl's shared headless Chromium, with scrapy-playwright.
 
 ``Renderer`` is scrapy-playwright's download handler, used for what it does
-well (the browser, its one context, a bounded number of pages, request
-interception with an abort hook) and started on the first browser request
-instead of when the engine starts. For each page it:
+well (the browser, its one context, a bounded number of pages, Scrapy's
+headers on the navigation) and started on the first browser request instead
+of when the engine starts. Starting it starts, in this order, the browser's
+folder inside the archive (HOME and TMPDIR, see chromium.py), the guard
+proxy every request of the browser goes through (crawler/guardproxy.py),
+the Playwright driver and Chromium. For each page it:
 
 1. opens a page (at most ``BROWSER_MAX_PAGES`` at a time) with the page
-   capture (pagecapture.py) hooked on and every request, WebSockets
-   included, judged by the guard before it is sent;
+   capture (pagecapture.py) hooked on; a popup the page opens is closed at
+   once (its requests would pass the guard proxy anyway: it is closed
+   because nothing waits for it or records it);
 2. loads it, waits for the network to fall quiet (``BROWSER_IDLE_TIMEOUT``),
    takes a screenshot and the rendered DOM; all within
    ``BROWSER_PAGE_TIMEOUT``, or the page fails with that reason, as it does
    when the renderer crashes;
 3. returns the document as served, the rendered page riding along in
    ``meta["browser_render"]`` (see chromium.py for why).
+
+The guard is the proxy alone: Playwright's route handlers (scrapy-playwright
+still installs one, to give the navigation Scrapy's headers) see neither
+redirect hops nor popups, so no abort hook is kept.
 """
 
 from __future__ import annotations
@@ -21,9 +29,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import shutil
-import tempfile
-import urllib.request
 from contextlib import suppress
 from functools import partial
 
@@ -32,9 +37,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
-from crawler.downloadermiddlewares.chromium import (BrowserError, BrowserTimeout, RendererCrashed, RequestGuard,
-                                                     launch_options, proxied)
+from crawler.downloadermiddlewares.chromium import (BrowserDir, BrowserError, BrowserTimeout, RendererCrashed,
+                                                     driver_tmpdir, launch_options)
 from crawler.downloadermiddlewares.pagecapture import PageCapture, Render, scrapy_request, scrapy_response
+from crawler.guardproxy import GuardProxy
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +63,18 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
     def __init__(self, crawler):
         super().__init__(crawler)
         s = crawler.settings
-        self.proxies = urllib.request.getproxies()
-        self.home = tempfile.mkdtemp(prefix="crawler-browser-")
-        self.config.launch_options = launch_options(s, self.home, self.proxies)
+        self.workdir: BrowserDir | None = None
+        self.proxy = GuardProxy.from_crawler(crawler)
         self.config.max_pages_per_context = s.getint("BROWSER_MAX_PAGES")
         self.page_timeout = s.getfloat("BROWSER_PAGE_TIMEOUT")
         self.idle_timeout = s.getfloat("BROWSER_IDLE_TIMEOUT")
         self.screenshots = s.getbool("BROWSER_SCREENSHOT")
         self.max_body = s.getint("DOWNLOAD_MAXSIZE")
         self.max_page = s.getint("BROWSER_MAX_PAGE_BYTES")
-        self.guard = RequestGuard(s.getlist("GUARD_ALLOWED_NETWORKS"), self.is_proxied)
-        self.abort_request = self._refuse  # scrapy-playwright's PLAYWRIGHT_ABORT_REQUEST hook
         self.context_kwargs = {
-            "ignore_https_errors": True,  # as Scrapy: replay proxies bring their own CA
-            "service_workers": "block",  # they would fetch past the guard and the capture
+            # as Scrapy; and the guard proxy ends the browser's TLS with its own certificate
+            "ignore_https_errors": True,
+            "service_workers": "block",  # their fetches would escape the page capture
             "accept_downloads": False,
             "user_agent": s.get("USER_AGENT"),
             "viewport": {"width": s.getint("BROWSER_VIEWPORT_WIDTH"),
@@ -92,37 +96,21 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
     async def _ensure_started(self) -> None:
         async with self.start_lock:
             if not self.started:
-                await self._launch()
+                if self.workdir is None:
+                    self.workdir = BrowserDir.create(self._crawler.settings.get("ARCHIVE_DIR"))
+                if self.proxy.server is None:
+                    await self.proxy.start(self.workdir.tmp)
+                self.config.launch_options = launch_options(self._crawler.settings, self.workdir, self.proxy.url)
+                with driver_tmpdir(self.workdir.tmp):  # the driver is spawned in here
+                    await self._launch()
                 self.started = True
                 self.stats.inc_value("browser/launched")
 
-    def is_proxied(self, url: str) -> bool:
-        return proxied(url, self.proxies)
-
-    # --- the guard, on every request the page makes ----------------------
-
-    async def _refuse(self, pw_request) -> bool:
-        url = pw_request.url
-        if url.startswith(("data:", "blob:", "about:")):
-            return False
-        reason = await self.guard.reason(url)
-        if reason:
-            self.stats.inc_value("browser/blocked")
-            try:
-                where = pw_request.frame.page.url
-            except PlaywrightError:  # a worker's request has no frame
-                where = "a worker"
-            logger.warning("browser: blocked %s (on %s): %s", url, where, reason)
-        return bool(reason)
-
-    async def _websocket(self, ws_route) -> None:
-        reason = await self.guard.reason(ws_route.url)
-        if reason:
-            self.stats.inc_value("browser/blocked")
-            logger.warning("browser: blocked WebSocket %s: %s", ws_route.url, reason)
-            await ws_route.close(code=1008, reason="blocked")
-        else:
-            ws_route.connect_to_server()
+    async def _close_popup(self, popup) -> None:
+        self.stats.inc_value("browser/popups_closed")
+        logger.info("browser: closed a popup (%s)", popup.url)
+        with suppress(PlaywrightError):
+            await popup.close()
 
     # --- rendering --------------------------------------------------------
 
@@ -136,22 +124,34 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
         async with self.slots:
             capture, dom = await self._render(request)
         document = capture.document()
-        if document is None or document.truncated:
+        if document is None:
+            hops = capture.redirects()
+            if hops:  # redirected to where the guard refused: Scrapy follows, and refuses, hop by hop
+                return self._serve_chain(hops, request, None)
             self.stats.inc_value("browser/failed")
-            if document is None:
-                raise BrowserError(f"browser: no document captured for {request.url}")
-            raise BrowserError(f"browser: document larger than DOWNLOAD_MAXSIZE ({self.max_body} bytes)")
+            # what the guard proxy did to it: refused it (or a hop), or cut its body
+            why = "; ".join(f"{url}: {self.proxy.note(url)}" for url in [request.url, *capture.refused]
+                            if self.proxy.note(url))
+            raise BrowserError(f"browser: no document captured for {request.url}" + (f" ({why})" if why else ""))
+        if document.truncated:
+            self.stats.inc_value("browser/failed")
+            raise BrowserError(f"browser: document over DOWNLOAD_MAXSIZE ({self.max_body} bytes) or "
+                               f"BROWSER_MAX_PAGE_BYTES ({self.max_page} bytes)")
         chain = capture.chain(document)
         others = [e for e in capture.exchanges if not e.truncated and all(e is not c for c in chain)]
         render = Render(url=document.url, dom=dom, screenshot=capture.screenshot, exchanges=others)
         self.stats.inc_value("browser/rendered")
         self.stats.inc_value("browser/exchanges", len(capture.exchanges))
+        return self._serve_chain(chain, request, render)
+
+    def _serve_chain(self, chain, request, render):
+        """The first hop; the others kept for Scrapy's redirect middleware to ask for."""
         if len(chain) == 1:
-            return self._serve(document, request, render)
+            return self._serve(chain[0], request, render)
         chain_id = next(self.chain_ids)
         request.meta["browser_chain"] = chain_id
         for hop in chain[1:]:
-            self.hops[(chain_id, hop.url)] = (hop, render if hop is document else None)
+            self.hops[(chain_id, hop.url)] = (hop, render if hop is chain[-1] else None)
         while len(self.hops) > MAX_PENDING_HOPS:
             self.hops.pop(next(iter(self.hops)))
         return self._serve(chain[0], request, None)
@@ -166,11 +166,11 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
         """(capture, rendered DOM) of one page, within the page time limit."""
         meta = request.meta
         before = {k: meta[k] for k in REDIRECT_META if k in meta}
-        capture = PageCapture(self.max_body, self.max_page, proxied=self.is_proxied, stats=self.stats)
+        capture = PageCapture(self.max_body, self.max_page, proxy=self.proxy, stats=self.stats)
 
         async def init_page(page, _request):
             capture.attach(page)
-            await page.route_web_socket("**", self._websocket)
+            page.on("popup", self._close_popup)
 
         meta.update(
             playwright=True,
@@ -183,23 +183,30 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
         )
         task = asyncio.ensure_future(self._download_request(request, self._crawler.spider))
         crashed = asyncio.ensure_future(capture.crashed.wait())
+        failed = asyncio.ensure_future(capture.failed.wait())
         try:
-            done, _ = await asyncio.wait({task, crashed}, timeout=self.page_timeout,
+            done, _ = await asyncio.wait({task, crashed, failed}, timeout=self.page_timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 return capture, task.result().text
             if crashed in done:
                 raise RendererCrashed("browser: the page crashed the renderer")
+            if failed in done:
+                url, error = capture.failure
+                note = self.proxy.note(url)  # cut or refused by the guard proxy
+                raise BrowserError(f"browser: {url}: {error}" + (f" ({note})" if note else ""))
             raise BrowserTimeout(f"browser: page not rendered within {self.page_timeout:g} s "
                                  "(BROWSER_PAGE_TIMEOUT)")
         except PlaywrightError as exc:
             self.stats.inc_value("browser/failed")
-            raise BrowserError(f"browser: {_first_line(exc)}") from exc
+            note = self.proxy.note(request.url)  # refused or cut by the guard proxy
+            raise BrowserError(f"browser: {_first_line(exc)}" + (f" ({note})" if note else "")) from exc
         except BrowserError:
             self.stats.inc_value("browser/failed")
             raise
         finally:
             crashed.cancel()
+            failed.cancel()
             if not task.done():
                 task.cancel()
             await self._close_page(capture)
@@ -239,4 +246,6 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
             if self.started:
                 await super().close()
         finally:
-            shutil.rmtree(self.home, ignore_errors=True)
+            await self.proxy.stop()
+            if self.workdir is not None:
+                self.workdir.remove()
