@@ -54,12 +54,12 @@ def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock.acquire()
-    except OSError as exc:
-        raise ArchiveUnusable(f"archive {folder.resolve()} cannot be used: {exc.strerror or exc} "
-                              f"({exc.filename or folder})") from None
     except Timeout:
         raise ArchiveLocked(f"archive {folder.resolve()} is in use by {_owner(folder)}; "
                             f"waited {timeout:g} s (ARCHIVE_LOCK_TIMEOUT)") from None
+    except OSError as exc:  # after Timeout, which is an OSError too
+        raise ArchiveUnusable(f"archive {folder.resolve()} cannot be used: {exc.strerror or exc} "
+                              f"({exc.filename or folder})") from None
     try:
         owner = {"pid": os.getpid(), "host": socket.gethostname(),
                  "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
