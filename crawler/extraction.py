@@ -53,6 +53,20 @@ def extract_page(url: str, text: str, body: bytes, encoding: str) -> tuple[dict 
     return (fields, None) if garbled(plain_text(lenient["blocks"])) else (None, None)
 
 
+def extract_body(url: str, body: bytes, content_type: str, encoding: str | None = None):
+    """``extract_page`` of a page as received: decoded here, in the worker,
+    exactly as Scrapy decodes it (the charset ``encoding`` forces, else the
+    ``Content-Type`` header, the page's own declaration, its bytes). Only the
+    bytes cross to the worker, and the crawl process never decodes the page.
+    Returns (fields, note, the charset used)."""
+    from scrapy.http import HtmlResponse
+
+    response = HtmlResponse(url, body=body, headers={"Content-Type": content_type} if content_type else None,
+                            encoding=encoding)
+    fields, note = extract_page(response.url, response.text, response.body, response.encoding)
+    return fields, note, response.encoding
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -87,12 +101,20 @@ class ExtractionPool:
 
     async def extract(self, url: str, text: str, body: bytes, encoding: str):
         """``extract_page`` in a worker; raises ExtractionError with the reason."""
+        return await self._run(extract_page, url, text, body, encoding)
+
+    async def extract_response(self, response):
+        """(fields, note, charset) of a Scrapy response, decoded in the worker."""
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        return await self._run(extract_body, response.url, response.body, content_type,
+                               getattr(response, "_encoding", None))
+
+    async def _run(self, function, *args):
         if self.workers == 0:
-            return extract_page(url, text, body, encoding)
+            return function(*args)
         from pebble import ProcessExpired
 
-        future = self._ensure_pool().schedule(extract_page, args=(url, text, body, encoding),
-                                              timeout=self.timeout)
+        future = self._ensure_pool().schedule(function, args=args, timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
         except FutureTimeout:

@@ -76,3 +76,23 @@ def test_crawl_output_is_byte_identical_with_and_without_workers(fixture_web, qq
         outputs[workers] = {p.relative_to(archive).as_posix(): captures.sub("", p.read_text(encoding="utf-8"))
                             for p in (archive / "articles").rglob("*.md")}
     assert len(outputs[0]) == 3 and outputs[0] == outputs[2]
+
+
+@pytest.mark.parametrize("declared, actual, explicit", [
+    ("text/html; charset=utf-8", "utf-8", None), ("text/html; charset=utf-8", "gbk", None),
+    ("text/html", "gb18030", None), ("text/html; charset=iso-8859-1", "utf-8", None),
+    ("text/html; charset=gbk", "utf-8", "utf-8")])
+def test_decoding_in_the_worker_is_scrapys_decoding(declared, actual, explicit):
+    """The worker decodes the bytes itself; it must read them as the crawl's
+    own response object would, forced charset (a rendered DOM) included."""
+    from scrapy.http import HtmlResponse
+
+    from crawler.extraction import extract_body
+
+    text = "中国人工智能初创企业深度求索的大模型一经发布，震动全行业。" * 6
+    body = (f'<html><head><meta charset="{actual}"></head><body><article><p>{text}</p></article></body></html>'
+            if declared == "text/html" else f"<html><body><article><p>{text}</p></article></body></html>").encode(actual)
+    response = HtmlResponse("https://example.org/a", body=body, headers={"Content-Type": declared}, encoding=explicit)
+    fields, note, charset = extract_body(response.url, body, declared, explicit)
+    assert (fields, note) == extract_page(response.url, response.text, response.body, response.encoding)
+    assert charset == response.encoding

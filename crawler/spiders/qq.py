@@ -135,8 +135,7 @@ class QqSpider(scrapy.Spider):
                                 f"({limit}): kept in the WARC, not extracted", kind="page too large")
             return
         try:
-            fields, note = await self.extractor.extract(response.url, response.text, response.body,
-                                                        response.encoding)
+            fields, note, charset = await self.extractor.extract_response(response)
         except ExtractionError as exc:  # a broken or pathological page must not stop the crawl
             self.logger.error("extraction failed for %s: %s", response.url, exc)
             self.fail(seed_url, str(exc), kind="extraction failed")
@@ -144,7 +143,7 @@ class QqSpider(scrapy.Spider):
         if note:
             self.logger.warning("%s: %s", response.url, note)
         if fields is None:
-            self.fail(seed_url, f"undecodable text: the article does not read as {response.encoding} "
+            self.fail(seed_url, f"undecodable text: the article does not read as {charset} "
                                 "nor as any charset guessed from its bytes", kind="undecodable text")
             return
         if not sites.same_article(seed_url, response.url):
