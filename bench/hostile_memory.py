@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.proctree import snapshot  # noqa: E402
 from tests.fixtures.qq_site import Page, reference_page  # noqa: E402
 from tests.fixtures.server import FixtureProxy  # noqa: E402
 from tests.test_limits import gzip_bomb  # noqa: E402
@@ -34,24 +35,8 @@ HOST = "https://hostile.example"
 
 def tree_rss(pid: int) -> tuple[int, int]:
     """(RSS of pid, RSS of pid and all its descendants), in bytes."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack.extend(children.get(current, []))
-    return rss.get(pid, 0), total
+    tree = snapshot(pid)
+    return tree.get(pid, (0, 0))[0], sum(rss for rss, _ in tree.values())
 
 
 def pages() -> dict[str, Page]:

@@ -190,14 +190,6 @@ class StateStore:
             self.db.execute(f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
                             f"VALUES ({', '.join('?' * len(COLUMNS))})", values)
 
-    @_locked
-    def update(self, key: str, **changes) -> ArticleState | None:
-        state = self.get(key)
-        if state is None:
-            return None
-        state = dataclasses.replace(state, **changes)
-        self.put(state)
-        return state
 
     def close(self) -> None:
         self.db.close()

@@ -149,9 +149,9 @@ def test_extend_keeps_a_lease_and_release_puts_it_back_now(client, redis_url, tm
 
 # --- the state store on Redis ----------------------------------------------------
 
-def state(key, path, checked=None, site="qq"):
+def state(key, path, checked=None, site="qq", **more):
     return ArticleState(key=key, path=path, site=site, source_url=f"https://new.qq.com/rain/a/{key}",
-                        last_checked=checked, title=f"t {key}")
+                        last_checked=checked, title=f"t {key}", **more)
 
 
 def test_redis_store_answers_as_the_sqlite_store(client, tmp_path):
@@ -164,7 +164,7 @@ def test_redis_store_answers_as_the_sqlite_store(client, tmp_path):
         store.put(state("B", "articles/qq/B.md"))
         store.put(state("C", "articles/web/C.md", "2025-03-02T00:00:00Z", site="web"))
         store.put(state("A2", "articles/qq/A.md", "2025-03-03T00:00:00Z"))  # a key that moved takes the file
-        store.update("B", failures=2, status="failing")
+        store.put(state("B", "articles/qq/B.md", failures=2, status="failing"))
     from datetime import datetime, timedelta, timezone
 
     now = datetime(2025, 3, 2, 12, tzinfo=timezone.utc)

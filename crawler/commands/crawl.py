@@ -38,6 +38,13 @@ def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
     return 1 if any(stats.get(key) for key in DAMAGE_STATS) else 0
 
 
+def not_started(reason, status: int) -> int:
+    """Say why a run did not start, on the terminal and in the log; its status."""
+    print(f"not started: {reason}", flush=True)
+    logger.error("not started: %s", reason)
+    return status
+
+
 def locked_run(command, spider: str, spargs: dict) -> int:
     """Run one spider holding the archive's lock; the exit status."""
     settings = command.settings
@@ -55,13 +62,9 @@ def locked_run(command, spider: str, spargs: dict) -> int:
             command.crawler_process.start()
             return run_status(crawler, command.crawler_process)
     except ArchiveLocked as exc:
-        print(f"not started: {exc}", flush=True)
-        logger.error("not started: %s", exc)
-        return EXIT_LOCKED
+        return not_started(exc, EXIT_LOCKED)
     except ArchiveUnusable as exc:
-        print(f"not started: {exc}", flush=True)
-        logger.error("not started: %s", exc)
-        return 1
+        return not_started(exc, 1)
 
 
 class Command(ScrapyCrawlCommand):

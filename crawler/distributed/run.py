@@ -258,7 +258,7 @@ def shared_run(command, spider: str, spargs: dict) -> int:
     """``scrapy crawl``/``refresh`` as a worker of a shared run; the exit
     status (0/1 as the single-machine run, 75 if another run holds the
     archive, 1 if Redis cannot be reached)."""
-    from crawler.commands.crawl import run_status
+    from crawler.commands.crawl import not_started, run_status
     from crawler.lock import EXIT_LOCKED, ArchiveLocked
     from crawler.distributed.summary import print_record
 
@@ -267,13 +267,9 @@ def shared_run(command, spider: str, spargs: dict) -> int:
         client = connect(settings)
         run_id, started = join(client, settings, spider)
     except RedisUnavailable as exc:
-        print(f"not started: {exc}", flush=True)
-        logger.error("not started: %s", exc)
-        return EXIT_UNAVAILABLE
+        return not_started(exc, EXIT_UNAVAILABLE)
     except ArchiveLocked as exc:
-        print(f"not started: {exc}", flush=True)
-        logger.error("not started: %s", exc)
-        return EXIT_LOCKED
+        return not_started(exc, EXIT_LOCKED)
     except RunFinished as exc:
         print(f"shared run {exc.record.get('run')} has finished already; its summary:", flush=True)
         return print_record(exc.record)

@@ -95,13 +95,6 @@ class RedisStore:
         data = json.dumps(dataclasses.asdict(state), ensure_ascii=False)
         self._put(keys=[self.articles, self.paths], args=[state.key, state.path, data])
 
-    def update(self, key: str, **changes) -> ArticleState | None:
-        state = self.get(key)
-        if state is None:
-            return None
-        state = dataclasses.replace(state, **changes)
-        self.put(state)
-        return state
 
     def close(self) -> None:
         """The client belongs to the run; nothing to close here."""
