@@ -11,6 +11,7 @@ archive, one of them killed with SIGKILL in the middle.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -187,13 +188,13 @@ def test_redis_store_loads_from_and_saves_to_the_archive(client, tmp_path):
         sqlite.put(state("A", "articles/qq/A.md"))
     shared = RedisStore(client, "t")
     assert shared.load(archive, "run-1") == 1 and shared.loaded_for() == "run-1"
-    shared.update("A", last_checked="2025-03-04T00:00:00Z")
+    shared.put(state("A", "articles/qq/A.md", "2025-03-04T00:00:00Z"))
     shared.put(state("B", "articles/qq/B.md"))
     # a new run before this one was saved writes it back first
     assert shared.load(archive, "run-2") == 2
     with open_store(archive) as sqlite:
         assert sqlite.get("A").last_checked == "2025-03-04T00:00:00Z" and sqlite.get("B") is not None
-    shared.update("B", title="saved")
+    shared.put(dataclasses.replace(shared.get("B"), title="saved"))
     assert shared.save(archive) == 2
     with open_store(archive) as sqlite:
         assert sqlite.get("B").title == "saved"
