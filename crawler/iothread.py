@@ -28,6 +28,10 @@ def io_executor(crawler) -> ThreadPoolExecutor:
 
 
 async def run_io(crawler, function, *args, **kwargs):
-    """``function(*args, **kwargs)`` in the archive I/O thread; its result or its exception."""
+    """``function(*args, **kwargs)`` in the archive I/O thread; its result or
+    its exception. Without a crawler (a component tested on its own) it
+    runs in the calling thread."""
+    if crawler is None:
+        return function(*args, **kwargs)
     future = io_executor(crawler).submit(function, *args, **kwargs)
     return await asyncio.wrap_future(future)

@@ -82,10 +82,7 @@ class BrowserMiddleware:
             return response
         if self.writer is not None:
             refers_to = (request.meta.get("warc_capture") or {}).get("record_id")
-            if self.crawler is None:
-                count = self.write_render(render, refers_to)
-            else:
-                count = await run_io(self.crawler, self.write_render, render, refers_to)
+            count = await run_io(self.crawler, self.write_render, render, refers_to)
             self._inc("browser/records", count)
             self._inc("warc/records", count)
         return response.replace(cls=HtmlResponse, body=render.dom.encode("utf-8"), encoding="utf-8")

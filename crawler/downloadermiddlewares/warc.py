@@ -53,8 +53,6 @@ class WarcCaptureMiddleware:
         return [response_record(builder, response, via_proxy=via_proxy)], None
 
     async def process_response(self, request, response, spider=None):
-        if self.crawler is None:
-            return self.capture(request, response)
         return await run_io(self.crawler, self.capture, request, response)
 
     def capture(self, request, response):

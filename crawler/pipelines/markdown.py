@@ -108,8 +108,6 @@ class MarkdownWriterPipeline:
         )
 
     async def process_item(self, item, spider=None):
-        if self.crawler is None:
-            return self.write(item)
         return await run_io(self.crawler, self.write, item)
 
     def write(self, item):

@@ -32,8 +32,6 @@ class WarcMetadataPipeline:
         return cls(shared_writer(crawler), crawler)
 
     async def process_item(self, item, spider=None):
-        if self.crawler is None:
-            return self.write(item)
         return await run_io(self.crawler, self.write, item)
 
     def write(self, item):
