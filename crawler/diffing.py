@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from crawler.markdown import comparable
+from crawler.markdown import parse, without_capture_keys
 
 #: Two paragraphs at least this similar (SequenceMatcher ratio) count as one
 #: paragraph changed; less similar ones as one removed and one added.
@@ -166,14 +166,24 @@ def normalise_paragraph(text: str) -> str:
 def article_parts(markdown_text: str) -> tuple[dict, list[str]]:
     """Front matter without capture keys, and the normalised non-empty body
     paragraphs: what counts as "the article" for comparing and digesting."""
-    meta, paragraphs = comparable(markdown_text)
+    return parsed_parts(*parse(markdown_text))
+
+
+def parsed_parts(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
+    """``article_parts`` of a document already parsed (crawler.markdown.parse)."""
+    meta, paragraphs = without_capture_keys(meta, paragraphs)
     return meta, [p for p in map(normalise_paragraph, paragraphs) if p]
 
 
 def text_digest(markdown_text: str) -> str:
     """SHA-256 hex of the article itself: two captures with the same text
     have the same digest whatever their capture keys say."""
-    meta, paragraphs = article_parts(markdown_text)
+    return parts_digest(article_parts(markdown_text))
+
+
+def parts_digest(parts: tuple[dict, list[str]]) -> str:
+    """``text_digest`` of an article's parts (``article_parts``)."""
+    meta, paragraphs = parts
     canonical = json.dumps(
         {"front_matter": {k: _canonical_value(v) for k, v in meta.items()}, "body": paragraphs},
         ensure_ascii=False, sort_keys=True, separators=(",", ":"),
@@ -183,8 +193,12 @@ def text_digest(markdown_text: str) -> str:
 
 def diff_articles(old_text: str, new_text: str) -> ArticleDiff:
     """Compare two Markdown versions of an article."""
-    old_meta, old_paras = article_parts(old_text)
-    new_meta, new_paras = article_parts(new_text)
+    return diff_parts(article_parts(old_text), article_parts(new_text))
+
+
+def diff_parts(old: tuple[dict, list[str]], new: tuple[dict, list[str]]) -> ArticleDiff:
+    """``diff_articles`` of two articles' parts (``article_parts``)."""
+    (old_meta, old_paras), (new_meta, new_paras) = old, new
     front = _front_matter_changes(old_meta, new_meta)
     ops = tuple(_paragraph_ops(old_paras, new_paras))
     counts = {

@@ -181,6 +181,10 @@ def parse(text: str) -> tuple[dict, list[str]]:
 def comparable(text: str) -> tuple[dict, list[str]]:
     """Front matter without the capture keys, and the body: what must be
     equal for two captures to count as the same article version."""
-    meta, paragraphs = parse(text)
+    return without_capture_keys(*parse(text))
+
+
+def without_capture_keys(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
+    """``comparable`` of a document already parsed."""
     own = CAPTURE_KEYS + LEGACY_CAPTURE_KEYS
     return {k: v for k, v in meta.items() if k not in own}, paragraphs

@@ -92,7 +92,7 @@ class ArchiveStateRecorder:
         if capture.get("record_id") and not capture.get("revisit"):
             self._full_capture(state, capture, article.get("validators") or {})
         if outcome != "unchanged" or previous is None or not state.text_digest:
-            state.text_digest = text_digest(article.get("rendered") or self.archive.read_text(article["path"]))
+            state.text_digest = article.get("text_digest") or text_digest(self.archive.read_text(article["path"]))
             state.last_changed = capture.get("date") or now
             state.first_captured = state.first_captured or capture.get("date") or now
         # the event before the state: a crash between the two leaves the event

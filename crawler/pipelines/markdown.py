@@ -21,7 +21,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import markdown, sites
-from crawler.diffing import diff_articles
+from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_digest
 from crawler.iothread import run_io
 from crawler.items import plain_text
 from crawler.storage import ArchiveStore
@@ -125,6 +125,8 @@ class MarkdownWriterPipeline:
             article["same_as"] = first
             return self._done(article, rel, "unchanged")
         text = article["rendered"] = markdown.render(article)
+        new_parts = article_parts(text)
+        article["text_digest"] = parts_digest(new_parts)  # the state keeps it (crawler/extensions/state.py)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 
         if new_len < self.min_chars:
@@ -140,8 +142,9 @@ class MarkdownWriterPipeline:
         old_text = self.store.read_bytes(stored).decode("utf-8", errors="replace")
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
-            diff = diff_articles(old_text, text)
-            same, old_len = not diff.changed, body_text_length(old_paragraphs)
+            old_parts = parsed_parts(old_meta, old_paragraphs)
+            same, old_len = parts_digest(old_parts) == article["text_digest"], body_text_length(old_paragraphs)
+            diff = None if same else diff_parts(old_parts, new_parts)  # only a change is worth diffing
         except Exception as exc:  # a stored copy damaged by hand or by disk
             logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
             old_meta, diff, same, old_len = {}, None, False, 0

@@ -20,7 +20,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler import sites
-from crawler.diffing import diff_articles, text_digest
+from crawler.diffing import diff_articles
 from crawler.iothread import run_io
 from crawler.storage import ArchiveStore
 from crawler.store import shared_store
@@ -49,12 +49,12 @@ class UnrecordedOutcomes:
                 or not self.archive.exists(article["path"]):
             return item  # (same_as: written by this run, under another seed URL)
         state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
-        current = self.archive.read_text(article["path"])
         if state is None:
             self._recorded_late(article, "archived", "first capture")
-        elif state.text_digest and state.text_digest != text_digest(current):
+        # "unchanged": the file holds this text, so its digest is the article's
+        elif state.text_digest and state.text_digest != article["text_digest"]:
             versions = article_versions(self.archive, article["path"])
-            previous = versions[-2] if len(versions) >= 2 else None
+            current, previous = versions[-1].text, versions[-2] if len(versions) >= 2 else None
             article["change"] = {
                 "previous_version": previous.file if previous else None,
                 "previous_record_id": previous.meta.get("warc_record_id") if previous else None,
