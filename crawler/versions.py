@@ -8,6 +8,7 @@ file name.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from crawler import markdown
 from crawler.storage import ArchiveStore
 
+logger = logging.getLogger(__name__)
 STAMP = re.compile(r"^(\d{8})T(\d{6})")
 
 
@@ -39,10 +41,11 @@ def iso_utc(value) -> str | None:
     return str(value) if value else None
 
 
-def _meta(text: str) -> dict:
+def _meta(text: str, name: str) -> dict:
     try:
         return markdown.parse(text)[0]
-    except Exception:  # a copy damaged by hand or by disk is still a version
+    except Exception as exc:  # a copy damaged by hand or by disk is still a version
+        logger.warning("%s: unreadable front matter (%s)", name, exc)
         return {}
 
 
@@ -54,7 +57,7 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     if folder.is_dir():
         for path in sorted(p for p in folder.glob("*.md") if not p.name.startswith(".")):
             text = path.read_text(encoding="utf-8", errors="replace")
-            meta = _meta(text)
+            meta = _meta(text, f"versions/{stem}/{path.name}")
             stamp = STAMP.match(path.stem)
             dated = iso_utc(meta.get("warc_date")) or (
                 f"{stamp[1][:4]}-{stamp[1][4:6]}-{stamp[1][6:]}T{stamp[2][:2]}:{stamp[2][2:4]}:{stamp[2][4:]}Z"
@@ -62,7 +65,7 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")
-        meta = _meta(text)
+        meta = _meta(text, article_file)
         found.append(Version(article_file, text, meta, iso_utc(meta.get("warc_date")), True))
     found.sort(key=lambda v: (v.current, v.captured or ""))
     return found

@@ -29,6 +29,7 @@ from dateutil.parser import isoparse
 from crawler import markdown
 from crawler.diffing import diff_articles, render_html
 from crawler.storage import ArchiveStore
+from crawler.versions import article_versions
 
 logger = logging.getLogger(__name__)
 
@@ -150,45 +151,42 @@ class HugoSite:
         data = {}
         for path in _markdown_files(articles):
             rel = path.relative_to(articles).as_posix()  # what Hugo calls .File.Path
-            data[rel] = self._article_entry(rel, path.read_text(encoding="utf-8", errors="replace"))
+            data[rel] = self._article_entry(rel)
         self.store.write_text(f"{SITE_DIR}/data/archive.json",
                               json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
         self.store.path(f"{SITE_DIR}/static").mkdir(parents=True, exist_ok=True)
         self.store.write_text(f"{SITE_DIR}/config.json", json.dumps(self._config(template), ensure_ascii=False, indent=1))
         return data
 
-    def _article_entry(self, rel: str, current: str) -> dict:
+    def _article_entry(self, rel: str) -> dict:
         """An article's replay link, and its older versions oldest first, each
         with its diff against the next one (the last against the current copy)."""
         stem = rel[: -len(".md")]
-        copies = [(p.stem, p.read_text(encoding="utf-8", errors="replace"))
-                  for p in _markdown_files(self.archive / "versions" / stem, "*.md")]
-        copies.append((None, current))
-        metas = [_meta(text, f"versions/{stem}/{stamp}.md" if stamp else f"articles/{rel}")
-                 for stamp, text in copies]
+        copies = article_versions(self.store, f"articles/{rel}")
         versions = []
-        for i, (stamp, text) in enumerate(copies[:-1]):
-            next_stamp, next_text = copies[i + 1]
-            old_label = capture_label(metas[i], stamp)
-            new_label = capture_label(metas[i + 1], next_stamp)
-            title = metas[i + 1].get("title") or metas[i].get("title") or stem
+        for copy, successor in zip(copies, copies[1:]):
+            stamp = Path(copy.file).stem
+            old_label = capture_label(copy.meta, stamp)
+            new_label = capture_label(successor.meta, None if successor.current else Path(successor.file).stem)
+            title = successor.meta.get("title") or copy.meta.get("title") or stem
             link = f"diffs/{stem}/{stamp}.html"
             try:
-                page = render_html(diff_articles(text, next_text), f"captured {old_label}",
+                page = render_html(diff_articles(copy.text, successor.text), f"captured {old_label}",
                                    f"captured {new_label}", str(title))
             except Exception as exc:  # a copy damaged by hand or by disk: listed, without a diff
-                logger.warning("versions/%s/%s.md: no diff (%s)", stem, stamp, exc)
+                logger.warning("%s: no diff (%s)", copy.file, exc)
                 link = None
             else:
                 self.store.write_text(f"{SITE_DIR}/static/{link}", page)
             versions.append({
-                "file": f"versions/{stem}/{stamp}.md",
+                "file": copy.file,
                 "captured": old_label,
-                "next": "next version" if next_stamp is not None else "current version",
+                "next": "current version" if successor.current else "next version",
                 "diff": urllib.parse.quote(link) if link else None,
-                "replay": replay_link(self.replay_url, metas[i]),
+                "replay": replay_link(self.replay_url, copy.meta),
             })
-        return {"captured": capture_label(metas[-1]), "replay": replay_link(self.replay_url, metas[-1]),
+        current = copies[-1].meta if copies else {}
+        return {"captured": capture_label(current), "replay": replay_link(self.replay_url, current),
                 "versions": versions}
 
     def _config(self, template: Path) -> dict:
