@@ -53,12 +53,22 @@ class ArchiveStore:
 
     def write_bytes(self, relative, data: bytes) -> Path:
         """Write ``data`` to ``relative`` atomically (temp file + fsync + rename)."""
+        self.write_chunks(relative, [data])
+        return self.path(relative)
+
+    def write_chunks(self, relative, chunks) -> int:
+        """Write the byte strings ``chunks`` yields to ``relative``, atomically,
+        as they come (a file bigger than memory, such as a merged index);
+        returns how many there were."""
         target = self.path(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        count = 0
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for chunk in chunks:
+                    handle.write(chunk)
+                    count += 1
                 handle.flush()
                 os.fsync(handle.fileno())
             # mkstemp makes 0600 files; archive files are as readable as any
@@ -70,7 +80,7 @@ class ArchiveStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        return target
+        return count
 
     def keep_copy(self, src, dst) -> Path:
         """Put ``src`` at ``dst`` too (a hard link, else a copy), leaving

@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from cdxj_indexer.main import CDXJIndexer
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.storage import ArchiveStore, current_umask
+from crawler.storage import ArchiveStore
 from crawler.warc.writer import complete_length
 
 logger = logging.getLogger(__name__)
@@ -139,39 +138,17 @@ def _unique(lines):
         previous = line
 
 
-def _write_atomically(store: ArchiveStore, relative: str, lines) -> int:
-    """Stream ``lines`` into ``relative`` as ArchiveStore writes files
-    (temporary file, fsync, rename, folder fsync); returns the line count."""
-    target = store.path(relative)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for line in lines:
-                handle.write(line)
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return count
+def _encoded(lines):
+    for line in lines:
+        yield line.encode("utf-8")
 
 
 def _merge_into_index(store: ArchiveStore, new_lines: list[str], keep_old: bool) -> int:
     index = store.path(INDEX)
     if keep_old and index.exists():
         with open(index, encoding="utf-8", newline="") as old:
-            return _write_atomically(store, INDEX, _unique(heapq.merge(old, sorted(new_lines))))
-    return _write_atomically(store, INDEX, _unique(sorted(new_lines)))
+            return store.write_chunks(INDEX, _encoded(_unique(heapq.merge(old, sorted(new_lines)))))
+    return store.write_chunks(INDEX, _encoded(_unique(sorted(new_lines))))
 
 
 def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_CHARS) -> IndexResult:
