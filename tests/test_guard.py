@@ -144,12 +144,12 @@ ARTICLE_TEXT = "".join(f"<p>This is paragraph {i} of a long enough article about
 
 def hostile_pages(port: int) -> dict[str, Page]:
     secret = f"http://127.0.0.1:{port}/admin/cover.png"
-    qq_body = (f'<div class="content-article"><h1>标题</h1><div class="rich_media_content">'
-               f'<p>这是一篇正常的文章，第一段有足够多的文字来通过空内容的检查，所以它会被存档。</p>'
-               f'<p><img src="http://169.254.169.254/latest/meta-data/iam.png"></p>'
-               f'<p><img src="https://inews.gtimg.com/om_bt/Fine/641"></p>'
-               f'<p><img src="https://hostile.example/not-an-image.png"></p>'
-               f'<p>第二段文字也在这里，文章继续讲述这个故事的其余部分。</p></div></div>')
+    qq_body = ('<div class="content-article"><h1>标题</h1><div class="rich_media_content">'
+               '<p>这是一篇正常的文章，第一段有足够多的文字来通过空内容的检查，所以它会被存档。</p>'
+               '<p><img src="http://169.254.169.254/latest/meta-data/iam.png"></p>'
+               '<p><img src="https://inews.gtimg.com/om_bt/Fine/641"></p>'
+               '<p><img src="https://hostile.example/not-an-image.png"></p>'
+               '<p>第二段文字也在这里，文章继续讲述这个故事的其余部分。</p></div></div>')
     return {
         "https://hostile.example/article.html": Page(body=(
             f'<html><head><title>Harbour news</title><meta property="og:image" content="{secret}">'

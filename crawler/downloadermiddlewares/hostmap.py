@@ -14,6 +14,15 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import NotConfigured
 
 
+def mapped_proxy(mapping: dict, url: str) -> str | None:
+    """The proxy ``mapping`` (lower-case keys) names for ``url``: its
+    ``host:port`` when the URL names a port, then its host, then ``*``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    proxy = mapping.get(f"{host}:{parts.port}") if parts.port else None
+    return proxy or mapping.get(host) or mapping.get("*")
+
+
 class HostProxyMapMiddleware:
     def __init__(self, mapping: dict):
         self.mapping = {k.lower(): v for k, v in mapping.items()}
@@ -26,10 +35,7 @@ class HostProxyMapMiddleware:
         return cls(mapping)
 
     def process_request(self, request, spider=None):
-        parts = urlsplit(request.url)
-        host = (parts.hostname or "").lower()
-        proxy = self.mapping.get(f"{host}:{parts.port}") if parts.port else None
-        proxy = proxy or self.mapping.get(host) or self.mapping.get("*")
+        proxy = mapped_proxy(self.mapping, request.url)
         if proxy and "proxy" not in request.meta:
             request.meta["proxy"] = proxy
         return None

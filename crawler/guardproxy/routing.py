@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from crawler.downloadermiddlewares.hostmap import mapped_proxy
+
 
 @dataclass(frozen=True)
 class Upstream:
@@ -48,12 +50,11 @@ def choose_upstream(url: str, host_map: dict, proxies: dict, bypass=urllib.reque
     Scrapy's HttpProxyMiddleware (the proxy for the URL's scheme from
     ``getproxies()``, unless ``no_proxy`` bypasses the host).
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    mapped = host_map.get(f"{host}:{parts.port}") if parts.port else None
-    mapped = mapped or host_map.get(host) or host_map.get("*")
+    mapped = mapped_proxy(host_map, url)
     if mapped:
         return mapped
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
     scheme = parts.scheme.lower()
     if scheme in proxies and host and not bypass(host):
         return proxies[scheme]
