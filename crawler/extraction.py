@@ -75,7 +75,7 @@ def default_workers() -> int:
 
 
 class ExtractionPool:
-    """Runs ``extract_page`` in worker processes; one pool per crawl."""
+    """Runs ``extract_body`` in worker processes; one pool per crawl."""
 
     def __init__(self, workers: int, timeout: float):
         self.workers = workers
@@ -94,17 +94,17 @@ class ExtractionPool:
         if self._pool is None:
             from pebble import ProcessPool
 
-            # forkserver: workers never inherit the reactor's threads and sockets
-            self._pool = ProcessPool(max_workers=self.workers,
-                                     context=multiprocessing.get_context("forkserver"))
+            # forkserver: workers never inherit the reactor's threads and
+            # sockets; they fork from a server that has imported and warmed
+            # up the extraction code (crawler/extractionpreload.py), sharing it
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["crawler.extractionpreload"])
+            self._pool = ProcessPool(max_workers=self.workers, context=context)
         return self._pool
 
-    async def extract(self, url: str, text: str, body: bytes, encoding: str):
-        """``extract_page`` in a worker; raises ExtractionError with the reason."""
-        return await self._run(extract_page, url, text, body, encoding)
-
     async def extract_response(self, response):
-        """(fields, note, charset) of a Scrapy response, decoded in the worker."""
+        """(fields, note, charset) of a Scrapy response, decoded in the worker;
+        raises ExtractionError with the reason."""
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         return await self._run(extract_body, response.url, response.body, content_type,
                                getattr(response, "_encoding", None))

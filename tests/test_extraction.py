@@ -13,7 +13,9 @@ import re
 
 import pytest
 
-from crawler.extraction import ExtractionError, ExtractionPool, extract_page
+from scrapy.http import HtmlResponse
+
+from crawler.extraction import ExtractionError, ExtractionPool, extract_body, extract_page
 from tests.conftest import run_crawl
 from tests.fixtures.qq_site import BUILDERS, QQ_SEEDS, build_site, read_seed, reference_page
 
@@ -30,20 +32,44 @@ def _pages():
             yield url, page.body.decode("utf-8")
 
 
+def _response(url: str, text: str) -> HtmlResponse:
+    return HtmlResponse(url, body=text.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+
+
 def test_pool_results_equal_in_process_results():
     pool = ExtractionPool(workers=2, timeout=60)
     pages = list(_pages())
     assert len(pages) >= 4
 
     async def run_all():
-        return await asyncio.gather(*(pool.extract(url, text, text.encode(), "utf-8") for url, text in pages))
+        return await asyncio.gather(*(pool.extract_response(_response(url, text)) for url, text in pages))
 
     try:
         pooled = asyncio.run(run_all())
     finally:
         pool.close()
     for (url, text), got in zip(pages, pooled):
-        assert got == extract_page(url, text, text.encode(), "utf-8"), url
+        assert got == extract_body(url, text.encode(), "text/html; charset=utf-8"), url
+
+
+def _worker_state():
+    import gc
+    import sys
+
+    return "crawler.extractionpreload" in sys.modules, gc.get_freeze_count()
+
+
+def test_workers_fork_from_a_server_that_loaded_the_extraction_code():
+    """Workers share what their forkserver loaded and warmed up
+    (crawler/extractionpreload.py), frozen out of the collector's reach,
+    instead of each building its own copy."""
+    pool = ExtractionPool(workers=1, timeout=60)
+    try:
+        preloaded, frozen = asyncio.run(pool._run(_worker_state))
+    finally:
+        pool.close()
+    assert preloaded
+    assert frozen > 10_000
 
 
 def test_a_page_over_the_time_limit_fails_alone_and_the_pool_goes_on():
@@ -54,13 +80,13 @@ def test_a_page_over_the_time_limit_fails_alone_and_the_pool_goes_on():
 
     async def slow_then_normal():
         with pytest.raises(ExtractionError, match=r"longer than EXTRACTION_TIMEOUT \(0.3 s\)"):
-            await pool.extract("https://slow.example/long.html", slow, slow.encode(), "utf-8")
+            await pool.extract_response(_response("https://slow.example/long.html", slow))
         # the worker that timed out was replaced: the next page works
         pool.timeout = 60
-        return await pool.extract(url, text, text.encode(), "utf-8")
+        return await pool.extract_response(_response(url, text))
 
     try:
-        fields, _ = asyncio.run(slow_then_normal())
+        fields, _, _ = asyncio.run(slow_then_normal())
     finally:
         pool.close()
     assert fields["title"] and fields["blocks"]
@@ -85,10 +111,6 @@ def test_crawl_output_is_byte_identical_with_and_without_workers(fixture_web, qq
 def test_decoding_in_the_worker_is_scrapys_decoding(declared, actual, explicit):
     """The worker decodes the bytes itself; it must read them as the crawl's
     own response object would, forced charset (a rendered DOM) included."""
-    from scrapy.http import HtmlResponse
-
-    from crawler.extraction import extract_body
-
     text = "中国人工智能初创企业深度求索的大模型一经发布，震动全行业。" * 6
     body = (f'<html><head><meta charset="{actual}"></head><body><article><p>{text}</p></article></body></html>'
             if declared == "text/html" else f"<html><body><article><p>{text}</p></article></body></html>").encode(actual)
