@@ -3,8 +3,10 @@
 Serves, from a forward proxy on 127.0.0.1 (the test fixture server), a 50 MB
 page, a 20 MB page, a 900 MiB gzip bomb (about 900 KB on the wire) and a
 normal article, runs the real ``scrapy crawl qq`` over them as a subprocess
-through ``https_proxy``, and samples the resident memory of the crawl and of
-all its child processes (the extraction workers) every 20 ms from /proc.
+through ``https_proxy``, and samples the memory of the crawl and of all its
+child processes (the extraction workers and their forkserver) every 20 ms
+from /proc: RSS, and the tree's PSS, which counts the pages the workers
+share once (bench/proctree.py).
 
     .venv/bin/python bench/hostile_memory.py [--runs N]
 
@@ -25,18 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.proctree import snapshot  # noqa: E402
+from bench.proctree import Sampler  # noqa: E402
 from tests.fixtures.qq_site import Page, reference_page  # noqa: E402
 from tests.fixtures.server import FixtureProxy  # noqa: E402
 from tests.test_limits import gzip_bomb  # noqa: E402
 
 HOST = "https://hostile.example"
-
-
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(RSS of pid, RSS of pid and all its descendants), in bytes."""
-    tree = snapshot(pid)
-    return tree.get(pid, (0, 0))[0], sum(rss for rss, _ in tree.values())
 
 
 def pages() -> dict[str, Page]:
@@ -63,10 +59,9 @@ def run_once(proxy: FixtureProxy) -> dict:
                f"ARCHIVE_DIR={Path(tmp) / 'archive'}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        peak_main = peak_tree = 0
+        sampler = Sampler(proc.pid, pss_every=1)
         while proc.poll() is None:
-            main, tree = tree_rss(proc.pid)
-            peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
+            sampler.sample()
             time.sleep(0.02)
         log = proc.stdout.read()
         elapsed = time.monotonic() - started
@@ -75,8 +70,8 @@ def run_once(proxy: FixtureProxy) -> dict:
                                if f"not archived: {url}" in line), "?")) for url in proxy.pages}
         if "crawl summary" not in log:
             print(log[-3000:])
-        return {"exit": proc.returncode, "seconds": elapsed, "peak_main": peak_main,
-                "peak_tree": peak_tree, "outcome": outcome}
+        return {"exit": proc.returncode, "seconds": elapsed, "peak_main": sampler.peak_main,
+                "peak_tree": sampler.peak_tree, "peak_pss": sampler.peak_pss, "outcome": outcome}
 
 
 def main() -> None:
@@ -93,7 +88,9 @@ def main() -> None:
             result = run_once(proxy)
             print(f"\nrun {run + 1}: exit {result['exit']} in {result['seconds']:.1f} s")
             print(f"  peak RSS, crawl process:            {result['peak_main'] / 2**20:7.1f} MiB")
-            print(f"  peak RSS, crawl + extraction workers: {result['peak_tree'] / 2**20:7.1f} MiB  (target < 500 MB)")
+            print(f"  peak PSS, crawl + extraction workers: {result['peak_pss'] / 2**20:7.1f} MiB  (target < 500 MB)")
+            print(f"  peak sum of RSS, the same processes:  {result['peak_tree'] / 2**20:7.1f} MiB"
+                  "  (shared pages once per process)")
             for url, outcome in result["outcome"].items():
                 print(f"  {url.rsplit('/', 1)[-1]:<18} {outcome}")
     finally:

@@ -2,6 +2,13 @@
 
 Shared by the benchmarks: the crawl's extraction workers (and a browser)
 are child processes, so the crawl's cost is the tree's, not one process's.
+
+The tree's memory is given two ways. The sum of RSS counts a page shared by
+several processes once per process: the workers fork from a server that has
+loaded the extraction code, and share it, so that sum overstates what the
+crawl takes from the machine. The sum of PSS (proportional set size, the
+kernel's ``smaps_rollup``: a shared page split between its sharers) counts
+every page once; it is what the crawl costs the machine.
 """
 
 from __future__ import annotations
@@ -35,18 +42,38 @@ def snapshot(pid: int) -> dict[int, tuple[int, float]]:
     return tree
 
 
-class Sampler:
-    """Peaks of RSS (the process, the tree) and last-seen CPU per process."""
+def pss(pid: int) -> int:
+    """Proportional set size of one process, in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self, pid: int):
+
+class Sampler:
+    """Peaks of RSS (the process, the tree), of the tree's PSS, and last-seen
+    CPU per process. PSS costs the kernel a walk of each process's pages, so
+    it is read every ``pss_every`` samples and whenever the RSS sum peaks."""
+
+    def __init__(self, pid: int, pss_every: int = 5):
         self.pid = pid
-        self.peak_main = self.peak_tree = 0
+        self.peak_main = self.peak_tree = self.peak_pss = 0
+        self.pss_every = pss_every
+        self.samples = 0
         self.cpu: dict[int, float] = {}
 
     def sample(self) -> None:
         tree = snapshot(self.pid)
         self.peak_main = max(self.peak_main, tree.get(self.pid, (0, 0))[0])
-        self.peak_tree = max(self.peak_tree, sum(rss for rss, _ in tree.values()))
+        total = sum(rss for rss, _ in tree.values())
+        if total > self.peak_tree or self.samples % self.pss_every == 0:
+            self.peak_pss = max(self.peak_pss, sum(pss(pid) for pid in tree))
+        self.peak_tree = max(self.peak_tree, total)
+        self.samples += 1
         for pid, (_, cpu) in tree.items():
             self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu)
 

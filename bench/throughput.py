@@ -14,15 +14,19 @@ distinct URLs. For every size it prints, from one run:
   same pages (their first 1,000, which hold every template), in order, the
   mean of a run before and one after the crawls (the single-core rate);
 * pages/s of ``scrapy crawl qq`` with politeness off (``DOWNLOAD_DELAY=0``,
-  ``CONCURRENT_REQUESTS=32``), images off and on; peak RSS of the crawl
-  process and of the crawl with its extraction workers; the ratio of the
-  crawl's rate to the single-core extraction rate.
+  ``CONCURRENT_REQUESTS=32``), images off and on; the ratio of the crawl's
+  rate to the single-core extraction rate; peak memory: RSS of the crawl
+  process, and of the whole tree (the crawl, its extraction workers and the
+  forkserver they fork from) as PSS, each shared page counted once, and as
+  the sum of RSS, which counts the code the workers share once per process
+  (bench/proctree.py).
 
     .venv/bin/python bench/throughput.py --sizes 1000 5000 20000 [--data DIR]
 
 Targets (throughput issue): ratio >= 1.3 at 5,000 pages on 2 cores (the
-page server shares them), peak RSS < 400 MB at 20,000 pages, growing no
-faster than linearly. Printed, never asserted.
+page server shares them), peak memory < 400 MB at 20,000 pages (the crawl
+process's RSS, and the whole tree's PSS), growing no faster than linearly.
+Printed, never asserted.
 """
 
 from __future__ import annotations
@@ -187,7 +191,8 @@ def crawl(pages: dict[str, bytes], server: PageServer, images: bool, extra: dict
         archived = len(list((Path(tmp) / "archive" / "articles").rglob("*.md")))
         warc = sum(p.stat().st_size for p in (Path(tmp) / "archive" / "warc").glob("*.warc.gz"))
     return {"seconds": elapsed, "rate": len(pages) / elapsed, "archived": archived, "exit": proc.returncode,
-            "peak_main": sampler.peak_main, "peak_tree": sampler.peak_tree, "cpu_main": sampler.cpu_main,
+            "peak_main": sampler.peak_main, "peak_tree": sampler.peak_tree, "peak_pss": sampler.peak_pss,
+            "cpu_main": sampler.cpu_main,
             "cpu_workers": sampler.cpu_children, "warc": warc, "log": getattr(proc, "log", "")}
 
 
@@ -203,9 +208,9 @@ def main() -> None:
           f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, Python {platform.python_version()}")
     print(f"pages: {'real news pages from ' + str(args.data) if args.data else 'qq fixture templates'}\n")
     header = (f"{'pages':>6} {'server':>8} {'extract':>8} {'crawl':>7} {'ratio':>6} {'crawl':>7} {'ratio':>6}"
-              f" {'RSS main':>9} {'RSS all':>8} {'archived':>9}")
+              f" {'RSS main':>9} {'PSS all':>8} {'RSS sum':>8} {'archived':>9}")
     print(f"{'':>6} {'ceiling':>8} {'1 core':>8} {'no img':>7} {'':>6} {'images':>7} {'':>6}"
-          f" {'(MiB)':>9} {'(MiB)':>8}")
+          f" {'(MiB)':>9} {'(MiB)':>8} {'(MiB)':>8}")
     print(header.replace("pages", "  size") if False else "-" * len(header))
     cpus, drifts = [], []
     for size in args.sizes:
@@ -232,9 +237,11 @@ def main() -> None:
         print(f"{size:>6} {ceiling:>8.0f} {alone:>8.1f} {plain['rate']:>7.1f} {plain['rate'] / alone:>6.2f}"
               f" {with_images['rate']:>7.1f} {with_images['rate'] / alone:>6.2f}"
               f" {max(plain['peak_main'], with_images['peak_main']) / 2**20:>9.0f}"
+              f" {max(plain['peak_pss'], with_images['peak_pss']) / 2**20:>8.0f}"
               f" {max(plain['peak_tree'], with_images['peak_tree']) / 2**20:>8.0f}"
               f" {plain['archived']:>9}", flush=True)
-    print("\npages/s; ratio = crawl / extraction alone on one core; RSS peaks over both crawls")
+    print("\npages/s; ratio = crawl / extraction alone on one core; memory peaks over both crawls;"
+          " PSS all = the crawl process, its extraction workers and their forkserver, shared pages once")
     print("extraction alone before / after the crawls (pages/s): " + "; ".join(
         f"{size}: {b:.1f} / {a:.1f}" for size, b, a in drifts))
     print("CPU seconds of the crawl without images: " + "; ".join(
