@@ -19,6 +19,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from scrapy import signals
@@ -67,6 +69,10 @@ def extract_body(url: str, body: bytes, content_type: str, encoding: str | None 
     return fields, note, response.encoding
 
 
+def _noop() -> None:
+    """A first task: scheduling it starts the workers."""
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -81,14 +87,35 @@ class ExtractionPool:
         self.workers = workers
         self.timeout = timeout or None
         self._pool = None
+        self._started: Future | None = None  # set once start() has begun
 
     @classmethod
     def from_crawler(cls, crawler) -> "ExtractionPool":
         s = crawler.settings
         workers = s.getint("EXTRACTION_WORKERS", -1)
         pool = cls(default_workers() if workers < 0 else workers, s.getfloat("EXTRACTION_TIMEOUT"))
+        crawler.signals.connect(pool.start, signal=signals.spider_opened)
         crawler.signals.connect(pool.close, signal=signals.spider_closed)
         return pool
+
+    def start(self, spider=None) -> None:
+        """Start the workers now, from a thread. A worker's start waits for
+        the forkserver to import and warm up the extraction code (seconds);
+        on the reactor, at the first page, that wait stopped every download.
+        Started here it overlaps the crawl's own start (seeds, first
+        downloads), and only the first extractions wait for it."""
+        if self.workers == 0 or self._started is not None:
+            return
+        self._started = Future()
+
+        def start_workers():
+            try:
+                self._ensure_pool().schedule(_noop)
+            except BaseException as exc:  # noqa: BLE001 - the first page meets it again, with its reason
+                logger.error("extraction workers could not start: %s", exc)
+            self._started.set_result(None)
+
+        threading.Thread(target=start_workers, name="extraction-start", daemon=True).start()
 
     def _ensure_pool(self):
         if self._pool is None:
@@ -112,6 +139,8 @@ class ExtractionPool:
     async def _run(self, function, *args):
         if self.workers == 0:
             return function(*args)
+        if self._started is not None and not self._started.done():
+            await asyncio.wrap_future(self._started)
         from pebble import ProcessExpired
 
         future = self._ensure_pool().schedule(function, args=args, timeout=self.timeout)
@@ -125,6 +154,8 @@ class ExtractionPool:
             raise ExtractionError(f"extraction error: {type(exc).__name__}: {exc}") from exc
 
     def close(self, spider=None) -> None:
+        if self._started is not None:
+            self._started.result(timeout=120)  # a pool still starting is stopped too
         if self._pool is not None:
             self._pool.stop()
             self._pool.join(timeout=10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import pytest
 
@@ -70,6 +71,36 @@ def test_workers_fork_from_a_server_that_loaded_the_extraction_code():
         pool.close()
     assert preloaded
     assert frozen > 10_000
+
+
+def test_workers_start_in_a_thread_and_the_first_page_waits_for_them(monkeypatch):
+    """start() (on spider_opened) returns while the workers are still
+    starting, so the reactor goes on; a page sent meanwhile waits for them."""
+    pool = ExtractionPool(workers=1, timeout=60)
+    gate = threading.Event()
+    ensure_pool = pool._ensure_pool
+
+    def slow_to_start():
+        gate.wait(30)
+        return ensure_pool()
+
+    monkeypatch.setattr(pool, "_ensure_pool", slow_to_start)
+    url, text = next(_pages())
+    pool.start()
+    assert not pool._started.done()
+
+    async def first_page():
+        page = asyncio.ensure_future(pool.extract_response(_response(url, text)))
+        await asyncio.sleep(0.3)
+        assert not page.done()
+        gate.set()
+        return await page
+
+    try:
+        got = asyncio.run(first_page())
+    finally:
+        pool.close()
+    assert got == extract_body(url, text.encode(), "text/html; charset=utf-8")
 
 
 def test_a_page_over_the_time_limit_fails_alone_and_the_pool_goes_on():
