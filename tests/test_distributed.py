@@ -43,25 +43,29 @@ LEASE = {"REDIS_LEASE_TIMEOUT": 6, "REDIS_HEARTBEAT_INTERVAL": 1}
 PAGES = 240
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
+def start_redis(folder: Path) -> tuple[subprocess.Popen, int]:
+    """A redis-server on 127.0.0.1 (a free port, no persistence), answering
+    PING; the process and its port."""
     if not os.path.exists(REDIS_SERVER):
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(folder)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    client = redis.Redis(port=port)
+    client = redis.Redis(host="127.0.0.1", port=port)
     for _ in range(100):
         try:
             client.ping()
-            break
+            return proc, port
         except redis.ConnectionError:
             time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
+    proc.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    proc, port = start_redis(tmp_path_factory.mktemp("redis"))
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
@@ -606,19 +610,9 @@ def test_redis_lost_mid_crawl_stops_the_worker_with_nothing_half_written(tmp_pat
     """Its own redis-server, stopped while the worker crawls a slow web."""
     import frontmatter
 
-    port = free_port()
-    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server, port = start_redis(tmp_path)
     proxy = FixtureProxy(generated_pages(60, delay=0.3)).start()
     try:
-        client = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         write_seeds(tmp_path / "seeds", 60)
         archive = tmp_path / "archive"
         worker = start_worker(tmp_path, "worker", ["crawl", "qq", "-a", f"seeds={tmp_path / 'seeds'}"], archive,
