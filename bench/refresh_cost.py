@@ -1,8 +1,9 @@
 """What a refresh of unchanged articles costs against their first crawl.
 
-Serves N news pages from 127.0.0.1 (plain HTTP through ``http_proxy``):
-half with an ``ETag`` the server honours (a refresh gets 304s), half with no
-validators at all (a refresh gets the byte-identical payload back). Runs
+Serves N news pages from 127.0.0.1 (plain HTTP through ``http_proxy``,
+gzip-encoded: bench/throughput.py's page server): half with an ``ETag`` the
+server honours (a refresh gets 304s), half with no validators at all (a
+refresh gets the byte-identical payload back). Runs
 ``scrapy crawl qq`` over them, then ``scrapy refresh``, and prints both
 times, the speed-up, and how much the WARCs grew with the refresh.
 
@@ -17,49 +18,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import http.server
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.throughput import qq_pages, real_pages  # noqa: E402
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        body = self.server.pages.get(self.path)
-        if body is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        etag = self.server.etags.get(self.path)
-        if etag and self.headers.get("If-None-Match") == etag:
-            self.server.not_modified += 1
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        if etag:
-            self.send_header("ETag", etag)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+from bench.throughput import PageServer, qq_pages, real_pages  # noqa: E402
 
 
 def run(args, archive, proxy) -> tuple[float, str]:
@@ -83,17 +53,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="article-extraction-benchmark folder (real pages)")
     args = parser.parse_args()
     pages = real_pages(args.data, args.pages) if args.data else qq_pages(args.pages)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.pages = pages
-    server.etags = {url: f'"{hashlib.sha1(url.encode()).hexdigest()[:12]}"'
-                    for i, url in enumerate(pages) if i % 2 == 0}  # half with validators
-    server.not_modified = 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    proxy = f"http://127.0.0.1:{server.server_address[1]}"
+    etags = {url: f'"{hashlib.sha1(url.encode()).hexdigest()[:12]}"'
+             for i, url in enumerate(pages) if i % 2 == 0}  # half with validators
+    server = PageServer(pages, etags)
+    proxy = server.url
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"{len(pages)} pages ({'real news pages' if args.data else 'qq fixture templates'}), "
-          f"{len(server.etags)} with an ETag")
+          f"{len(etags)} with an ETag")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         seeds = Path(tmp) / "seeds"
@@ -103,7 +69,7 @@ def main() -> None:
         before = warc_bytes(archive)
         refresh_s, refresh_log = run(["refresh"], archive, proxy)
         after = warc_bytes(archive)
-    server.shutdown()
+    server.stop()
     summary = refresh_log[refresh_log.find("refresh summary"):].splitlines()[:6]
     print(f"first crawl:  {crawl_s:7.1f} s  ({len(pages) / crawl_s:.1f} pages/s)")
     print(f"refresh:      {refresh_s:7.1f} s  ({len(pages) / refresh_s:.1f} articles/s), "

@@ -93,6 +93,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.server.pages.get(self.path)
         ctype = "text/html; charset=utf-8"
         encoded = self.server.gzipped.get(self.path)
+        etag = self.server.etags.get(self.path)
+        if etag and self.headers.get("If-None-Match") == etag:
+            self.server.not_modified += 1
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         if body is None and self.path.endswith(IMAGE_TYPES) or body is None and "gtimg" in self.path:
             body, ctype = PNG, "image/png"
         if body is None:
@@ -101,6 +108,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = 200
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        if etag:
+            self.send_header("ETag", etag)
         if encoded is not None and "gzip" in self.headers.get("Accept-Encoding", ""):
             body = encoded  # as news servers send their pages
             self.send_header("Content-Encoding", "gzip")
@@ -110,18 +119,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class PageServer:
-    """Serves absolute-URI proxy requests for ``pages`` on 127.0.0.1."""
+    """Serves absolute-URI proxy requests for ``pages`` on 127.0.0.1; a page
+    with an entry in ``etags`` sends that ETag and answers a matching
+    ``If-None-Match`` with 304 (counted in ``not_modified``)."""
 
-    def __init__(self, pages: dict[str, bytes]):
+    def __init__(self, pages: dict[str, bytes], etags: dict[str, str] | None = None):
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.pages = pages
+        self.server.etags = etags or {}
+        self.server.not_modified = 0
         self.server.gzipped = {url: gzip.compress(body, 6, mtime=0) for url, body in pages.items()}
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def not_modified(self) -> int:
+        return self.server.not_modified
 
     def stop(self) -> None:
         self.server.shutdown()
