@@ -94,16 +94,17 @@ class ExtractionPool:
         s = crawler.settings
         workers = s.getint("EXTRACTION_WORKERS", -1)
         pool = cls(default_workers() if workers < 0 else workers, s.getfloat("EXTRACTION_TIMEOUT"))
-        crawler.signals.connect(pool.start, signal=signals.spider_opened)
         crawler.signals.connect(pool.close, signal=signals.spider_closed)
         return pool
 
-    def start(self, spider=None) -> None:
-        """Start the workers now, from a thread. A worker's start waits for
-        the forkserver to import and warm up the extraction code (seconds);
-        on the reactor, at the first page, that wait stopped every download.
-        Started here it overlaps the crawl's own start (seeds, first
-        downloads), and only the first extractions wait for it."""
+    def start(self) -> None:
+        """Start the workers from a thread (at the first page). A worker's
+        start waits for the forkserver to import and warm up the extraction
+        code (seconds); on the reactor, that wait stopped every download.
+        From a thread, only the first extractions wait for it. Not started
+        when the spider opens: the forkserver's socket folder (``pymp-*`` in
+        $TMPDIR) would then be left behind by a crawl killed before it
+        extracted anything."""
         if self.workers == 0 or self._started is not None:
             return
         self._started = Future()
@@ -139,7 +140,9 @@ class ExtractionPool:
     async def _run(self, function, *args):
         if self.workers == 0:
             return function(*args)
-        if self._started is not None and not self._started.done():
+        if self._started is None:
+            self.start()
+        if not self._started.done():
             await asyncio.wrap_future(self._started)
         from pebble import ProcessExpired
 

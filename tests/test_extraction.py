@@ -74,7 +74,7 @@ def test_workers_fork_from_a_server_that_loaded_the_extraction_code():
 
 
 def test_workers_start_in_a_thread_and_the_first_page_waits_for_them(monkeypatch):
-    """start() (on spider_opened) returns while the workers are still
+    """start() (at the first page) returns while the workers are still
     starting, so the reactor goes on; a page sent meanwhile waits for them."""
     pool = ExtractionPool(workers=1, timeout=60)
     gate = threading.Event()
