@@ -425,9 +425,15 @@ def check_warcs_and_index(archive: Path) -> None:
     assert {json.loads(line.split(" ", 2)[2])["filename"] for line in index} == {p.name for p in files}
 
 
+#: Seconds each generated page takes to answer: long enough that the first
+#: two workers cannot finish the run before the third has started (they did
+#: once the workers started faster), short enough to keep the module quick.
+PAGE_DELAY = 0.8
+
+
 @pytest.fixture(scope="module")
 def web():
-    proxy = FixtureProxy(generated_pages(PAGES)).start()
+    proxy = FixtureProxy(generated_pages(PAGES, delay=PAGE_DELAY)).start()
     yield proxy
     proxy.stop()
 
