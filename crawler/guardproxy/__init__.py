@@ -273,6 +273,23 @@ class GuardProxy:
                 error = exc
         raise UpstreamError(f"cannot connect to {host} port {port}: {error!r}")
 
+    async def _open_for(self, client: Buffered, shown: str, key: str, url: str, host: str, port: int,
+                        tunnel: bool = False):
+        """``_open`` on behalf of a client, through the operator's proxy as a
+        tunnel when ``tunnel``: (server, upstream, address), or None once the
+        client has been told why not (refused, or unreachable)."""
+        try:
+            server, upstream, address = await self._open(url, host, port)
+            if tunnel and upstream is not None:
+                server = await self._connect_through(server, upstream, host, port)
+        except Refused as exc:
+            await self._refuse(client.stream, shown, key, str(exc))
+            return None
+        except UpstreamError as exc:
+            await self._fail(client.stream, shown, key, str(exc))
+            return None
+        return server, upstream, address
+
     # --- plain HTTP: one request, one connection ------------------------------------------
 
     async def _forward(self, client: Buffered, head: Head, method: str, target: str) -> None:
@@ -291,14 +308,10 @@ class GuardProxy:
         if reason:
             await self._refuse(client.stream, url, url, reason)
             return
-        try:
-            server, upstream, address = await self._open(url, host, port)
-        except Refused as exc:
-            await self._refuse(client.stream, url, url, str(exc))
+        opened = await self._open_for(client, url, url, url, host, port)
+        if opened is None:
             return
-        except UpstreamError as exc:
-            await self._fail(client.stream, url, url, str(exc))
-            return
+        server, upstream, address = opened
         route = self._remember(url, Route(upstream is not None, address))
         try:
             request_target = url if upstream else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -330,16 +343,10 @@ class GuardProxy:
         if reason:
             await self._refuse(client.stream, shown, origin, reason)
             return
-        try:
-            server, upstream, address = await self._open(origin + "/", host, port)
-            if upstream is not None:
-                server = await self._connect_through(server, upstream, host, port)
-        except Refused as exc:
-            await self._refuse(client.stream, shown, origin, str(exc))
+        opened = await self._open_for(client, shown, origin, origin + "/", host, port, tunnel=True)
+        if opened is None:
             return
-        except UpstreamError as exc:
-            await self._fail(client.stream, shown, origin, str(exc))
-            return
+        server, upstream, address = opened
         inner_client = client.stream
         try:
             await client.stream.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
