@@ -208,13 +208,13 @@ def test_x_adapter_finds_no_post_in_the_shell():
 
 
 def test_x_and_twitter_urls_are_one_post():
-    from crawler import sites
+    from crawler import identity, sites
 
     twitter = "https://twitter.com/wallstengine/status/1904438237554515976?s=20"
     assert sites.adapter_for(bs.X_URL) is x_site and sites.adapter_for(twitter) is x_site
     assert sites.article_key(twitter) == sites.article_key(bs.X_URL) == f"x:{bs.X_POST_ID}"
-    assert sites.same_article(twitter, bs.X_URL)
-    assert not sites.same_article(bs.X_URL, "https://x.com/i/flow/login?redirect_after_login=%2Fwallstengine")
+    assert identity.not_the_article(twitter, bs.X_URL) is None
+    assert identity.not_the_article(bs.X_URL, "https://x.com/i/flow/login?redirect_after_login=%2Fwallstengine")
     assert x_site.status_id("https://x.com/i/web/status/123") == "123"
 
 

@@ -219,7 +219,7 @@ def test_a_qq_seed_redirected_away_from_its_article_fails(qq_seeds_dir, tmp_path
     finally:
         proxy.stop()
     assert result.returncode == 1
-    assert re.search(r"20250210A05NRE00: redirected away to https://www\.qq\.com/ at .*then HTTP 404", result.log)
+    assert re.search(r"20250210A05NRE00: redirected away to https://www\.qq\.com/ \(another article id\) at .*then HTTP 404", result.log)
     assert sorted(p.name for p in (tmp_path / "archive" / "articles").rglob("*.md")) == [
         "20250213A06E5300.md", "20250213A06RUW00.md"]
 

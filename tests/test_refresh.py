@@ -470,7 +470,9 @@ def test_a_redirect_to_another_article_is_gone_one_to_the_same_article_is_not(we
     web.pages[url("renamed")] = Page(status=301, headers=[("Location", url("renamed-2025"))])
     web.pages[url("renamed-2025")] = Page(body=news("Quay wall repaired"))
     web.pages[url("victim")] = Page(status=301, headers=[("Location", url("tram"))])
-    web.pages[url("tram")] = Page(body=news("Tram line delayed"))
+    web.pages[url("tram")] = Page(body=news("Tram line delayed", [  # another story: other text
+        "The tram line to the airport will open six months late, the transport authority said.",
+        "Contractors blamed a shortage of steel and a dispute over the signalling system."]))
     result = run_scrapy(["refresh"], archive, web.url)
     assert result.returncode == 0, result.log[-3000:]
     summary = result.log[result.log.index("refresh summary"):]

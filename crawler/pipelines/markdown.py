@@ -25,6 +25,7 @@ from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_diges
 from crawler.iothread import run_io
 from crawler.items import plain_text
 from crawler.storage import ArchiveStore
+from crawler.store import shared_store
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -115,7 +116,7 @@ class MarkdownWriterPipeline:
         article = ItemAdapter(item)
         if not article.get("key"):
             article["key"] = sites.article_key(article["source_url"])
-        rel = article_path(article)
+        rel = self._identity(article)
         first = self.written.get(rel)
         if first is not None and first != article["source_url"]:
             # two seed URLs of one article (new.qq.com and news.qq.com, say):
@@ -169,6 +170,28 @@ class MarkdownWriterPipeline:
             "counts": diff.counts if diff is not None else None,
         }
         return self._done(article, rel, "updated")
+
+    def _identity(self, article) -> str:
+        """The article's file, and its key, from the state once it is
+        archived: never derived again from today's URL, host or libraries
+        (a domain move or a new canonical form would fork the article into a
+        second file). A file another key already holds is that article (two
+        seed URLs of one article, e.g. two share links of one qq story).
+        Only the one logged migration (legacy_path) renames a file."""
+        derived = article_path(article)
+        if self.crawler is None:
+            return derived
+        store = shared_store(self.crawler)
+        state = store.get(article["key"]) or store.by_path(derived)
+        if state is None:
+            return derived
+        if state.key != article["key"]:
+            logger.info("%s is the article %s already archived as %s", article["source_url"], state.source_url,
+                        state.path)
+            article["key"] = state.key
+        if state.path != derived and state.path == legacy_path(article):
+            return derived  # _stored_copy finds the legacy file and _adopt_legacy_name moves it
+        return state.path
 
     def _version_name(self, rel: str, old_meta: dict) -> str:
         """versions/<site>/<id>/<capture time of the stored copy>.md, free."""

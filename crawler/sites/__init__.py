@@ -7,8 +7,6 @@ picks one by host; anything unknown goes to the generic trafilatura path.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from courlan import normalize_url
 from w3lib.url import canonicalize_url
 
@@ -32,27 +30,6 @@ def extract(url: str, page: str) -> dict:
 def alternate_urls(url: str) -> list[str]:
     """Other addresses of the same article, where its site knows them."""
     return getattr(adapter_for(url), "alternate_urls", lambda u: [])(url)
-
-
-def same_article(seed_url: str, final_url: str) -> bool:
-    """Whether the page that answered is still the article the seed names.
-
-    A site that knows its article ids tells; for any other, a redirect to
-    the site's front page or to a section above the article (``/news/``
-    for ``/news/2025/story.html``) is not the article: deleted articles are
-    sent there, and archiving it would turn the front page into a "version".
-    """
-    check = getattr(adapter_for(seed_url), "same_article", None)
-    if check:
-        return check(seed_url, final_url)
-    if article_key(seed_url) == article_key(final_url):
-        return True
-    seed, final = urlsplit(seed_url), urlsplit(final_url)
-    seed_path = seed.path.rstrip("/")
-    final_path = final.path.rstrip("/")
-    if not final_path and not final.query:
-        return not seed_path  # the front page answers only for the front page
-    return not (seed_path.startswith(final_path + "/") and not final.query)
 
 
 def article_key(url: str) -> str:

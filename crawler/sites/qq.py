@@ -170,10 +170,11 @@ def article_key(url: str) -> str | None:
     return f"{SITE}:{article}" if article else None
 
 
-def same_article(seed_url: str, final_url: str) -> bool:
-    """A qq seed is answered only by a qq page with the same article id."""
+def same_article(seed_url: str, final_url: str) -> bool | None:
+    """A qq seed is answered only by a qq page with the same article id
+    (None: the seed names no id, so the id cannot tell)."""
     wanted = url_article_id(seed_url)
-    return wanted is None or (matches(final_url) and url_article_id(final_url) == wanted)
+    return None if wanted is None else (matches(final_url) and url_article_id(final_url) == wanted)
 
 
 def alternate_urls(url: str) -> list[str]:

@@ -48,10 +48,11 @@ def article_key(url: str) -> str | None:
     return f"x:{post}" if post else None
 
 
-def same_article(seed_url: str, final_url: str) -> bool:
-    """Still the post the seed names (not a login wall or the home page)."""
+def same_article(seed_url: str, final_url: str) -> bool | None:
+    """Still the post the seed names (not a login wall or the home page);
+    None when the seed names no post."""
     post = status_id(seed_url)
-    return post is None or status_id(final_url) == post
+    return None if post is None else status_id(final_url) == post
 
 
 def _text(element) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import scrapy
 from scrapy.utils.response import get_meta_refresh
 
-from crawler import browser
+from crawler import browser, identity, markdown
 from crawler.browser import extraction_failed
 from crawler import signals as crawler_signals
 from crawler import sites
@@ -23,6 +23,8 @@ from crawler.failures import binary_content, failure_reason, is_image
 from crawler.items import Article
 from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
+from crawler.storage import ArchiveStore
+from crawler.store import shared_store
 
 
 def validators(response) -> dict:
@@ -116,7 +118,7 @@ class QqSpider(scrapy.Spider):
             return
         if response.status >= 400:
             for request in self.try_elsewhere(response.url, response.meta, f"HTTP {response.status}",
-                                              kind=f"HTTP {response.status}"):
+                                              kind=f"HTTP {response.status}", request=response.request):
                 yield request
             return
         if not isinstance(response, scrapy.http.TextResponse):
@@ -146,16 +148,17 @@ class QqSpider(scrapy.Spider):
             self.fail(seed_url, f"undecodable text: the article does not read as {charset} "
                                 "nor as any charset guessed from its bytes", kind="undecodable text")
             return
-        if not sites.same_article(seed_url, response.url):
+        key = response.meta.get("article_key") or sites.article_key(seed_url)
+        if (why := self.not_the_article(key, seed_url, response, fields)) is not None:
             # e.g. a deleted article redirected to the portal's front page
-            for request in self.try_elsewhere(seed_url, response.meta, f"redirected away to {response.url}",
-                                              kind="redirected away"):
+            for request in self.try_elsewhere(seed_url, response.meta, f"redirected away to {response.url} ({why})",
+                                              kind="redirected away", request=response.request):
                 yield request
             return
         if not any(b["type"] == "text" and b["text"].strip() for b in fields["blocks"]):
             if self.alternates(response.url, response.meta):
                 for request in self.try_elsewhere(response.url, response.meta, "no article body",
-                                                  kind="no article body"):
+                                                  kind="no article body", request=response.request):
                     yield request
                 return
         if (refreshed := self.meta_refresh(response, fields)) is not None:
@@ -168,7 +171,7 @@ class QqSpider(scrapy.Spider):
             return
         self.drop_blocked_links(fields, response.url)
         article = Article(
-            key=sites.article_key(seed_url),
+            key=key,  # the stored key when the article is archived (a refresh): never re-derived
             source_url=seed_url,
             url=response.url,
             seed=response.meta.get("seed"),
@@ -182,6 +185,25 @@ class QqSpider(scrapy.Spider):
         if self.settings.getbool("ARCHIVE_IMAGES"):
             for request in self.image_requests(article):
                 yield request
+
+    def not_the_article(self, key: str, seed_url: str, response, fields: dict) -> str | None:
+        """Why the page that answered is not the article (crawler.identity),
+        or None. The stored copy is read only when the address changed."""
+        if sites.article_key(response.url) in (key, sites.article_key(seed_url)):
+            return None
+        state = shared_store(self.crawler).get(key)
+        stored = None
+        if state is not None:
+            paragraphs = []
+            try:
+                text = ArchiveStore(self.settings.get("ARCHIVE_DIR")).read_text(state.path)
+                paragraphs = [p for p in markdown.parse(text)[1][:-1] if not p.startswith("![")]
+            except (OSError, ValueError) as exc:  # a missing or damaged copy: the addresses still tell
+                self.logger.warning("%s: stored copy %s not readable (%s)", seed_url, state.path, exc)
+            stored = identity.Stored(urls=[state.url, state.source_url], title=state.title, paragraphs=paragraphs)
+        return identity.not_the_article(
+            seed_url, response.url, stored, canonical=identity.canonical_url(response), title=fields.get("title"),
+            paragraphs=[b["text"] for b in fields["blocks"] if b["type"] == "text"])
 
     def drop_blocked_links(self, fields: dict, page_url: str) -> None:
         """A cover or body image at an internal address is never requested
@@ -221,17 +243,33 @@ class QqSpider(scrapy.Spider):
         tried = {meta["seed_url"], url, *meta.get("tried", ()), *meta.get("redirect_urls", ())}
         return [u for u in sites.alternate_urls(url) if u not in tried]
 
-    def try_elsewhere(self, url, meta, reason, kind):
-        """Ask the article's other host before giving up on it."""
+    #: Meta a retry on another host carries over: the article's identity and
+    #: what makes its request conditional (crawler.spiders.refresh).
+    CARRIED_META = ("seed", "article_key", "refresh_original")
+    #: Failure kinds that say the page is not there (rather than unreachable).
+    ABSENT_KINDS = frozenset({"HTTP 404", "HTTP 410", "redirected away"})
+
+    def try_elsewhere(self, url, meta, reason, kind, request=None):
+        """Ask the article's other host before giving up on it. The failure
+        reported is the worst of the attempts: a host that could not be
+        reached, then one that says 404, is a failure, not a gone article."""
         seed_url = meta["seed_url"]
         first = meta.get("first_reason")
         for other in self.alternates(url, meta):
             self.logger.warning("%s: %s at %s; trying %s", seed_url, reason, url, other)
             tried = [*meta.get("tried", ()), *meta.get("redirect_urls", ()), url]
+            carried = {name: meta[name] for name in self.CARRIED_META if name in meta}
+            headers = {name: value for name in ("If-None-Match", "If-Modified-Since")
+                       if request is not None and (value := request.headers.get(name))}
             yield scrapy.Request(other, callback=self.parse_article, errback=self.on_error, dont_filter=True,
-                                 meta={"seed_url": seed_url, "seed": meta.get("seed"), "tried": tried,
-                                       "first_reason": first or f"{reason} at {url}"})
+                                 headers=headers,
+                                 meta={**carried, "seed_url": seed_url, "tried": tried,
+                                       "first_reason": first or f"{reason} at {url}",
+                                       "first_kind": meta.get("first_kind") or kind})
             return
+        first_kind = meta.get("first_kind")
+        if first_kind and first_kind not in self.ABSENT_KINDS and kind in self.ABSENT_KINDS:
+            kind = first_kind  # unreachable, then absent: the worst of the two
         self.fail(seed_url, f"{first}; then {reason} at {url}" if first else reason, kind=kind)
 
     def image_requests(self, article):
@@ -267,7 +305,7 @@ class QqSpider(scrapy.Spider):
     def on_error(self, failure):
         request = failure.request
         kind, reason = failure_reason(failure, self.settings)
-        yield from self.try_elsewhere(request.url, request.meta, reason, kind=kind)
+        yield from self.try_elsewhere(request.url, request.meta, reason, kind=kind, request=request)
 
     def fail(self, url: str, reason: str, kind: str | None = None):
         self.logger.error("not archived: %s: %s", url, reason)

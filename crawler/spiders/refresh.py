@@ -22,19 +22,13 @@ from datetime import timedelta
 import scrapy
 
 from crawler import signals as crawler_signals
-from crawler import sites
-from crawler.items import Article
 from crawler.spiders.qq import QqSpider, validators
 from crawler.store import find, shared_store
 
 #: Failure kinds that mean the article is no longer there.
-GONE_KINDS = {"HTTP 404", "HTTP 410", "redirected away"}
+GONE_KINDS = QqSpider.ABSENT_KINDS
 AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "": "days"}
-
-
-def _title_key(title) -> str:
-    return re.sub(r"\W+", "", str(title or "")).casefold()
 
 
 def parse_age(text: str | None) -> timedelta | None:
@@ -110,21 +104,7 @@ class RefreshSpider(QqSpider):
                 capture=capture, validators=validators(response), spider=self)
             return
         async for result in super().parse_article(response):
-            if isinstance(result, Article) and self.another_article(result):
-                state = shared_store(self.crawler).get(response.meta["article_key"])
-                self.fail(seed_url, f"redirected away to {result['url']} (another article: "
-                                    f"{result.get('title')!r}, not {state.title!r})", kind="redirected away")
-                return
             yield result
-
-    def another_article(self, article) -> bool:
-        """Whether a page a redirect led to is another article than the one
-        archived: a different address (canonical key) and a different title.
-        The same article moved to a new address keeps its title."""
-        state = shared_store(self.crawler).get(article.get("key") or "")
-        if state is None or not state.url or sites.article_key(article["url"]) == sites.article_key(state.url):
-            return False
-        return _title_key(article.get("title")) != _title_key(state.title)
 
     def fail(self, url: str, reason: str, kind: str | None = None):
         key = self.keys_by_url.get(url)

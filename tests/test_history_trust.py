@@ -1,0 +1,143 @@
+"""History an archivist can trust: an edit is a change, never a disappearance.
+
+Real ``scrapy refresh`` and ``scrapy crawl`` subprocesses over a fixture web
+(a forward proxy on 127.0.0.1) whose news site edits a headline and moves
+the article to a new slug with a 301, as WordPress does; sends deleted
+articles to the front page or to another story; and gives one article two
+share links.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler import identity
+from crawler.store import open_store
+from tests.conftest import run_crawl, run_scrapy
+from tests.fixtures.qq_site import Page, reference_page
+from tests.fixtures.server import FixtureProxy
+
+HOST = "https://city.example"
+STORY = ["The mayor announced her resignation on Thursday evening after eleven years in office.",
+         "She told reporters that the council's vote on the budget had made her position untenable.",
+         "Her deputy will lead the city until an election is held, probably in the autumn.",
+         "Opposition councillors said the resignation was overdue and called for a public inquiry."]
+OTHER = ["The tram line to the airport will open six months late, the transport authority said.",
+         "Contractors blamed a shortage of steel and a dispute over the signalling system.",
+         "Passengers will keep using the shuttle buses until the line opens next summer.",
+         "The authority said the cost of the delay would be borne by the contractors."]
+
+
+def page(title: str, text: list[str]) -> Page:
+    return Page(body=reference_page(title, [f"{title}."] + list(text)).encode())
+
+
+def url(path: str) -> str:
+    return f"{HOST}/2025/02/13/{path}/"
+
+
+def events(archive):
+    path = archive / "changes.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def text_records(archive) -> list[str]:
+    found = []
+    for warc in sorted((archive / "warc").glob("*.warc.gz")):
+        with open(warc, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                if record.rec_type == "resource" and uri.startswith("urn:markdown:"):
+                    found.append(uri)
+    return found
+
+
+@pytest.fixture()
+def site(tmp_path):
+    pages = {url("mayor-resigns"): page("Mayor resigns", STORY),
+             url("tram-delayed"): page("Tram line delayed", OTHER),
+             f"{HOST}/": page("City news", ["The latest from the city hall, updated all day long."] * 3)}
+    proxy = FixtureProxy(pages).start()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "note.md").write_text(f"- [mayor]({url('mayor-resigns')})\n", encoding="utf-8")
+    yield proxy, pages, seeds
+    proxy.stop()
+
+
+def headline_edit(pages):
+    """A new headline, one corrected paragraph, and the old slug answers 301."""
+    corrected = [STORY[0].replace("eleven", "twelve"), *STORY[1:]]
+    pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", url("mayor-resigns-after-council-vote"))])
+    pages[url("mayor-resigns-after-council-vote")] = page("Mayor resigns after council vote", corrected)
+
+
+@pytest.mark.parametrize("command", [["refresh"], ["crawl", "qq"]])
+def test_a_headline_edit_with_a_slug_redirect_is_a_change(site, tmp_path, command):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    files = sorted((archive / "articles").rglob("*.md"))
+    assert len(files) == 1
+    headline_edit(pages)
+    args = command + (["-a", f"seeds={seeds}"] if command[0] == "crawl" else [])
+    result = run_scrapy(args, archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert "gone: " + url("mayor-resigns") not in result.log and "redirected away" not in result.log
+    assert sorted((archive / "articles").rglob("*.md")) == files  # one file, not a fork
+    text = files[0].read_text(encoding="utf-8")
+    assert "twelve years" in text and 'title: "Mayor resigns after council vote"' in text
+    versions = list((archive / "versions").rglob("*.md"))
+    assert len(versions) == 1 and "eleven years" in versions[0].read_text(encoding="utf-8")
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    with open_store(archive) as store:
+        (state,) = list(store.all())
+        assert state.status == "ok" and state.url == url("mayor-resigns-after-council-vote")
+        assert state.source_url == url("mayor-resigns")
+
+
+@pytest.mark.parametrize("target", ["front", "other"])
+def test_a_redirect_to_the_front_page_or_another_story_is_still_gone(site, tmp_path, target):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    before = sorted(p.read_bytes() for p in (archive / "articles").rglob("*.md"))
+    where = f"{HOST}/" if target == "front" else url("tram-delayed")
+    pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", where)])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert f"gone: {url('mayor-resigns')}: redirected away to {where}" in result.log
+    assert sorted(p.read_bytes() for p in (archive / "articles").rglob("*.md")) == before
+    assert not (archive / "versions").exists()
+    assert [e["event"] for e in events(archive)] == ["archived", "gone"]
+
+
+def test_the_same_article_rule():
+    stored = identity.Stored(urls=[url("mayor-resigns")], title="Mayor resigns", paragraphs=STORY)
+    corrected = [STORY[0].replace("eleven", "twelve"), *STORY[1:]]
+    moved = url("mayor-resigns-after-council-vote")
+    assert identity.not_the_article(url("mayor-resigns"), moved, stored, title="Mayor resigns after council vote",
+                                    paragraphs=corrected) is None
+    # another story at an article address: the body says so, whatever the address
+    assert "another article" in identity.not_the_article(url("mayor-resigns"), url("tram-delayed"), stored,
+                                                         title="Tram line delayed", paragraphs=OTHER)
+    # a new address whose page names the old one as canonical
+    assert identity.not_the_article(url("mayor-resigns"), moved, stored, canonical=url("mayor-resigns"),
+                                    title="x", paragraphs=["y"]) is None
+    # the front page and a section above the article never are the article
+    assert identity.not_the_article(url("mayor-resigns"), f"{HOST}/", stored, title="Mayor resigns",
+                                    paragraphs=STORY) == "the site's front page or a section page"
+    assert identity.not_the_article(url("mayor-resigns"), f"{HOST}/2025/", None) is not None
+    # a first capture: an article address is taken
+    assert identity.not_the_article(url("mayor-resigns"), moved, None) is None
+    # Chinese text: shingles of characters, no spaces needed
+    zh = ["市长周四晚间宣布辞职，她已在任十一年。", "她对记者说，议会对预算的表决使她无法继续任职。"]
+    zh_fixed = ["市长周四晚间宣布辞职，她已在任十二年。", zh[1]]
+    assert identity.shared_text(zh, zh_fixed) > 0.5
+    # the site's own ids decide where there are some
+    qq = "https://new.qq.com/rain/a/20250213A06E5300"
+    assert identity.not_the_article(qq, "https://news.qq.com/rain/a/20250213A06E5300") is None
+    assert identity.not_the_article(qq, "https://news.qq.com/rain/a/20250213A06E5301") == "another article id"
