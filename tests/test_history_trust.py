@@ -141,3 +141,59 @@ def test_the_same_article_rule():
     qq = "https://new.qq.com/rain/a/20250213A06E5300"
     assert identity.not_the_article(qq, "https://news.qq.com/rain/a/20250213A06E5300") is None
     assert identity.not_the_article(qq, "https://news.qq.com/rain/a/20250213A06E5301") == "another article id"
+
+
+def test_two_share_links_of_one_qq_article_are_one_article_on_every_crawl(tmp_path):
+    from tests.conftest import SEEDS
+    from tests.fixtures.qq_site import build_site, read_seed
+
+    article = read_seed("004_0f7ec6953a63be2f.txt")  # its page data names its id (cms_id)
+    share = f"https://view.inews.qq.com/wxn/{article.article_id}"  # a share link the URL id rule does not read
+    pages = build_site()
+    pages[share] = pages[article.source_url]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "004.txt").write_bytes((SEEDS / "004_0f7ec6953a63be2f.txt").read_bytes())
+    (seeds / "share.md").write_text(f"- [shared]({share})\n", encoding="utf-8")
+    archive = tmp_path / "archive"
+    proxy = FixtureProxy(pages).start()
+    try:
+        for _ in range(3):
+            result = run_crawl(archive, proxy.url, seeds=seeds)
+            assert result.returncode == 0, result.log[-3000:]
+    finally:
+        proxy.stop()
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    assert len(text_records(archive)) == 1
+    assert [p.name for p in (archive / "articles").rglob("*.md")] == [f"{article.article_id}.md"]
+    with open_store(archive) as store:
+        assert [s.path for s in store.all()] == [f"articles/qq/{article.article_id}.md"]
+
+
+def test_a_refresh_keeps_the_stored_file_and_key_whatever_today_derives(site, tmp_path):
+    """A library upgrade or a domain move must not fork an article: the state's
+    key and file are the article's identity."""
+    import sqlite3
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (old,) = (archive / "articles").rglob("*.md")
+    # as an earlier library would have named it
+    kept = archive / "articles" / "cityhall" / "mayor.md"
+    kept.parent.mkdir()
+    old.rename(kept)
+    db = sqlite3.connect(archive / "state.sqlite3")
+    with db:
+        db.execute("UPDATE articles SET path=?, site='cityhall', key='legacy-key'",
+                   ("articles/cityhall/mayor.md",))
+    db.close()
+    pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md")] == [
+        "articles/cityhall/mayor.md"]
+    assert "twelve years" in kept.read_text(encoding="utf-8")
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    with open_store(archive) as store:
+        assert [(s.key, s.path) for s in store.all()] == [("legacy-key", "articles/cityhall/mayor.md")]
