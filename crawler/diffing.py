@@ -175,9 +175,28 @@ def parsed_parts(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
     return meta, [p for p in map(normalise_paragraph, paragraphs) if p]
 
 
+#: The text digest's algorithm, named in every digest (``t1:<sha256 hex>``):
+#: a digest made by another algorithm (a future normalisation) is not
+#: comparable, and must never read as a change. Digests written before the
+#: name was added carry none and were made by ``t1``.
+DIGEST_VERSION = "t1"
+
+
+def digest_version(digest: str) -> str:
+    return digest.split(":", 1)[0] if ":" in digest else DIGEST_VERSION
+
+
+def same_digest(a: str, b: str) -> bool | None:
+    """Whether two text digests say the same text; None when their
+    algorithms differ, so that nothing can be said."""
+    if digest_version(a) != digest_version(b):
+        return None
+    return a.rsplit(":", 1)[-1] == b.rsplit(":", 1)[-1]
+
+
 def text_digest(markdown_text: str) -> str:
-    """SHA-256 hex of the article itself: two captures with the same text
-    have the same digest whatever their capture keys say."""
+    """``t1:`` and the SHA-256 hex of the article itself: two captures with
+    the same text have the same digest whatever their capture keys say."""
     return parts_digest(article_parts(markdown_text))
 
 
@@ -188,7 +207,7 @@ def parts_digest(parts: tuple[dict, list[str]]) -> str:
         {"front_matter": {k: _canonical_value(v) for k, v in meta.items()}, "body": paragraphs},
         ensure_ascii=False, sort_keys=True, separators=(",", ":"),
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{DIGEST_VERSION}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
 
 def diff_articles(old_text: str, new_text: str) -> ArticleDiff:

@@ -17,6 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler import markdown, sites
 from crawler.diffing import text_digest
+from crawler.recorded import Evidence
 from crawler.versions import iso_utc
 from crawler.store import GONE, OK, ArticleState, StateStore
 
@@ -98,6 +99,16 @@ def rebuild_into(store: StateStore, root: str | Path) -> int:
         if state is not None:
             states.append(state)
     statuses = last_statuses(root)
+    evidence = Evidence(root)
+    for state in states:
+        # the digest of the text last recorded: a file whose outcome the
+        # change log never got (a run killed after writing it) gets none, so
+        # the next check records it (crawler.pipelines.recordrepair) instead
+        # of taking the file for what was recorded
+        if not evidence.event(state.path, state.warc_record_id, state.text_digest):
+            logger.warning("state rebuild: %s was written but its outcome never recorded: "
+                           "recorded at its next check", state.path)
+            state.text_digest = None
     rendered: set[str] = set()
     captures = captures_by_uri(root / "warc", {s.url for s in states if s.url}, rendered)
     for state in states:

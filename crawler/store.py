@@ -240,8 +240,12 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
             store = StateStore(path)
             store.check()
             if store.count() == 0 and any((root / "articles").rglob("*.md")):
-                # an empty file (a truncation, a mistake) beside archived articles
-                raise StoreDamaged(f"{path}: empty while {root / 'articles'} holds articles")
+                # empty beside archived articles: a first run stopped before it
+                # recorded anything (or a truncation): filled from the archive
+                logger.warning("capture state %s is empty while %s holds articles: rebuilt from the archive",
+                               path, root / "articles")
+                count = rebuild_into(store, root) if rebuild_missing else 0
+                logger.warning("capture state rebuilt from %s: %d articles", root, count)
             return store
         except (StoreDamaged, sqlite3.DatabaseError) as exc:
             if store is not None:
@@ -256,12 +260,16 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
     root.mkdir(parents=True, exist_ok=True)
     store = StateStore(path)
     if rebuild_missing and (root / "articles").is_dir():
-        from crawler.staterebuild import rebuild_into
-
         count = rebuild_into(store, root)
         if existed or count:
             logger.warning("capture state rebuilt from %s: %d articles", root, count)
     return store
+
+
+def rebuild_into(store: StateStore, root) -> int:
+    from crawler.staterebuild import rebuild_into as rebuild
+
+    return rebuild(store, root)
 
 
 def find(store: StateStore, ref: str) -> ArticleState | None:

@@ -206,7 +206,7 @@ def test_identical_texts_and_capture_keys_only(color):
 
 def test_text_digest_is_the_article_not_the_capture():
     digest = text_digest(SEED)
-    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert re.fullmatch(r"t1:[0-9a-f]{64}", digest)  # the algorithm named
     assert text_digest(with_capture(SEED)) == digest
     assert text_digest(with_capture(SEED, "44444444-4444-4444-4444-444444444444", "2026-01-01T00:00:00Z")) == digest
     # layout is not content: extra blank lines, trailing spaces
@@ -269,3 +269,13 @@ def test_every_paragraph_touched_still_pairs_paragraphs():
     assert diff.counts["paragraphs_added"] == diff.counts["paragraphs_removed"] == 0
     assert diff.counts["chars_added"] == diff.counts["chars_removed"] == sum(p.count("，") for p in touched)
     assert [key for key, _, _ in diff.front_matter] == ["summary"]
+
+
+def test_digests_of_another_algorithm_are_not_compared():
+    from crawler.diffing import same_digest
+
+    digest = text_digest(SEED)
+    legacy = digest.split(":", 1)[1]  # written before digests named their algorithm (t1's)
+    assert same_digest(digest, legacy) is True
+    assert same_digest(digest, text_digest(SEED.replace(TYPO, FIXED))) is False
+    assert same_digest(digest, "t2:" + "0" * 64) is None  # nothing can be said: never a change

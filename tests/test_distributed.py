@@ -288,8 +288,9 @@ def test_addon_switches_only_a_shared_crawl(redis_url, tmp_path):
     assert shared.settings["EXTENSIONS"]["crawler.distributed.extension.SharedCrawl"] == 505
     pipelines = shared.settings["ITEM_PIPELINES"]
     assert pipelines["crawler.distributed.locks.ArticleLockPipeline"] == 100
-    assert pipelines["crawler.distributed.repair.FirstCaptureRepair"] == 350  # after the Markdown writer
-    assert pipelines["crawler.distributed.repair.TextRecorded"] == 450  # after the WARC metadata
+    # the same repair as a single-machine run, reading the archive's evidence
+    assert pipelines["crawler.pipelines.recordrepair.UnrecordedOutcomes"] == 350
+    assert not any("distributed.repair" in name for name in pipelines)
 
 
 def test_a_request_is_acknowledged_only_when_the_engine_is_done_with_it(client, redis_url, tmp_path):

@@ -197,3 +197,57 @@ def test_a_refresh_keeps_the_stored_file_and_key_whatever_today_derives(site, tm
     assert [e["event"] for e in events(archive)] == ["archived", "changed"]
     with open_store(archive) as store:
         assert [(s.key, s.path) for s in store.all()] == [("legacy-key", "articles/cityhall/mayor.md")]
+
+
+def metadata_files(archive) -> list[str]:
+    """The article file each WARC metadata record names (one per text record)."""
+    found = []
+    for warc in sorted((archive / "warc").glob("*.warc.gz")):
+        with open(warc, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "metadata":
+                    fields = dict(line.split(": ", 1) for line in
+                                  record.content_stream().read().decode().splitlines() if ": " in line)
+                    if "article-file" in fields:
+                        found.append(fields["article-file"])
+    return sorted(found)
+
+
+def assert_recorded_once(archive):
+    """Every article file: one archived event, one text record, and a state
+    whose digest is the file's."""
+    from crawler.diffing import text_digest
+
+    files = sorted(p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md"))
+    assert files
+    archived = sorted(e["article"] for e in events(archive) if e["event"] == "archived")
+    assert archived == files, "each file's archived event, once"
+    assert metadata_files(archive) == files, "each file's text record, once"
+    with open_store(archive) as store:
+        for path in files:
+            state = store.by_path(path)
+            assert state is not None and state.text_digest == text_digest((archive / path).read_text("utf-8"))
+
+
+@pytest.mark.parametrize("order", [310, 450], ids=["before-text-record", "after-text-record"])
+@pytest.mark.parametrize("delete_state", [True, False], ids=["state-deleted", "state-kept"])
+def test_a_crawl_killed_mid_run_has_every_outcome_recorded_once_by_the_next(fixture_web, qq_seeds_dir, tmp_path,
+                                                                            order, delete_state):
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    archive = tmp_path / "archive"
+    killed = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir,
+                       settings={"ITEM_PIPELINES": pipelines_with_killpoint(order), "KILLPOINT_AFTER": 2})
+    assert killed.returncode == -9, killed.log[-2000:]
+    written = list((archive / "articles").rglob("*.md"))
+    assert written
+    if delete_state:
+        for name in ("state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"):
+            (archive / name).unlink(missing_ok=True)
+    again = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
+    assert again.returncode == 0, again.log[-3000:]
+    assert "written but never recorded" in again.log
+    assert_recorded_once(archive)
+    third = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
+    assert third.returncode == 0 and "never recorded" not in third.log
+    assert_recorded_once(archive)

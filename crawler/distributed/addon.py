@@ -8,8 +8,9 @@ single-machine crawl is exactly as it was. With it set:
   per-run dupefilter (crawler.distributed.scheduler);
 * the per-process summary is replaced by the run-wide one, and the
   per-process CDXJ index by the locked one of crawler.distributed.extension;
-* ``ArticleLockPipeline`` runs before the article is written, and the
-  pipelines of crawler.distributed.repair around the WARC metadata one.
+* ``ArticleLockPipeline`` runs before the article is written. Outcomes a
+  dead worker wrote but never recorded are repaired as in a single-machine
+  run (crawler.pipelines.recordrepair reads the archive's own evidence).
 """
 
 from __future__ import annotations
@@ -35,5 +36,3 @@ class SharedCrawlAddon:
         extensions["crawler.distributed.extension.SharedCrawl"] = order + 5
         pipelines = settings["ITEM_PIPELINES"]
         pipelines["crawler.distributed.locks.ArticleLockPipeline"] = 100
-        pipelines["crawler.distributed.repair.FirstCaptureRepair"] = 350
-        pipelines["crawler.distributed.repair.TextRecorded"] = 450

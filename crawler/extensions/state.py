@@ -19,7 +19,7 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.changelog import ChangeLog
 from crawler.distributed import article_lock, changelog_guard
-from crawler.diffing import text_digest
+from crawler.diffing import same_digest, text_digest
 from crawler.iothread import run_io
 from crawler.storage import ArchiveStore
 from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
@@ -91,19 +91,28 @@ class ArchiveStateRecorder:
         self._checked(state, previous.status if previous else None, now, article["source_url"])
         if capture.get("record_id") and not capture.get("revisit"):
             self._full_capture(state, capture, article.get("validators") or {})
+        digest = article.get("text_digest") or text_digest(self.archive.read_text(article["path"]))
         if outcome != "unchanged" or previous is None or not state.text_digest:
-            state.text_digest = article.get("text_digest") or text_digest(self.archive.read_text(article["path"]))
+            state.text_digest = digest
             state.last_changed = capture.get("date") or now
             state.first_captured = state.first_captured or capture.get("date") or now
+        elif same_digest(state.text_digest, digest) is None:
+            state.text_digest = digest  # made by an earlier digest algorithm: the same text, named anew
         # the event before the state: a crash between the two leaves the event
-        # logged (the next check finds the state behind, not the log)
-        if outcome == "archived" and previous is None:
-            self._event("archived", state, now, record_id=capture.get("record_id"))
+        # logged (the next check finds the state behind, not the log), and
+        # crawler.recorded finds it there: an event is never logged twice
+        recorded = article.get("recorded") or {}
+        record_id = recorded["capture"] if "capture" in recorded else capture.get("record_id")
+        if recorded.get("event"):
+            pass
+        elif outcome == "archived" and (previous is None or recorded):
+            self._event("archived", state, now, record_id=record_id, text_digest=digest,
+                        recorded_late=True if recorded else None)
         elif outcome == "updated":
             change = article.get("change") or {}
             self._event("changed", state, now, previous_version=change.get("previous_version"),
                         previous_record_id=change.get("previous_record_id"),
-                        record_id=capture.get("record_id"), counts=change.get("counts"),
+                        record_id=record_id, counts=change.get("counts"), text_digest=digest,
                         recorded_late=change.get("recorded_late"))
         self.store.put(state)
 

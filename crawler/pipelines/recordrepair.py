@@ -1,15 +1,16 @@
 """An outcome written to disk but never recorded is recorded when the article comes again.
 
-The Markdown pipeline writes the article; the WARC text record, the capture
-state and the change log follow. A crawl killed in between (``kill -9``, a
-full disk on the WARC) leaves a file the archive's records do not know: a
-first capture the state has no row for, or a new version whose text the
-state's digest does not match. The next check finds the same text on disk
-and would call it "unchanged", and the change would never be logged. This
-pipeline (after the Markdown one) turns such an "unchanged" back into what
-happened, "archived" or "updated" (the version the file replaced is the
-newest under versions/), so that the text record, the state, the change log
-and the summary follow. A shared crawl has its own (crawler.distributed.repair).
+The Markdown pipeline writes the article; the WARC text record, the change
+log and the capture state follow (crawler.recorded). A run killed in between
+(``kill -9``, a full disk on the WARC, a dead worker of a shared run), or a
+state deleted and rebuilt since, leaves a file whose outcome the state does
+not know. The next check finds the same text on disk and would call it
+"unchanged", and the change would never be logged. This pipeline (after the
+Markdown one) turns such an "unchanged" back into what happened, "archived"
+or "updated" (the version the file replaced is the newest under
+versions/), and says which records already exist, so that each one is
+written once: the WARC metadata pipeline skips a text record that is there,
+the state recorder an event that is there. Single and shared runs alike.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from __future__ import annotations
 import logging
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
 
-from crawler import sites
-from crawler.diffing import diff_articles
+from crawler import markdown, sites
+from crawler.diffing import diff_articles, same_digest
 from crawler.iothread import run_io
+from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
 from crawler.store import shared_store
 from crawler.versions import article_versions
@@ -36,8 +37,6 @@ class UnrecordedOutcomes:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if crawler.settings.get("REDIS_URL"):
-            raise NotConfigured("a shared crawl repairs with crawler.distributed.repair")
         return cls(crawler)
 
     async def process_item(self, item, spider=None):
@@ -49,24 +48,34 @@ class UnrecordedOutcomes:
                 or not self.archive.exists(article["path"]):
             return item  # (same_as: written by this run, under another seed URL)
         state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
-        if state is None:
-            self._recorded_late(article, "archived", "first capture")
         # "unchanged": the file holds this text, so its digest is the article's
-        elif state.text_digest and state.text_digest != article["text_digest"]:
-            versions = article_versions(self.archive, article["path"])
-            current, previous = versions[-1].text, versions[-2] if len(versions) >= 2 else None
+        recorded = state.text_digest if state is not None else None
+        if recorded and same_digest(recorded, article["text_digest"]) is not False:
+            return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
+        path = article["path"]
+        text = article["rendered"] = self.archive.read_text(path)  # its text record holds the file as it is
+        capture = markdown.parse(text)[0].get("warc_record_id")
+        evidence = Evidence.of(self.crawler)
+        done = {"text": evidence.text(path, capture, article["text_digest"]),
+                "event": evidence.event(path, capture, article["text_digest"])}
+        versions = article_versions(self.archive, path)
+        if len(versions) >= 2:
+            current, previous = versions[-1].text, versions[-2]
             article["change"] = {
-                "previous_version": previous.file if previous else None,
-                "previous_record_id": previous.meta.get("warc_record_id") if previous else None,
-                "counts": diff_articles(previous.text, current).counts if previous else None,
+                "previous_version": previous.file,
+                "previous_record_id": previous.meta.get("warc_record_id"),
+                "counts": diff_articles(previous.text, current).counts,
                 "recorded_late": True,
             }
-            self._recorded_late(article, "updated", "new version")
-        return item
-
-    def _recorded_late(self, article, outcome: str, what: str) -> None:
+            outcome, what = "updated", "new version"
+        else:
+            outcome, what = "archived", "first capture"
+        article["recorded"] = {**done, "capture": capture}
+        missing = [name for name, ok in (("WARC text record", done["text"]), ("change-log event", done["event"]),
+                                         ("capture state", False)) if not ok]
         logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
-                       "recorded now", article["source_url"], what, article["path"])
+                       "recorded now (%s)", article["source_url"], what, path, ", ".join(missing))
         self.crawler.stats.inc_value("archive/recorded_late")
         self.crawler.stats.inc_value(f"archive/{outcome}")
         article["outcome"] = outcome
+        return item

@@ -37,13 +37,15 @@ class WarcMetadataPipeline:
     def write(self, item):
         """The article's text and metadata records, written together."""
         article = ItemAdapter(item)
-        if article.get("outcome") == "unchanged":
-            return item
-        capture = article.get("capture") or {}
+        recorded = article.get("recorded") or {}
+        if article.get("outcome") == "unchanged" or recorded.get("text"):
+            return item  # (recorded: a killed run wrote it; once is enough)
+        # the capture the text came from: this one, or for an outcome recorded
+        # late, the one the file names (crawler.recorded reads it back)
+        capture_id = recorded["capture"] if "capture" in recorded else (article.get("capture") or {}).get("record_id")
         url = article.get("url") or article["source_url"]
         builder = self.writer.builder
-        text = text_record(builder, url, article.get("rendered") or markdown.render(article),
-                           capture.get("record_id"))
+        text = text_record(builder, url, article.get("rendered") or markdown.render(article), capture_id)
         about = metadata_record(builder, url, {
             "article-file": article.get("path"),
             "article-outcome": article.get("outcome"),
@@ -51,6 +53,7 @@ class WarcMetadataPipeline:
             "source-url": article.get("source_url"),
             "text-record": text.rec_headers.get_header("WARC-Record-ID"),
             "text-uri": f"urn:markdown:{url}",
-        }, capture.get("record_id"))
+            "text-digest": article.get("text_digest"),
+        }, capture_id)
         self.writer.write(text, about)
         return item

@@ -77,9 +77,11 @@ class RefreshSpider(QqSpider):
             self.seed_urls[state.source_url] = state.seed or state.path
             self.keys_by_url[state.source_url] = state.key
             headers, original = {}, state.original()
-            if state.browser:
+            if state.browser or not state.text_digest:
                 # the text comes by the page's scripts: an unchanged shell says
-                # nothing about it, so the page is fetched and rendered again
+                # nothing about it, so the page is fetched and rendered again;
+                # no digest: the stored text's outcome was never recorded, and
+                # only an extraction records it (crawler.pipelines.recordrepair)
                 original = None
             else:
                 if state.etag:
