@@ -45,7 +45,8 @@ LEASE = {"REDIS_LEASE_TIMEOUT": 2, "REDIS_HEARTBEAT_INTERVAL": 0.5}
 
 #: Loaded by every worker started with this folder on PYTHONPATH: with
 #: TEST_REBUILD_PUT_DELAY set, a state rebuild waits that long after each row
-#: it writes (a big archive on a slow shared filesystem, in a few seconds).
+#: it writes (a big archive on a slow shared filesystem, in a few seconds);
+#: with TEST_STATE_ERROR_URL, that article's outcome is not recorded.
 SLOW_REBUILD = '''
 import os, time
 _delay = float(os.environ.get("TEST_REBUILD_PUT_DELAY") or 0)
@@ -65,6 +66,17 @@ if _delay:
         finally:
             del store.put
     _rebuild.rebuild_into = _slow_rebuild_into
+# with TEST_STATE_ERROR_URL set, that article's outcome cannot be recorded (state/errors)
+_unrecordable = os.environ.get("TEST_STATE_ERROR_URL")
+if _unrecordable:
+    import crawler.extensions.state as _state
+    _record = _state.ArchiveStateRecorder.record_article
+
+    def _failing_record_article(self, item):
+        if item.get("source_url") == _unrecordable:
+            raise OSError("injected: the state cannot be written")
+        return _record(self, item)
+    _state.ArchiveStateRecorder.record_article = _failing_record_article
 '''
 
 
@@ -224,6 +236,28 @@ def test_an_unknown_article_fails_every_worker_and_the_summary_and_only_the_last
     assert len(packers) == 1, [log[-2000:] for log in logs]
     assert packers[0].index("capture state written back") < packers[0].index("WACZ written")
     assert (archive / "wacz" / "archive.wacz").is_file()
+
+
+def test_a_state_error_on_any_worker_fails_every_worker_and_the_summary(base, web, redis_url, tmp_path):
+    seeds, archive = base["folder"] / "seeds", tmp_path / "archive"
+    slow, unrecordable = article_url(3), article_url(8)
+    page = web.pages[slow]
+    web.pages[slow] = dataclasses.replace(page, delay=3)  # the second worker joins while it is fetched
+    site = str(base["folder"] / "site")
+    try:
+        results = workers(tmp_path, base, ["crawl", "qq", "-a", f"seeds={seeds}"], archive, redis_url,
+                          "stateerr", web, gap=0.3, REDIS_RUN_ID="stateerr",
+                          env={"TEST_STATE_ERROR_URL": unrecordable,
+                               "PYTHONPATH": os.pathsep.join([site, str(ROOT)])})
+    finally:
+        web.pages[slow] = page
+    logs = [log for _, log in results]
+    assert sum("joined shared run stateerr" in log for log in logs) == 1
+    assert sum(f"state not recorded for {unrecordable}: OSError" in log for log in logs) == 1
+    assert [code for code, _ in results] == [1, 1], [log[-3000:] for log in logs]
+    summary = summary_command(archive, redis_url, "stateerr", "qq")
+    assert summary.returncode == 1, summary.stdout + summary.stderr
+    assert "failed:     0" in summary.stdout and "run failures (exit status 1): state/errors 1" in summary.stdout
 
 
 def test_a_single_machine_refresh_fails_an_unknown_article_as_the_shared_run_does(base, web, tmp_path):
