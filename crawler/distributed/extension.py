@@ -237,20 +237,25 @@ class SharedCrawl:
         settings = self.crawler.settings
         if not (settings.getbool("WARC_ENABLED") and settings.getbool("WARC_CDXJ_INDEX")):
             return
-        from crawler.distributed.locks import named_lock
+        from crawler.distributed.locks import LockTimeout, named_lock
         from crawler.extensions.warcindex import CdxjIndex
         from crawler.storage import ArchiveStore
         from crawler.warc.writer import recover_open_files
 
         archive = settings.get("ARCHIVE_DIR")
-        with named_lock(self.crawler, "index", timeout=INDEX_LOCK_SECONDS):
-            warc_dir = ArchiveStore(archive).path("warc")
-            if warc_dir.is_dir():
-                recovered = recover_open_files(warc_dir, in_use=self.warc_in_use)
-                if recovered:
-                    logger.warning("WARC files of dead workers closed: %s", ", ".join(recovered))
-                    self.crawler.stats.inc_value("warc/recovered_files", len(recovered))
-            CdxjIndex(archive, self.crawler.stats).engine_stopped()
+        try:
+            with named_lock(self.crawler, "index", timeout=INDEX_LOCK_SECONDS):
+                warc_dir = ArchiveStore(archive).path("warc")
+                if warc_dir.is_dir():
+                    recovered = recover_open_files(warc_dir, in_use=self.warc_in_use)
+                    if recovered:
+                        logger.warning("WARC files of dead workers closed: %s", ", ".join(recovered))
+                        self.crawler.stats.inc_value("warc/recovered_files", len(recovered))
+                CdxjIndex(archive, self.crawler.stats).engine_stopped()
+        except (LockTimeout, OSError) as exc:
+            # counted (exit 1, the run's too), and the worker still leaves the run
+            logger.error("CDXJ index not brought up to date: %s: %s", type(exc).__name__, exc)
+            self.crawler.stats.set_value("warc/index_failed", 1)
 
     def _finalize(self):
         """The last worker out of a finished run (its claim kept alive meanwhile)."""
