@@ -170,6 +170,7 @@ def test_a_load_goes_in_only_while_its_claim_is_held_and_once_per_run(redis_url,
     client.set("t:seeder", "me")
     assert shared.load(archive, "run-1", claim=("t:seeder", "me")) == 2
     assert [s.key for s in shared.all()] == ["A", "B"] and shared.loaded_for() == "run-1"
+    assert client.ttl("t:state:articles") == client.ttl("t:state:paths") == -1  # staged with a TTL, kept without
     shared.put(state("C", "articles/qq/C.md"))  # the run's own work
     assert shared.load(archive, "run-1", claim=("t:seeder", "me")) == 3  # loaded once: kept
     assert shared.get("C") is not None

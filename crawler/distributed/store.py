@@ -50,13 +50,15 @@ if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]); redis.call('PERSIST', KEYS[4]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]); redis.call('PERSIST', KEYS[5]) end
 redis.call('HSET', KEYS[6], 'run', ARGV[2], 'saved', '0')
 return 1
 """
 #: States per pipelined write of a load.
 LOAD_BATCH = 1000
+#: Seconds a staged load outlives a loader that died before installing it.
+STAGED_TTL = 86400
 
 
 class ClaimLost(RuntimeError):
@@ -167,6 +169,8 @@ class RedisStore:
             for state in states[start:start + LOAD_BATCH]:
                 pipe.hset(staged[0], state.key, json.dumps(dataclasses.asdict(state), ensure_ascii=False))
                 pipe.hset(staged[1], state.path, state.key)
+            pipe.expire(staged[0], STAGED_TTL)
+            pipe.expire(staged[1], STAGED_TTL)
             pipe.execute()
         installed = self._install(keys=[claim[0] if claim else self.meta, *staged, self.articles, self.paths,
                                         self.meta], args=[claim[1] if claim else "", run_id])
