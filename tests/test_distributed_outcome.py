@@ -261,6 +261,33 @@ def test_a_state_error_on_any_worker_fails_every_worker_and_the_summary(base, we
     assert "failed:     0" in summary.stdout and "run failures (exit status 1): state/errors 1" in summary.stdout
 
 
+def test_an_unchanged_gone_or_failed_outcome_not_recorded_counts_as_a_state_error(tmp_path):
+    """As an archived article's (state/errors, exit 1); Scrapy only logged a signal handler's error."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.commands.crawl import run_status
+    from crawler.extensions.state import ArchiveStateRecorder
+
+    class Unwritable:
+        def get(self, key):
+            raise OSError("disk full")
+
+        def close(self):
+            pass
+
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive")})
+    crawler._state_store = Unwritable()
+    recorder = ArchiveStateRecorder(crawler)
+    url = "https://news0.example/2025/03/story-0001.html"
+    recorder.article_unchanged(url, key="k", capture={}, validators={})
+    recorder.article_gone(url, key="k", reason="HTTP 404")
+    recorder.url_failed(url, "HTTP 500")
+    assert crawler.stats.get_value("state/errors") == 3
+    crawler.stats.set_value("finish_reason", "finished")
+    crawler.stats.set_value("archive/seed_urls_failed", 0)
+    assert run_status(crawler, type("Process", (), {"bootstrap_failed": False})()) == 1
+
+
 def test_a_single_machine_refresh_fails_an_unknown_article_as_the_shared_run_does(base, web, tmp_path):
     archive = archive_copy(base, tmp_path)
     result = scrapy(tmp_path, ["refresh", "--article", "https://nowhere.example/no-such-article", "--article",
