@@ -6,8 +6,8 @@ refresh chooses from it), in the archive I/O thread while its heartbeat
 keeps the seeder key, and once per run (a state loaded for the run is kept;
 one loaded by a worker that lost the key is never installed). It pushes
 each start request under its fingerprint (``once``: pushed at most once per
-run, atomically with the push), records
-the run's seed URLs for the summary, and marks the run seeded. The others
+run, atomically with the push), records the run's seed URLs for the
+summary, and marks the run seeded. The others
 wait in ``start()`` meanwhile (taking requests from the queue as they come),
 so none of them can find the run empty and leave too early; if the seeder
 dies, its key expires with its heartbeat and another takes over, pushing
