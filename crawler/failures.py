@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from scrapy.exceptions import DownloadCancelledError
 
+#: Stats that fail a run when set (not 0), beside its failed seed URLs
+#: (``archive/seed_urls_failed``): damaged or unwritten output, outcomes that
+#: could not be recorded, a refresh asked for an article the archive does not
+#: have. The one list: the exit status of ``scrapy crawl`` and ``refresh``
+#: (crawler/commands/crawl.py), and a shared run's status, its summary and
+#: every worker's exit status (crawler/distributed/) all go by it.
+RUN_FAILURE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed",
+                     "refresh/unknown_article", "state/errors", "archive/state_save_failed")
+
 #: Leading bytes of the image formats the web serves.
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 

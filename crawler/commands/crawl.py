@@ -15,6 +15,7 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler.failures import RUN_FAILURE_STATS
 from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock
 
 logger = logging.getLogger(__name__)
@@ -22,10 +23,9 @@ logger = logging.getLogger(__name__)
 #: Stats that must be 0 for a run to count as a success; a missing one means
 #: the extension that sets it never finished.
 FAILURE_STATS = ("archive/seed_urls_failed",)
-#: Stats that must be 0 or absent: damaged or unwritten output, or a refresh
-#: asked for an article the archive does not have.
-DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed",
-                "refresh/unknown_article", "state/errors")
+#: Stats that must be 0 or absent: the one list of crawler.failures (damaged
+#: or unwritten output, unrecorded outcomes, an unknown --article).
+DAMAGE_STATS = RUN_FAILURE_STATS
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:

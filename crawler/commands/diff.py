@@ -16,11 +16,13 @@ from pathlib import Path
 
 import scrapy
 from scrapy.commands import ScrapyCommand
+from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
 
 from crawler import markdown, sites
 from crawler.commands.history import resolve
 from crawler.diffing import diff_articles, render_html, render_text
+from crawler.failures import binary_content
 from crawler.versions import article_versions, pick
 
 
@@ -47,7 +49,16 @@ class LiveSpider(scrapy.Spider):
         if response.status >= 400:
             self.errors.append(f"HTTP {response.status}")
             return
-        self.found.append((response.url, sites.extract(response.url, response.text)))
+        what = None if isinstance(response, TextResponse) else "not text"
+        what = binary_content(response.body) or what
+        if what:  # an image, a PDF at the article's address: nothing to compare
+            ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "no Content-Type"
+            self.errors.append(f"not an HTML page: {what} ({ctype}, {len(response.body)} bytes)")
+            return
+        try:
+            self.found.append((response.url, sites.extract(response.url, response.text)))
+        except Exception as exc:  # noqa: BLE001 - said, as the crawl says a failed extraction
+            self.errors.append(f"extraction failed: {type(exc).__name__}: {exc}")
 
     def failed(self, failure):
         self.errors.append(failure.getErrorMessage() or failure.type.__name__)
@@ -109,6 +120,10 @@ class Command(ScrapyCommand):
         meta, paragraphs = markdown.parse(old.text)
         source = state.source_url if state else paragraphs[-1].split("](", 1)[-1].rstrip(")")
         url = (state.url if state else None) or meta.get("fetched_url") or source
+        # one page fetched and nothing stored: no part of a shared run, even
+        # when REDIS_URL is set for the project's other commands (the runner's
+        # settings are the crawler's)
+        self.crawler_process.settings.set("REDIS_URL", "", priority="cmdline")
         crawler = self.crawler_process.create_crawler(LiveSpider)
         self.crawler_process.crawl(crawler, url=url)
         self.crawler_process.start()

@@ -6,8 +6,9 @@ single-machine crawl is exactly as it was. With it set:
 
 * ``SCHEDULER``: scrapy-redis's scheduler with the leased queue and the
   per-run dupefilter (crawler.distributed.scheduler);
-* the per-process summary is replaced by the run-wide one, and the
-  per-process CDXJ index by the locked one of crawler.distributed.extension;
+* the per-process summary is replaced by the run-wide one, the
+  per-process CDXJ index by the locked one of crawler.distributed.extension,
+  and the per-process WACZ (``WACZ_ON_CLOSE``) by the last worker's;
 * ``ArticleLockPipeline`` runs before the article is written. Outcomes a
   dead worker wrote but never recorded are repaired as in a single-machine
   run (crawler.pipelines.recordrepair reads the archive's own evidence).
@@ -19,6 +20,7 @@ from crawler.distributed import enabled
 
 SUMMARY = "crawler.extensions.summary.CrawlSummary"
 INDEX = "crawler.extensions.warcindex.CdxjIndex"
+WACZ = "crawler.extensions.waczexport.WaczExport"
 
 
 class SharedCrawlAddon:
@@ -32,6 +34,7 @@ class SharedCrawlAddon:
         order = extensions.get(SUMMARY) or 500
         extensions[SUMMARY] = None
         extensions[INDEX] = None
+        extensions[WACZ] = None  # WACZ_ON_CLOSE: the last worker out packs, once (extension.py)
         extensions["crawler.distributed.summary.SharedSummary"] = order
         extensions["crawler.distributed.extension.SharedCrawl"] = order + 5
         pipelines = settings["ITEM_PIPELINES"]

@@ -2,9 +2,12 @@
 
 Every worker runs the spider's ``start()``; one of them, the first to take
 ``<run>:seeder``, pushes. It loads the capture state into Redis first (a
-refresh chooses from it), pushes each start request under its fingerprint
-(``once``: pushed at most once per run, atomically with the push), records
-the run's seed URLs for the summary, and marks the run seeded. The others
+refresh chooses from it), in the archive I/O thread while its heartbeat
+keeps the seeder key, and once per run (a state loaded for the run is kept;
+one loaded by a worker that lost the key is never installed). It pushes
+each start request under its fingerprint (``once``: pushed at most once per
+run, atomically with the push), records the run's seed URLs for the
+summary, and marks the run seeded. The others
 wait in ``start()`` meanwhile (taking requests from the queue as they come),
 so none of them can find the run empty and leave too early; if the seeder
 dies, its key expires with its heartbeat and another takes over, pushing
@@ -31,6 +34,10 @@ POLL = 0.5
 async def shared_start(spider, make_requests):
     """``spider.start()`` for a shared run; ``make_requests`` is the spider's
     own (synchronous) generator of start requests."""
+    from crawler.distributed.store import ClaimLost
+    from crawler.iothread import run_io
+    from crawler.store import shared_store
+
     crawler = spider.crawler
     run = SharedRun.of(crawler)
     seeder = run.keys.run("seeder")
@@ -40,17 +47,30 @@ async def shared_start(spider, make_requests):
             if not waited:
                 logger.info("shared run %s: the work was pushed by another worker", run.run_id)
             return
-        if run.client.set(seeder, run.worker, nx=True, px=run.lease_ms):
-            break
-        waited = True
-        await asyncio.sleep(POLL)
-    run.seeding = True
+        if not run.client.set(seeder, run.worker, nx=True, px=run.lease_ms):
+            waited = True
+            await asyncio.sleep(POLL)
+            continue
+        run.seeding = True  # the heartbeat keeps the seeder key alive from now on
+        try:
+            # Off the reactor, in the archive I/O thread: a rebuild of the
+            # state reads every article and WARC, longer than the lease on a
+            # big archive, and a reactor stalled that long would let the
+            # seeder key lapse; another worker would then load a half-built
+            # state, or take the half-built file for a damaged one.
+            store = shared_store(crawler)
+            await run_io(crawler, store.load, crawler.settings.get("ARCHIVE_DIR"), run.run_id,
+                         claim=(seeder, run.worker))
+        except ClaimLost as exc:
+            run.seeding = False
+            logger.warning("shared run %s: %s; another worker seeds the run", run.run_id, exc)
+            waited = True
+            continue
+        except BaseException:
+            run.seeding = False
+            raise
+        break
     try:
-        from crawler.store import shared_store
-
-        store = shared_store(crawler)
-        if store.loaded_for() != run.run_id:
-            store.load(crawler.settings.get("ARCHIVE_DIR"), run.run_id)
         pushed = 0
         for request in make_requests():
             request.meta[ONCE] = fingerprint(request).hex()

@@ -40,6 +40,31 @@ return 1
 """
 
 
+# KEYS: claim articles:new paths:new articles paths meta; ARGV: holder run-id.
+# The loaded state replaces the run's, atomically, only while the loader
+# still holds the claim (the run's seeder key): a worker whose claim lapsed
+# (stalled past the lease) and was taken over never overwrites the other's.
+_INSTALL = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  return 0
+end
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]); redis.call('PERSIST', KEYS[4]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]); redis.call('PERSIST', KEYS[5]) end
+redis.call('HSET', KEYS[6], 'run', ARGV[2], 'saved', '0')
+return 1
+"""
+#: States per pipelined write of a load.
+LOAD_BATCH = 1000
+#: Seconds a staged load outlives a loader that died before installing it.
+STAGED_TTL = 86400
+
+
+class ClaimLost(RuntimeError):
+    """The worker loading the state no longer holds the run's claim."""
+
+
 class RedisStore:
     """StateStore's interface (get, by_path, all, count, due, put, update) on Redis."""
 
@@ -49,6 +74,7 @@ class RedisStore:
         self.paths = f"{prefix}:state:paths"
         self.meta = f"{prefix}:state:meta"
         self._put = client.register_script(_PUT)
+        self._install = client.register_script(_INSTALL)
 
     @staticmethod
     def _state(raw) -> ArticleState:
@@ -111,23 +137,45 @@ class RedisStore:
         run = self.client.hget(self.meta, "run")
         return run.decode() if isinstance(run, bytes) else run
 
-    def load(self, archive_dir, run_id: str) -> int:
+    def load(self, archive_dir, run_id: str, claim: tuple[str, str] | None = None) -> int:
         """Replace the Redis state by the archive's (rebuilt from the archive
-        when missing or damaged), for ``run_id``. A previous run's state that
-        was never written back is written back first."""
+        when missing or damaged), for ``run_id``, once: a state loaded for
+        this run already is kept. A previous run's state that was never
+        written back is written back first.
+
+        ``claim`` (key, holder): the run's seeder key, which must still
+        name this worker when the loaded state goes in (else
+        :class:`ClaimLost`, nothing changed). Slow (a rebuild reads every
+        article and WARC): run it off the reactor (crawler.iothread), so
+        the heartbeat keeps the claim alive meanwhile."""
+        def held():
+            return claim is None or self.client.get(claim[0]) == claim[1].encode()
+
+        if self.loaded_for() == run_id:
+            return self.count()
+        if not held():
+            raise ClaimLost(f"the state load for shared run {run_id} is no longer this worker's")
         previous = self.loaded_for()
         if previous and previous != run_id and self.client.hget(self.meta, "saved") != b"1":
             logger.warning("the capture state of shared run %s was never written back: writing it now", previous)
             self.save(archive_dir)
         with open_store(archive_dir) as sqlite:
             states = list(sqlite.all())
-        pipe = self.client.pipeline()
-        pipe.delete(self.articles, self.paths, self.meta)
-        for state in states:
-            pipe.hset(self.articles, state.key, json.dumps(dataclasses.asdict(state), ensure_ascii=False))
-            pipe.hset(self.paths, state.path, state.key)
-        pipe.hset(self.meta, mapping={"run": run_id, "saved": "0"})
-        pipe.execute()
+        staged = (f"{self.articles}:load:{claim[1] if claim else run_id}",
+                  f"{self.paths}:load:{claim[1] if claim else run_id}")
+        self.client.delete(*staged)
+        for start in range(0, len(states), LOAD_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for state in states[start:start + LOAD_BATCH]:
+                pipe.hset(staged[0], state.key, json.dumps(dataclasses.asdict(state), ensure_ascii=False))
+                pipe.hset(staged[1], state.path, state.key)
+            pipe.expire(staged[0], STAGED_TTL)
+            pipe.expire(staged[1], STAGED_TTL)
+            pipe.execute()
+        installed = self._install(keys=[claim[0] if claim else self.meta, *staged, self.articles, self.paths,
+                                        self.meta], args=[claim[1] if claim else "", run_id])
+        if not installed:
+            raise ClaimLost(f"the state load for shared run {run_id} is no longer this worker's")
         logger.info("capture state loaded into Redis for shared run %s: %d articles", run_id, len(states))
         return len(states)
 

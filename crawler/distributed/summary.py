@@ -24,15 +24,21 @@ from redis.exceptions import RedisError
 
 from crawler.distributed.run import Keys, utcnow
 from crawler.extensions.summary import CrawlSummary
+from crawler.failures import RUN_FAILURE_STATS
 
 logger = logging.getLogger(__name__)
 
 #: Outcomes that answer for a URL (the run did what it was asked).
 SUCCESS = ("archived", "updated", "unchanged", "gone")
-#: Per-worker stats added up run-wide for the summary and the exit status.
-SUMMED_STATS = ("downloader/response_count", "archive/images/fetched", "warc/write_errors")
-#: Stats that make a run exit 1 (as crawler.commands.crawl.DAMAGE_STATS).
-DAMAGE_STATS = ("warc/damaged_files", "warc/write_errors")
+#: Failure stats the last worker out sets for the whole run: the damaged WARC
+#: files its index build saw (the last build sees every file), the WACZ it
+#: packs, the state it writes back.
+FINAL_STATS = ("warc/damaged_files", "wacz/failed", "archive/state_save_failed")
+#: Per-worker stats added up run-wide for the summary and the exit status:
+#: every failure stat of the one list (crawler.failures.RUN_FAILURE_STATS)
+#: that any worker may meet.
+SUMMED_STATS = ("downloader/response_count", "archive/images/fetched",
+                *(key for key in RUN_FAILURE_STATS if key not in FINAL_STATS))
 
 # KEYS: outcomes failures kinds paths gone; ARGV: url outcome path gone-reason
 _SUCCEED = """
@@ -156,7 +162,13 @@ def run_record(client, keys: Keys, spider: str, propagate: bool = True) -> dict:
         source.removeHandler(capture)
         source.propagate = was
     failed = stats.get("archive/seed_urls_failed", 0)
-    status = 1 if failed or any(stats.get(key) for key in DAMAGE_STATS) else 0
+    failures = {key: stats[key] for key in RUN_FAILURE_STATS if stats.get(key)}
+    if failures:  # what fails the run beside its seed URLs, said as the exit status counts it
+        line = "run failures (exit status 1): " + ", ".join(f"{key} {value}" for key, value in failures.items())
+        capture.lines.append(line)
+        if propagate:
+            logger.error(line)
+    status = 1 if failed or failures else 0
     return {"run": keys.run_id, "spider": spider, "finished": utcnow(), "status": status,
             "seed_urls": stats.get("archive/seed_urls", 0), "failed": failed,
             "outcomes": {o: list(summary.outcomes.values()).count(o) for o in (*SUCCESS, "failed")},

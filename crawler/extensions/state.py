@@ -116,7 +116,29 @@ class ArchiveStateRecorder:
                         recorded_late=change.get("recorded_late"))
         self.store.put(state)
 
+    # Outcomes that come as signals, not items: a failure to record one is
+    # named and counted as state/errors (exit 1), as an archived article's
+    # is (Scrapy would only log a signal handler's error, and exit 0).
+
     def article_unchanged(self, url, key, capture=None, validators=None, spider=None):
+        try:
+            self._unchanged(url, key, validators)
+        except Exception as exc:  # noqa: BLE001 - named and counted
+            self._error(url, exc)
+
+    def article_gone(self, url, key, reason, spider=None):
+        try:
+            self._gone(url, key, reason)
+        except Exception as exc:  # noqa: BLE001 - named and counted
+            self._error(url, exc)
+
+    def url_failed(self, url, reason, spider=None, kind=None):
+        self._failed(url, reason)
+
+    def item_dropped(self, item, response, exception, spider):
+        self._failed(ItemAdapter(item).get("source_url"), str(exception))
+
+    def _unchanged(self, url, key, validators):
         with article_lock(self.crawler, key):
             state = self.store.get(key)
             if state is None:
@@ -127,7 +149,7 @@ class ArchiveStateRecorder:
                     setattr(state, name, value)
             self.store.put(state)
 
-    def article_gone(self, url, key, reason, spider=None):
+    def _gone(self, url, key, reason):
         with article_lock(self.crawler, key):
             state = self.store.get(key)
             if state is None:
@@ -140,18 +162,18 @@ class ArchiveStateRecorder:
                 self._event("gone", state, now, reason=reason)
             self.store.put(state)
 
-    def url_failed(self, url, reason, spider=None, kind=None):
-        self._failed(url, reason)
-
-    def item_dropped(self, item, response, exception, spider):
-        self._failed(ItemAdapter(item).get("source_url"), str(exception))
-
     # --- helpers --------------------------------------------------------------
 
     def _failed(self, url, reason):
         """A failed check changes nothing stored but the state's failure count."""
         if not url:
             return
+        try:
+            self._count_failure(url, reason)
+        except Exception as exc:  # noqa: BLE001 - named and counted
+            self._error(url, exc)
+
+    def _count_failure(self, url, reason):
         key = sites.article_key(url)
         with article_lock(self.crawler, key):
             state = self.store.get(key)
