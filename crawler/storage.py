@@ -84,12 +84,17 @@ class ArchiveStore:
 
     def keep_copy(self, src, dst) -> Path:
         """Put ``src`` at ``dst`` too (a hard link, else a copy), leaving
-        ``src`` in place: a crash after this loses nothing."""
+        ``src`` in place: a crash after this loses nothing. Never over an
+        existing file (FileExistsError)."""
         source, target = self.path(src), self.path(dst)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(source, target)
-        except OSError:
+            os.link(source, target)  # refuses an existing name
+        except FileExistsError:
+            raise FileExistsError(f"{dst} exists in the archive") from None
+        except OSError:  # a filesystem without hard links
+            if target.exists():
+                raise FileExistsError(f"{dst} exists in the archive") from None
             self.write_bytes(dst, source.read_bytes())
         return target
 

@@ -17,7 +17,24 @@ from crawler import markdown
 from crawler.storage import ArchiveStore
 
 logger = logging.getLogger(__name__)
-STAMP = re.compile(r"^(\d{8})T(\d{6})")
+#: How a version's file is named: the capture time its text came from
+#: (``20250213T171508Z``), or when there is none the time it was replaced,
+#: with microseconds (``20250213T171508123456Z``); ``-N`` after a clash.
+STAMP = re.compile(r"^(\d{8})T(\d{6})(\d{6})?Z(?:-\d+)?$")
+
+
+def stamp_name(when: datetime, micro: bool = False) -> str:
+    """The version-name form of a UTC time (see ``STAMP``)."""
+    return when.strftime("%Y%m%dT%H%M%S%fZ" if micro else "%Y%m%dT%H%M%SZ")
+
+
+def stamp_time(name: str) -> datetime | None:
+    """The UTC time a version's file name gives (any form of ``STAMP``), or None."""
+    found = STAMP.match(name[:-3] if name.endswith(".md") else name)
+    if not found:
+        return None
+    return datetime.strptime(found[1] + found[2] + (found[3] or "000000"), "%Y%m%d%H%M%S%f").replace(
+        tzinfo=timezone.utc)
 
 
 @dataclass
@@ -58,10 +75,8 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
         for path in sorted(p for p in folder.glob("*.md") if not p.name.startswith(".")):
             text = path.read_text(encoding="utf-8", errors="replace")
             meta = _meta(text, f"versions/{stem}/{path.name}")
-            stamp = STAMP.match(path.stem)
-            dated = iso_utc(meta.get("warc_date")) or (
-                f"{stamp[1][:4]}-{stamp[1][4:6]}-{stamp[1][6:]}T{stamp[2][:2]}:{stamp[2][2:4]}:{stamp[2][4:]}Z"
-                if stamp else None)
+            stamp = stamp_time(path.stem)
+            dated = iso_utc(meta.get("warc_date")) or (stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None)
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")

@@ -65,3 +65,60 @@ def test_a_changed_article_keeps_its_copy_named_by_its_capture_time(tmp_path):
     assert version.endswith("/20250325T003000Z.md")
     assert store.read_bytes(version) == before
     assert out["change"]["previous_record_id"] == "<urn:uuid:1>"
+
+
+def _capture(n: int) -> dict:
+    return {"warc_file": "a.warc.gz", "record_id": f"<urn:uuid:{n}>", "date": f"2025-03-2{n}T00:30:00Z"}
+
+
+def test_a_version_copy_left_by_an_interrupted_write_is_not_made_twice(tmp_path):
+    store = ArchiveStore(tmp_path)
+    first = pipeline(tmp_path).write(article())
+    # a run killed after keeping the copy, before writing the new text
+    store.keep_copy(first["path"], "versions/example/" + first["path"].rsplit("/", 1)[1][:-3]
+                    + "/20250325T003000Z.md")
+    changed = dict(article(text=TEXT.replace("Tuesday", "Wednesday")), capture=_capture(6))
+    out = pipeline(tmp_path).write(changed)
+    assert out["outcome"] == "updated"
+    folder = tmp_path / "versions" / first["path"][len("articles/"):-3]
+    assert [p.name for p in folder.iterdir()] == ["20250325T003000Z.md"]
+
+
+def test_a_version_copy_never_replaces_a_file_of_its_name(tmp_path, monkeypatch):
+    import os
+
+    store = ArchiveStore(tmp_path)
+    store.write_text("articles/x/a.md", "the current copy")
+    store.write_text("versions/x/a/20250101T000000Z.md", "an older copy")
+
+    def no_links(*args, **kwargs):
+        raise PermissionError("this filesystem has no hard links")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(FileExistsError):
+        store.keep_copy("articles/x/a.md", "versions/x/a/20250101T000000Z.md")
+    assert store.read_text("versions/x/a/20250101T000000Z.md") == "an older copy"
+
+
+def test_a_text_equal_to_an_earlier_version_is_named_a_revert(tmp_path):
+    writer = pipeline(tmp_path)
+    first = writer.write(dict(article(), capture=_capture(1)))
+    second = writer.write(dict(article(text=TEXT.replace("Tuesday", "Wednesday")), capture=_capture(2)))
+    assert second["outcome"] == "updated" and second["change"]["reverted_to"] is None
+    third = writer.write(dict(article(), capture=_capture(3)))
+    assert third["outcome"] == "updated"
+    assert third["change"]["reverted_to"] == second["change"]["previous_version"]
+    assert first["path"] == third["path"]
+
+
+def test_version_names_read_back_in_every_form_the_pipeline_writes():
+    from datetime import datetime, timezone
+
+    from crawler.exports.hugo import capture_label
+    from crawler.pipelines.markdown import _now_stamp, capture_stamp
+    from crawler.versions import stamp_time
+
+    assert capture_label({}, capture_stamp({"warc_date": "2025-02-13T17:15:08Z"})) == "before 2025-02-13 17:15:08 UTC"
+    assert capture_label({}, "20250213T171508Z-1") == "before 2025-02-13 17:15:08 UTC"
+    now = stamp_time(_now_stamp())
+    assert now is not None and abs((datetime.now(timezone.utc) - now).total_seconds()) < 60

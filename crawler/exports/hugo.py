@@ -29,7 +29,7 @@ from dateutil.parser import isoparse
 from crawler import markdown
 from crawler.diffing import diff_articles, render_html
 from crawler.storage import ArchiveStore
-from crawler.versions import article_versions
+from crawler.versions import article_versions, stamp_time
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 SHIPPED_SITE = Path(__file__).resolve().parents[2] / "hugo"
 #: Hugo's working folder inside the archive.
 SITE_DIR = "site"
-#: How the markdown pipeline names the copies in versions/ (read, with a fallback).
-STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 
 class HugoError(RuntimeError):
@@ -91,10 +89,8 @@ def capture_label(meta: dict, stamp: str | None = None) -> str:
             pass
     if stamp is None:
         return "date unknown"
-    try:
-        return "before " + _utc_label(datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=timezone.utc))
-    except ValueError:
-        return f"before {stamp}"
+    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.versions)
+    return "before " + _utc_label(when) if when else f"before {stamp}"
 
 
 def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:

@@ -25,6 +25,7 @@ from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_diges
 from crawler.iothread import run_io
 from crawler.items import plain_text
 from crawler.storage import ArchiveStore
+from crawler.versions import article_versions, stamp_name
 from crawler.store import shared_store
 
 logger = logging.getLogger(__name__)
@@ -73,14 +74,14 @@ def stem(rel: str) -> str:
 
 
 def _now_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return stamp_name(datetime.now(timezone.utc), micro=True)
 
 
 def capture_stamp(meta: dict) -> str | None:
     """``20250213T171508Z`` from a copy's ``warc_date``, or None."""
     value = meta.get("warc_date")
     if hasattr(value, "strftime"):
-        return value.strftime("%Y%m%dT%H%M%SZ")
+        return stamp_name(value.astimezone(timezone.utc) if value.tzinfo else value)
     digits = re.sub(r"\D", "", str(value or ""))
     return f"{digits[:8]}T{digits[8:14]}Z" if len(digits) >= 14 else None
 
@@ -161,14 +162,19 @@ class MarkdownWriterPipeline:
             self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)",
                          "much shorter than the stored copy")
         self._adopt_legacy_name(stored, rel)  # only now: a refused extraction moves nothing
-        version = self._version_name(rel, old_meta)
-        self.store.keep_copy(rel, version)
+        version, kept = self._version_name(rel, old_meta)
+        if not kept:
+            self.store.keep_copy(rel, version)
+        reverted = self._reverted_to(rel, article["text_digest"])
         self.store.write_text(rel, text)  # atomic: the old copy stays until now
         article["change"] = {
             "previous_version": version,
             "previous_record_id": old_meta.get("warc_record_id"),
             "counts": diff.counts if diff is not None else None,
+            "reverted_to": reverted,
         }
+        if reverted:
+            logger.info("%s: the text reverts to the version %s", rel, reverted)
         return self._done(article, rel, "updated")
 
     def _identity(self, article) -> str:
@@ -193,13 +199,27 @@ class MarkdownWriterPipeline:
             return derived  # _stored_copy finds the legacy file and _adopt_legacy_name moves it
         return state.path
 
-    def _version_name(self, rel: str, old_meta: dict) -> str:
-        """versions/<site>/<id>/<capture time of the stored copy>.md, free."""
+    def _version_name(self, rel: str, old_meta: dict) -> tuple[str, bool]:
+        """versions/<site>/<id>/<capture time of the stored copy>.md, and
+        whether it holds the stored copy already (a run killed between the
+        copy and the new file: the copy is not made twice). Never an
+        existing file's name otherwise."""
         stamp = capture_stamp(old_meta) or _now_stamp()
+        current = self.store.read_bytes(rel)
         name, n = f"versions/{stem(rel)}/{stamp}.md", 1
         while self.store.exists(name):
+            if self.store.read_bytes(name) == current:
+                return name, True
             name, n = f"versions/{stem(rel)}/{stamp}-{n}.md", n + 1
-        return name
+        return name, False
+
+    def _reverted_to(self, rel: str, digest: str) -> str | None:
+        """The earlier version whose text the new one equals, if any (a page
+        flipping between two texts): named in the change, not a new text."""
+        for version in reversed(article_versions(self.store, rel)):
+            if not version.current and parts_digest(article_parts(version.text)) == digest:
+                return version.file
+        return None
 
     def _stored_copy(self, article, rel: str) -> str | None:
         """Where the article's stored copy is: its file, or the file an
