@@ -251,3 +251,47 @@ def test_a_crawl_killed_mid_run_has_every_outcome_recorded_once_by_the_next(fixt
     third = run_crawl(archive, fixture_web.url, seeds=qq_seeds_dir)
     assert third.returncode == 0 and "never recorded" not in third.log
     assert_recorded_once(archive)
+
+
+@pytest.fixture()
+def qq_one(tmp_path):
+    """One old-template qq article (answered on new.qq.com itself), with an ETag."""
+    from tests.conftest import SEEDS
+    from tests.fixtures.qq_site import build_site, read_seed
+
+    article = read_seed("001_7e5bc8a25ec71449.txt")
+    pages = build_site()
+    page = pages[article.source_url]
+    pages[article.source_url] = Page(body=page.body, headers=[("ETag", '"v1"')])
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "001.txt").write_bytes((SEEDS / "001_7e5bc8a25ec71449.txt").read_bytes())
+    proxy = FixtureProxy(pages).start()
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    yield proxy, pages, article, archive
+    proxy.stop()
+
+
+def test_unreachable_then_404_on_the_other_host_is_a_failure_not_gone(qq_one):
+    proxy, pages, article, archive = qq_one
+    pages[article.source_url] = Page(body=b"late", delay=6)  # times out
+    result = run_scrapy(["refresh"], archive, proxy.url, settings={"DOWNLOAD_TIMEOUT": 2})
+    assert result.returncode == 1, result.log[-3000:]
+    summary = result.log[result.log.index("refresh summary"):]
+    assert "gone:       0" in summary and "failed:     1" in summary
+    assert [e["event"] for e in events(archive)] == ["archived"]
+
+
+def test_the_retry_on_the_other_qq_host_stays_conditional(qq_one):
+    proxy, pages, article, archive = qq_one
+    other = article.source_url.replace("new.qq.com", "news.qq.com")
+    pages[other] = pages[article.source_url]
+    pages[article.source_url] = Page(status=404)
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    asked = [headers for url_, headers in proxy.requests if url_ == other]
+    assert asked and asked[-1].get("If-None-Match") == '"v1"'
+    assert other in proxy.not_modified
+    summary = result.log[result.log.index("refresh summary"):]
+    assert "unchanged:  1" in summary
