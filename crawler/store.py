@@ -65,6 +65,13 @@ class ArticleState:
     warc_record_id: str | None = None
     warc_date: str | None = None
     warc_uri: str | None = None
+    # the last full response whose extraction was refused (empty, collapsed,
+    # too long: kept aside under rejected/), until a check succeeds: the same
+    # payload again is a revisit of it, refused again without a second copy
+    refused_record_id: str | None = None
+    refused_date: str | None = None
+    refused_uri: str | None = None
+    refused_digest: str | None = None
 
     def original(self) -> dict | None:
         """The capture a revisit record refers to, or None."""
@@ -72,6 +79,13 @@ class ArticleState:
             return None
         return {"uri": self.warc_uri, "date": self.warc_date, "record_id": self.warc_record_id,
                 "payload_digest": self.payload_digest}
+
+    def refused(self) -> dict | None:
+        """The refused capture a revisit record refers to, or None."""
+        if not (self.refused_record_id and self.refused_date and self.refused_uri and self.refused_digest):
+            return None
+        return {"uri": self.refused_uri, "date": self.refused_date, "record_id": self.refused_record_id,
+                "payload_digest": self.refused_digest}
 
 
 COLUMNS = [f.name for f in fields(ArticleState)]
@@ -114,6 +128,10 @@ class StateStore:
             for name in COLUMNS)
         with self.db:
             self.db.execute(f"CREATE TABLE IF NOT EXISTS articles ({columns})")
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+            for name in COLUMNS:  # a state of an earlier version of this schema: its new columns, empty
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE articles ADD COLUMN {name} TEXT")
             self.db.execute("CREATE INDEX IF NOT EXISTS articles_path ON articles (path)")
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))

@@ -295,3 +295,34 @@ def test_the_retry_on_the_other_qq_host_stays_conditional(qq_one):
     assert other in proxy.not_modified
     summary = result.log[result.log.index("refresh summary"):]
     assert "unchanged:  1" in summary
+
+
+def response_records(archive, uri: str) -> list[str]:
+    """The record types (response / revisit) captured for ``uri``, in order."""
+    found = []
+    for warc in sorted((archive / "warc").glob("*.warc.gz")):
+        with open(warc, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type in ("response", "revisit") and \
+                        record.rec_headers.get_header("WARC-Target-URI") == uri:
+                    found.append((record.rec_headers.get_header("WARC-Date"), record.rec_type))
+    return [kind for _, kind in sorted(found)]
+
+
+def test_a_page_that_keeps_collapsing_is_stored_and_kept_aside_once(site, tmp_path):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    good = pages[url("mayor-resigns")]
+    pages[url("mayor-resigns")] = page("Mayor resigns", ["Subscribe to read the whole story, from 1 euro."])
+    for _ in range(3):
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 1, result.log[-3000:]
+    assert "refused again" in result.log
+    assert len(list((archive / "rejected").rglob("*.md"))) == 1  # kept aside once
+    assert response_records(archive, url("mayor-resigns")) == ["response", "response", "revisit", "revisit"]
+    pages[url("mayor-resigns")] = good
+    back = run_scrapy(["refresh"], archive, proxy.url)
+    assert back.returncode == 0, back.log[-3000:]
+    assert "unchanged:  1" in back.log[back.log.index("refresh summary"):]
+    assert [e["event"] for e in events(archive)] == ["archived"]

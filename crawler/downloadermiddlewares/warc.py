@@ -8,10 +8,11 @@ capture's place (file, record id, date, URI, payload digest) goes into
 ``request.meta["warc_capture"]`` for the article that comes out of it.
 
 A refresh names the article's last full capture in
-``request.meta["refresh_original"]``. An answer for that URL that is a 304,
-or a 200 with the byte-identical payload, is written as revisit records
-(crawler/warc/revisit.py) instead of a second copy, and the capture says so
-(``"revisit": "not-modified"`` or ``"identical"``).
+``request.meta["refresh_original"]``, and the last one whose extraction was
+refused in ``"refresh_refused"``. A 304, or a 200 with the byte-identical
+payload of either, is written as revisit records (crawler/warc/revisit.py)
+instead of a second copy, and the capture says so (``"revisit":
+"not-modified"``, ``"identical"`` or ``"identical-refused"``).
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ class WarcCaptureMiddleware:
         builder = self.writer.builder
         via_proxy = bool(request.meta.get("proxy"))
         original = request.meta.get("refresh_original")
-        if original and response.url == original["uri"]:
-            if response.status == 304:
-                return not_modified_records(builder, response, original, via_proxy=via_proxy), "not-modified"
-            if response.status == 200 and payload_digest(response.body) == original["payload_digest"]:
-                return [identical_revisit_record(builder, response, original, via_proxy=via_proxy)], "identical"
+        refused = request.meta.get("refresh_refused")
+        # (the answer may come from the article's other host: a 304 answers
+        # the conditional request sent, and the revisit names the original's URI)
+        if original and response.status == 304:
+            return not_modified_records(builder, response, original, via_proxy=via_proxy), "not-modified"
+        if (original or refused) and response.status == 200:
+            digest = payload_digest(response.body)
+            for earlier, kind in ((original, "identical"), (refused, "identical-refused")):
+                if earlier and digest == earlier["payload_digest"]:
+                    return [identical_revisit_record(builder, response, earlier, via_proxy=via_proxy)], kind
         return [response_record(builder, response, via_proxy=via_proxy)], None
 
     async def process_response(self, request, response, spider=None):

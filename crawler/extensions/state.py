@@ -91,6 +91,7 @@ class ArchiveStateRecorder:
         self._checked(state, previous.status if previous else None, now, article["source_url"])
         if capture.get("record_id") and not capture.get("revisit"):
             self._full_capture(state, capture, article.get("validators") or {})
+        state.refused_record_id = state.refused_date = state.refused_uri = state.refused_digest = None
         digest = article.get("text_digest") or text_digest(self.archive.read_text(article["path"]))
         if outcome != "unchanged" or previous is None or not state.text_digest:
             state.text_digest = digest
@@ -133,10 +134,14 @@ class ArchiveStateRecorder:
             self._error(url, exc)
 
     def url_failed(self, url, reason, spider=None, kind=None):
-        self._failed(url, reason)
+        # a refresh knows the stored key of each URL it checks (never derived again)
+        self._failed(url, reason, key=getattr(spider, "keys_by_url", {}).get(url))
 
     def item_dropped(self, item, response, exception, spider):
-        self._failed(ItemAdapter(item).get("source_url"), str(exception))
+        article = ItemAdapter(item)
+        capture = article.get("capture") or {}
+        refused = capture if capture.get("record_id") and not capture.get("revisit") else None
+        self._failed(article.get("source_url"), str(exception), key=article.get("key"), refused=refused)
 
     def _unchanged(self, url, key, validators):
         with article_lock(self.crawler, key):
@@ -164,23 +169,26 @@ class ArchiveStateRecorder:
 
     # --- helpers --------------------------------------------------------------
 
-    def _failed(self, url, reason):
-        """A failed check changes nothing stored but the state's failure count."""
+    def _failed(self, url, reason, key=None, refused=None):
+        """A failed check changes nothing stored but the state's failure
+        count (and, for a refused extraction, which capture was refused)."""
         if not url:
             return
         try:
-            self._count_failure(url, reason)
+            self._count_failure(url, reason, key or sites.article_key(url), refused)
         except Exception as exc:  # noqa: BLE001 - named and counted
             self._error(url, exc)
 
-    def _count_failure(self, url, reason):
-        key = sites.article_key(url)
+    def _count_failure(self, url, reason, key, refused):
         with article_lock(self.crawler, key):
             state = self.store.get(key)
             if state is None:
                 return
             state.failures += 1
             state.last_checked, state.last_error = utcnow(), reason
+            if refused:
+                state.refused_record_id, state.refused_date = refused["record_id"], refused.get("date")
+                state.refused_uri, state.refused_digest = refused.get("uri"), refused.get("payload_digest")
             if state.status == OK:
                 state.status, state.status_since = FAILING, state.last_checked
             self.store.put(state)

@@ -231,8 +231,8 @@ class QqSpider(scrapy.Spider):
             if target and target not in seen:
                 self.crawler.stats.inc_value("archive/meta_refresh_followed")
                 self.logger.info("%s: no text, and a meta refresh to %s: following it", response.url, target)
-                meta = {k: v for k, v in response.meta.items() if k in ("seed_url", "seed", "tried", "first_reason",
-                                                                          "article_key", "refresh_original")}
+                meta = {k: v for k, v in response.meta.items()
+                        if k in ("seed_url", "tried", "first_reason", "first_kind", *self.CARRIED_META)}
                 meta["redirect_urls"] = [*response.meta.get("redirect_urls", ()), response.url]
                 return scrapy.Request(target, callback=response.request.callback, errback=self.on_error,
                                       dont_filter=True, meta=meta)
@@ -245,7 +245,7 @@ class QqSpider(scrapy.Spider):
 
     #: Meta a retry on another host carries over: the article's identity and
     #: what makes its request conditional (crawler.spiders.refresh).
-    CARRIED_META = ("seed", "article_key", "refresh_original")
+    CARRIED_META = ("seed", "article_key", "refresh_original", "refresh_refused")
     #: Failure kinds that say the page is not there (rather than unreachable).
     ABSENT_KINDS = frozenset({"HTTP 404", "HTTP 410", "redirected away"})
 

@@ -92,7 +92,7 @@ class RefreshSpider(QqSpider):
                 state.source_url, callback=self.parse_article, errback=self.on_error,
                 headers=headers, dont_filter=True,
                 meta={"seed_url": state.source_url, "seed": state.seed, "article_key": state.key,
-                      "refresh_original": original},
+                      "refresh_original": original, "refresh_refused": state.refused()},
             )
         self.logger.info("articles to refresh: %d", len(self.seed_urls))
 
@@ -104,6 +104,13 @@ class RefreshSpider(QqSpider):
             self.crawler.signals.send_catch_log(
                 crawler_signals.article_unchanged, url=seed_url, key=response.meta["article_key"],
                 capture=capture, validators=validators(response), spider=self)
+            return
+        if capture.get("revisit") == "identical-refused":
+            # the very page whose extraction was refused last time: refused
+            # again, without a second copy of it or of its extraction
+            refused = response.meta.get("refresh_refused") or {}
+            self.fail(seed_url, f"the page is the one whose extraction was refused at {refused.get('date')}: "
+                                "refused again", kind="refused again")
             return
         async for result in super().parse_article(response):
             yield result
