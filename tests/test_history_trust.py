@@ -326,3 +326,32 @@ def test_a_page_that_keeps_collapsing_is_stored_and_kept_aside_once(site, tmp_pa
     assert back.returncode == 0, back.log[-3000:]
     assert "unchanged:  1" in back.log[back.log.index("refresh summary"):]
     assert [e["event"] for e in events(archive)] == ["archived"]
+
+
+def test_images_archived_before_are_asked_conditionally_and_kept_as_revisits(tmp_path):
+    from tests.conftest import SEEDS
+    from tests.fixtures.qq_site import build_site, read_seed
+
+    article = read_seed("001_7e5bc8a25ec71449.txt")
+    pages = build_site()
+    cover = article.meta["thumbnail"]
+    pages[cover] = Page(body=pages[cover].body, content_type="image/png", headers=[("ETag", '"img1"')])
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "001.txt").write_bytes((SEEDS / "001_7e5bc8a25ec71449.txt").read_bytes())
+    archive = tmp_path / "archive"
+    proxy = FixtureProxy(pages).start()
+    try:
+        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+        images = [u for u in pages if u != cover and pages[u].content_type == "image/png"
+                  and any(u == uri for uri, _ in proxy.requests)]
+        assert images, "the article's body images were fetched"
+        again = run_crawl(archive, proxy.url, seeds=seeds)
+        assert again.returncode == 0, again.log[-3000:]
+    finally:
+        proxy.stop()
+    assert cover in proxy.not_modified  # asked with If-None-Match, answered 304
+    assert response_records(archive, cover) == ["response", "revisit"]
+    for image in images:  # no validators: the identical payload is a revisit
+        assert response_records(archive, image) == ["response", "revisit"], image
+    assert f"'archive/images/unchanged': {len(images) + 1}" in again.log

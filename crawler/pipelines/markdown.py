@@ -217,8 +217,13 @@ class MarkdownWriterPipeline:
         """The earlier version whose text the new one equals, if any (a page
         flipping between two texts): named in the change, not a new text."""
         for version in reversed(article_versions(self.store, rel)):
-            if not version.current and parts_digest(article_parts(version.text)) == digest:
-                return version.file
+            if version.current:
+                continue
+            try:
+                if parts_digest(article_parts(version.text)) == digest:
+                    return version.file
+            except Exception:  # a copy damaged by hand or by disk is no earlier text
+                continue
         return None
 
     def _stored_copy(self, article, rel: str) -> str | None:

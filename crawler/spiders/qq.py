@@ -24,6 +24,7 @@ from crawler.items import Article
 from crawler.netguard import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
 from crawler.storage import ArchiveStore
+from crawler.warc.lookup import latest_capture
 from crawler.store import shared_store
 
 
@@ -278,16 +279,26 @@ class QqSpider(scrapy.Spider):
             urls.append(article["thumbnail"])
         for url in dict.fromkeys(urls):
             if url.startswith(("http://", "https://")):
+                # archived before: asked conditionally, and an unchanged
+                # answer is a revisit of that capture, not a second copy
+                earlier = latest_capture(self.settings.get("ARCHIVE_DIR"), url)
+                headers = {name: earlier[key] for name, key in (("If-None-Match", "etag"),
+                                                               ("If-Modified-Since", "last_modified"))
+                           if earlier and earlier.get(key)}
                 yield scrapy.Request(
                     url,
                     callback=self.image_archived,
                     errback=self.image_failed,
+                    headers=headers,
+                    meta={"refresh_original": earlier} if earlier else {},
                     priority=-10,  # after the articles
                 )
 
     def image_archived(self, response):
         stats = self.crawler.stats
-        if response.status >= 400:
+        if response.status == 304 or (response.meta.get("warc_capture") or {}).get("revisit"):
+            stats.inc_value("archive/images/unchanged")
+        elif response.status >= 400:
             stats.inc_value("archive/images/http_error")
             self.logger.warning("image %s answered HTTP %d", response.url, response.status)
         elif not is_image(response):

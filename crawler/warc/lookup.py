@@ -1,0 +1,80 @@
+"""The latest full capture of a URL, found through the archive's CDXJ index.
+
+A refresh asks again for what it archived before (article images, say) and
+should ask conditionally and store an unchanged answer as a revisit, as it
+does for the articles themselves, whose captures the state names. Images
+have no state rows; the index (sorted, one line a record, keyed by SURT as
+cdxj-indexer writes it) is searched by bisection, and the record it points
+at is read for its id, date, payload digest and validators.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import surt
+from warcio.archiveiterator import ArchiveIterator
+
+logger = logging.getLogger(__name__)
+
+
+def _lines_for(index: Path, key: str) -> list[str]:
+    """Every line of the sorted ``index`` whose SURT key is ``key``."""
+    prefix = (key + " ").encode("utf-8")
+    with open(index, "rb") as handle:
+        lo, hi = 0, os.fstat(handle.fileno()).st_size
+        while lo < hi:  # lo: at or before the start of the first line >= prefix
+            mid = (lo + hi) // 2
+            handle.seek(mid)
+            handle.readline()  # the rest of the line mid falls in
+            line = handle.readline()
+            if line and line < prefix:
+                lo = mid + 1
+            else:
+                hi = mid
+        handle.seek(max(lo - 1, 0))
+        if lo > 1:
+            handle.readline()
+        found = []
+        for line in handle:
+            if line.startswith(prefix):
+                found.append(line.decode("utf-8"))
+            elif line > prefix:
+                break
+        return found
+
+
+def latest_capture(archive_dir, url: str) -> dict | None:
+    """The latest 200 ``response`` of ``url`` in the index: ``{"uri", "date",
+    "record_id", "payload_digest", "etag", "last_modified"}``, or None."""
+    root = Path(archive_dir)
+    index = root / "index.cdxj"
+    if not index.is_file():
+        return None
+    try:
+        lines = _lines_for(index, surt.surt(url))
+    except (OSError, ValueError) as exc:
+        logger.warning("index lookup of %s failed: %s", url, exc)
+        return None
+    for line in reversed(lines):
+        fields = json.loads(line.split(" ", 2)[2])
+        if fields.get("url") != url or fields.get("status") != "200" or fields.get("mime") == "warc/revisit":
+            continue
+        try:
+            with open(root / "warc" / fields["filename"], "rb") as handle:
+                handle.seek(int(fields["offset"]))
+                record = next(iter(ArchiveIterator(handle)))
+        except (OSError, StopIteration, ValueError, KeyError) as exc:
+            logger.warning("capture of %s in %s not readable: %s", url, fields.get("filename"), exc)
+            return None
+        if record.rec_type != "response":
+            continue
+        http = record.http_headers
+        return {"uri": url, "date": record.rec_headers.get_header("WARC-Date"),
+                "record_id": record.rec_headers.get_header("WARC-Record-ID"),
+                "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
+                "etag": http.get_header("ETag"), "last_modified": http.get_header("Last-Modified")}
+    return None
