@@ -282,6 +282,7 @@ def test_an_unchanged_gone_or_failed_outcome_not_recorded_counts_as_a_state_erro
     recorder.article_unchanged(url, key="k", capture={}, validators={})
     recorder.article_gone(url, key="k", reason="HTTP 404")
     recorder.url_failed(url, "HTTP 500")
+    recorder.drain()  # recorded in the archive I/O thread
     assert crawler.stats.get_value("state/errors") == 3
     crawler.stats.set_value("finish_reason", "finished")
     crawler.stats.set_value("archive/seed_urls_failed", 0)

@@ -355,3 +355,32 @@ def test_images_archived_before_are_asked_conditionally_and_kept_as_revisits(tmp
     for image in images:  # no validators: the identical payload is a revisit
         assert response_records(archive, image) == ["response", "revisit"], image
     assert f"'archive/images/unchanged': {len(images) + 1}" in again.log
+
+
+def test_outcomes_that_come_as_signals_are_recorded_off_the_reactor(tmp_path):
+    """SQLite, the change log and a shared run's locks: in the archive I/O
+    thread, never in the reactor's (the thread that sends the signal)."""
+    import threading
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.extensions.state import ArchiveStateRecorder
+
+    threads = []
+
+    class Store:
+        def get(self, key):
+            threads.append(threading.current_thread().name)
+
+        def close(self):
+            pass
+
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive")})
+    crawler._state_store = Store()
+    recorder = ArchiveStateRecorder(crawler)
+    url = "https://city.example/2025/02/13/mayor-resigns/"
+    recorder.article_unchanged(url, key="k", capture={}, validators={})
+    recorder.article_gone(url, key="k", reason="HTTP 404")
+    recorder.url_failed(url, "HTTP 500")
+    recorder.drain()
+    assert len(threads) == 3 and all(name.startswith("archive-io") for name in threads), threads

@@ -10,6 +10,7 @@ back event.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from itemadapter import ItemAdapter
@@ -20,7 +21,7 @@ from crawler import sites
 from crawler.changelog import ChangeLog
 from crawler.distributed import article_lock, changelog_guard
 from crawler.diffing import same_digest, text_digest
-from crawler.iothread import run_io
+from crawler.iothread import io_executor, run_io
 from crawler.storage import ArchiveStore
 from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
 
@@ -33,6 +34,7 @@ class ArchiveStateRecorder:
         self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
         # a shared crawl: one worker at a time per article, and on the change log
         self.changes = ChangeLog(self.archive, guard=changelog_guard(crawler))
+        self.pending: set = set()  # outcomes handed to the archive I/O thread, not yet recorded
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -43,7 +45,27 @@ class ArchiveStateRecorder:
         crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
         crawler.signals.connect(ext.article_unchanged, signal=crawler_signals.article_unchanged)
         crawler.signals.connect(ext.article_gone, signal=crawler_signals.article_gone)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    def _off_reactor(self, function, *args, **kwargs) -> None:
+        """Record an outcome that comes as a signal in the archive I/O thread
+        (SQLite, the change log, a shared run's Redis locks: never on the
+        reactor), in order with the archive's other writes. Scrapy does not
+        wait for a signal handler's work: the run waits for it when the
+        spider closes (``spider_closed``), before the state is written back."""
+        future = io_executor(self.crawler).submit(function, *args, **kwargs)
+        self.pending.add(future)
+        future.add_done_callback(self.pending.discard)
+
+    def drain(self) -> None:
+        """Wait for every outcome handed to the I/O thread (a component test)."""
+        for future in list(self.pending):
+            future.result()
+
+    async def spider_closed(self, spider, reason=None):
+        while self.pending:
+            await asyncio.wrap_future(next(iter(self.pending)))
 
     @property
     def store(self):
@@ -122,26 +144,27 @@ class ArchiveStateRecorder:
     # is (Scrapy would only log a signal handler's error, and exit 0).
 
     def article_unchanged(self, url, key, capture=None, validators=None, spider=None):
-        try:
-            self._unchanged(url, key, validators)
-        except Exception as exc:  # noqa: BLE001 - named and counted
-            self._error(url, exc)
+        self._off_reactor(self._recording, url, self._unchanged, url, key, validators)
 
     def article_gone(self, url, key, reason, spider=None):
-        try:
-            self._gone(url, key, reason)
-        except Exception as exc:  # noqa: BLE001 - named and counted
-            self._error(url, exc)
+        self._off_reactor(self._recording, url, self._gone, url, key, reason)
 
     def url_failed(self, url, reason, spider=None, kind=None):
         # a refresh knows the stored key of each URL it checks (never derived again)
-        self._failed(url, reason, key=getattr(spider, "keys_by_url", {}).get(url))
+        self._off_reactor(self._failed, url, reason, key=getattr(spider, "keys_by_url", {}).get(url))
 
     def item_dropped(self, item, response, exception, spider):
         article = ItemAdapter(item)
         capture = article.get("capture") or {}
         refused = capture if capture.get("record_id") and not capture.get("revisit") else None
-        self._failed(article.get("source_url"), str(exception), key=article.get("key"), refused=refused)
+        self._off_reactor(self._failed, article.get("source_url"), str(exception), key=article.get("key"),
+                          refused=refused)
+
+    def _recording(self, url, function, *args) -> None:
+        try:
+            function(*args)
+        except Exception as exc:  # noqa: BLE001 - named and counted
+            self._error(url, exc)
 
     def _unchanged(self, url, key, validators):
         with article_lock(self.crawler, key):
