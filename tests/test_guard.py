@@ -97,7 +97,7 @@ def test_resolver_refuses_names_resolving_inside(monkeypatch, resolved, blocked)
     resolves to an internal address fails with the reason (no lookup made:
     the threaded lookup is replaced by a fixed answer)."""
     monkeypatch.setattr(ThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed(resolved))
-    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, exempt={"proxy.internal"})
+    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, proxies={("proxy.internal", 3128): True})
     results = []
     resolver.getHostByName("news.example").addBoth(results.append)
     if blocked:
@@ -105,9 +105,9 @@ def test_resolver_refuses_names_resolving_inside(monkeypatch, resolved, blocked)
         assert "news.example resolves to" in results[0].getErrorMessage()
     else:
         assert results == [resolved]
-    # a configured proxy's own name is the operator's, not the web's
+    # a configured proxy's own host and port are the operator's, not the web's
     proxy = []
-    resolver.getHostByName("proxy.internal").addBoth(proxy.append)
+    resolver.getHostByName("proxy.internal", port=3128).addBoth(proxy.append)
     assert proxy == [resolved]
 
 
