@@ -97,10 +97,11 @@ class GuardedResolver(CachingThreadedResolver):
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
+        # built by the crawler process (one resolver for its reactor): it may have no stats
         s = crawler.settings
         cache_size = s.getint("DNSCACHE_SIZE") if s.getbool("DNSCACHE_ENABLED") else 0
         return cls(reactor, cache_size, s.getfloat("DNS_TIMEOUT"),
-                   s.getlist("GUARD_ALLOWED_NETWORKS"), proxy_endpoints(s), crawler.stats)
+                   s.getlist("GUARD_ALLOWED_NETWORKS"), proxy_endpoints(s), getattr(crawler, "stats", None))
 
     def install_on_reactor(self) -> None:
         # as the name resolver: HostnameEndpoint passes the port it connects to;
