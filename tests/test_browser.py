@@ -945,3 +945,51 @@ def test_a_killed_crawl_leaves_nothing_outside_the_archive(direct_web, tmp_path)
     assert f"removed 1 stale temporary folder(s) from the archive's .tmp: {left[0]}" in result.log
     assert list((archive / ".tmp").iterdir()) == []
     assert list(tmpdir.iterdir()) == []
+
+
+# --- the network guard's last doors: other ports, the proxy's secret, proxy names as targets ---------------
+
+def _recorder(host: str = "127.0.0.1") -> _Site:
+    """A service on another port of an allowed host: records what reaches it (it must record nothing)."""
+    return _Site(host, lambda site, handler: _send(handler, body=PNG, content_type="image/png"))
+
+
+def _port_page(other: str) -> bytes:
+    return f"""<!doctype html><html><head><title>Ports</title>
+<meta property="og:image" content="{other}/cover.png"></head><body>
+<div id="root"></div>
+<img src="{other}/pixel.png">
+<script>
+fetch('{other}/api.json').catch(() => {{}});
+document.getElementById('root').innerHTML = '<article><h1>Ports</h1>' +
+  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
+</script></body></html>""".encode()
+
+
+def test_another_port_of_an_allowed_host_is_refused_to_the_crawler_and_the_browser(tmp_path):
+    """127.0.0.1 is allowed (GUARD_ALLOWED_NETWORKS), its seed port is open;
+    another port of the same host is not: neither the page's script and
+    image (the browser, through the guard proxy) nor its cover (the crawler)
+    reach it, and each refusal names the port. GUARD_ALLOWED_PORTS opens it."""
+    other = _recorder()
+    page = _Site("127.0.0.1", lambda site, handler: _send(handler, body=_port_page(other.base)))
+    port = other.server.server_address[1]
+    seeds = bs.seed_file(tmp_path / "seeds", [f"{page.base}/story"])
+    settings = _direct_settings(ARCHIVE_IMAGES=True)
+    try:
+        closed = run_crawl(tmp_path / "a1", None, seeds=seeds, settings=settings)
+        hits_closed = list(other.hits)
+        opened = run_crawl(tmp_path / "a2", None, seeds=seeds, settings={**settings, "GUARD_ALLOWED_PORTS": port})
+        hits_opened = list(other.hits[len(hits_closed):])
+    finally:
+        page.stop()
+        other.stop()
+    log = closed.log
+    assert hits_closed == [], hits_closed
+    refusal = f"port {port} not allowed (GUARD_ALLOWED_PORTS)"
+    for path in ("/pixel.png", "/api.json"):
+        assert f"browser: blocked {other.base}{path}: {refusal}" in log, log[-3000:]
+    assert f"image {other.base}/cover.png not fetched: blocked {other.base}/cover.png: {refusal}" in log, log[-3000:]
+    assert closed.returncode == 0 and re.search(r"archived:\s+1 new", log), log[-3000:]
+    assert opened.returncode == 0, opened.log[-3000:]
+    assert {"/pixel.png", "/api.json", "/cover.png"} <= set(hits_opened), hits_opened

@@ -19,7 +19,7 @@ from twisted.internet import defer
 from twisted.internet.base import ThreadedResolver
 
 from crawler.downloadermiddlewares.guard import BlockedRequest, NetworkGuardMiddleware
-from crawler.netguard import blocked_reason, parse_networks
+from crawler.netguard import PortPolicy, blocked_reason, parse_networks
 from crawler.resolver import BlockedAddressError, GuardedResolver
 from tests.conftest import run_crawl
 from tests.fixtures.qq_site import PNG, Page
@@ -328,3 +328,83 @@ def test_binary_served_as_a_page_is_not_an_article(hostile_crawl):
     assert ("not archived: https://hostile.example/binary.html: not an HTML page "
             "(binary data served as text/html; charset=utf-8)") in result.log
     assert not [p for p in (result.archive / "articles").rglob("*.md") if "\ufffd" * 5 in p.read_text()]
+
+
+# --- ports: 80, 443, the seeds' ports and GUARD_ALLOWED_PORTS; nothing else ----------------
+
+def test_only_usual_ports_seed_ports_and_allowed_ports_are_open():
+    policy = PortPolicy()
+    assert policy.reason("https://news.example/a") is None
+    assert policy.reason("http://news.example:80/a") is None and policy.reason("https://news.example:443/") is None
+    assert policy.reason("http://news.example:9090/admin") == "port 9090 not allowed (GUARD_ALLOWED_PORTS)"
+    assert "port 8443 not allowed" in policy.reason("https://news.example:8443/")
+    policy.allow_url("https://news.example:8443/story")  # a seed URL opens its port
+    assert policy.reason("https://cdn.example:8443/x.png") is None
+    assert PortPolicy("9090, 9091").reason("http://x.example:9091/") is None
+    assert PortPolicy(["9090"]).reason("http://x.example:9092/") is not None
+    assert PortPolicy(["*"]).reason("http://x.example:1/") is None
+    for bad in (["http"], "70000", ["0"]):
+        with pytest.raises(ValueError, match="GUARD_ALLOWED_PORTS: not a port"):
+            PortPolicy(bad)
+
+
+def test_middleware_refuses_other_ports_naming_them():
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "8080"})
+    mw = NetworkGuardMiddleware.from_crawler(crawler)
+    assert mw.process_request(Request("http://news.example:8080/")) is None
+    with pytest.raises(BlockedRequest, match=r"^blocked http://news.example:9090/admin: port 9090 not allowed "
+                                             r"\(GUARD_ALLOWED_PORTS\)$"):
+        mw.process_request(Request("http://news.example:9090/admin"))
+    # a seed URL as such opens its port (a shared crawl's worker learns the seeds' ports so)
+    seed = "http://news.example:7070/story"
+    assert mw.process_request(Request(seed, meta={"seed_url": seed})) is None
+    assert mw.process_request(Request("http://img.example:7070/p.png")) is None
+    # an internal address keeps its own reason, whatever its port
+    with pytest.raises(BlockedRequest, match="loopback address 127.0.0.1"):
+        mw.process_request(Request("http://127.0.0.1:9090/"))
+    assert crawler.stats.get_value("guard/blocked") == 2
+
+
+def port_pages() -> dict[str, Page]:
+    return {
+        "https://ports.example/story.html": Page(body=(
+            '<html><head><title>Harbour ports</title>'
+            '<meta property="og:image" content="http://ports.example:9090/admin/cover.png"></head>'
+            '<body><article><h1>Harbour ports</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "http://ports.example:8081/other.html": Page(body=(
+            '<html><head><title>Ferry ports</title>'
+            '<meta property="og:image" content="http://ports.example:8081/photo.png"></head>'
+            '<body><article><h1>Ferry ports</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "http://ports.example:8081/photo.png": Page(body=PNG, content_type="image/png"),
+        "http://ports.example:9090/admin/cover.png": Page(body=PNG, content_type="image/png"),
+    }
+
+
+def test_a_crawl_reaches_no_port_but_the_usual_the_seeds_and_the_allowed(tmp_path):
+    """Through the operator's proxy (as the acceptance crawl runs): the proxy's
+    own random port is the operator's, the seeds' port 8081 is open, and a
+    cover on port 9090 is refused, named in the log, never asked of the
+    proxy; GUARD_ALLOWED_PORTS opens it."""
+    web = FixtureProxy(port_pages()).start()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "ports.md").write_text("- [story](https://ports.example/story.html)\n"
+                                    "- [other](http://ports.example:8081/other.html)\n", encoding="utf-8")
+    try:
+        closed = run_crawl(tmp_path / "a1", web.url, seeds=seeds)
+        asked_closed = [url for url, _ in web.requests]
+        opened = run_crawl(tmp_path / "a2", web.url, seeds=seeds, settings={"GUARD_ALLOWED_PORTS": "9090"})
+        asked_opened = [url for url, _ in web.requests[len(asked_closed):]]
+    finally:
+        web.stop()
+    assert closed.returncode == 0, closed.log[-3000:]
+    assert ("blocked http://ports.example:9090/admin/cover.png: port 9090 not allowed (GUARD_ALLOWED_PORTS)"
+            in closed.log), closed.log[-3000:]
+    assert not [u for u in asked_closed if ":9090" in u], asked_closed
+    assert "http://ports.example:8081/photo.png" in asked_closed  # the seeds' port
+    assert "http://ports.example:8081/other.html" in asked_closed
+    assert opened.returncode == 0, opened.log[-3000:]
+    assert "http://ports.example:9090/admin/cover.png" in asked_opened
+    assert "port 9090 not allowed" not in opened.log

@@ -4,6 +4,9 @@ Every server here listens on 127.0.0.1. Internal targets (10.0.0.1,
 169.254.169.254, 127.0.0.2) appear only as strings: the resolver is
 injected, and so is the function that connects, which records what it was
 asked and refuses anything but loopback test servers.
+
+The test servers listen on random ports, so the proxies here open every
+port (``guard_proxy``) unless a test is about ports.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.downloadermiddlewares.hostmap import HostProxyMapMiddleware
 from crawler.guardproxy import MARK_HEADER, BodyMeter, GuardProxy, TooLarge, choose_upstream, parse_upstream
+from crawler.netguard import PortPolicy
 from tests.fixtures.qq_site import Page
 from tests.fixtures.server import FixtureProxy
 
@@ -58,6 +62,12 @@ async def http_origin(seen: list, body=b"hello", headers=()):
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
     return await origin(handle)
+
+
+def guard_proxy(*args, **kwargs) -> GuardProxy:
+    """A GuardProxy that, unless told otherwise, opens every port (test servers listen on random ones)."""
+    kwargs.setdefault("ports", PortPolicy("*"))
+    return GuardProxy(*args, **kwargs)
 
 
 async def talk(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, str | None]:
@@ -139,7 +149,7 @@ def test_the_upstream_is_the_one_scrapy_would_choose(monkeypatch):
 def test_internal_targets_are_refused_before_any_connection(tmp_path):
     async def main():
         stats, asked, calls = Stats(), [], []
-        proxy = await GuardProxy(stats=stats, resolve=resolver({}, calls),
+        proxy = await guard_proxy(stats=stats, resolve=resolver({}, calls),
                                  connect=loopback_only(asked)).start(tmp_path)
         answers = {}
         for target in ("http://127.0.0.2:81/x.js", "http://localhost/", "http://[::1]/", "http://10.0.0.5/",
@@ -168,6 +178,41 @@ def test_internal_targets_are_refused_before_any_connection(tmp_path):
     assert not proxy.made([(MARK_HEADER, "0123456789abcdef")])
 
 
+def test_ports_other_than_the_usual_the_seeds_and_the_allowed_are_refused(tmp_path):
+    """Any port of a public host is not the web a news page needs: refused
+    before any lookup or connection, naming the port; a seed's port (the
+    crawl's shared PortPolicy) and GUARD_ALLOWED_PORTS are open."""
+    async def main():
+        stats, asked, calls = Stats(), [], []
+        ports = PortPolicy(["8080"])
+        answers = {"news.example": OSError("Name or service not known")}
+        proxy = await GuardProxy(stats=stats, resolve=resolver(answers, calls), connect=loopback_only(asked),
+                                 ports=ports).start(tmp_path)
+        out = {}
+        for target in ("http://news.example:9090/admin", "http://93.184.216.34:25/", "http://news.example:8443/"):
+            out[target] = await talk(proxy.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out["CONNECT"] = await talk(proxy.port, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        ports.allow_url("https://news.example:8443/story")  # the spider read a seed on that port
+        calls_before = len(calls)
+        out["seed port"] = await talk(proxy.port, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        out["allowed"] = await talk(proxy.port, b"GET http://news.example:8080/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        await proxy.stop()
+        return stats, asked, calls, calls_before, out
+
+    stats, asked, calls, calls_before, out = run(main())
+    for target, port in (("http://news.example:9090/admin", 9090), ("http://93.184.216.34:25/", 25),
+                         ("http://news.example:8443/", 8443), ("CONNECT", 8443)):
+        answer = out[target][0]
+        assert answer.startswith(b"HTTP/1.1 403"), (target, answer)
+        assert f"port {port} not allowed (GUARD_ALLOWED_PORTS)".encode() in answer, answer
+    assert calls_before == 0 and asked == []  # judged as written: no lookup, no connection
+    assert stats["browser/blocked"] == 4
+    # the seed's port and the allowed port pass the guard, on to the lookup (which fails: no names here)
+    assert calls == ["news.example", "news.example"]
+    for key in ("seed port", "allowed"):
+        assert out[key][0].startswith(b"HTTP/1.1 502") and b"does not resolve" in out[key][0], out[key]
+
+
 def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
     """The connect path with an injected resolver: ANY internal answer refuses
     the name; a failed lookup is no connection either."""
@@ -176,7 +221,7 @@ def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
         answers = {"meta.example": ["169.254.169.254"], "intra.example": ["10.0.0.1"],
                    "mixed.example": ["93.184.216.34", "10.0.0.1"], "v6.example": ["2606:4700::1", "fd00::1"],
                    "gone.example": OSError("Name or service not known")}
-        proxy = await GuardProxy(stats=stats, resolve=resolver(answers, calls),
+        proxy = await guard_proxy(stats=stats, resolve=resolver(answers, calls),
                                  connect=loopback_only(asked)).start(tmp_path)
         out = {}
         for host in answers:
@@ -212,7 +257,7 @@ def test_the_checked_address_is_the_one_connected_to(tmp_path):
             calls.append(host)
             return next(answers)
 
-        proxy = await GuardProxy(resolve=rebinding, stats=Stats(),
+        proxy = await guard_proxy(resolve=rebinding, stats=Stats(),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
         first = await talk(proxy.port, f"GET http://rebind.example:{port}/a HTTP/1.1\r\nHost: rebind.example\r\n\r\n"
@@ -238,7 +283,7 @@ def test_one_request_per_plain_connection(tmp_path):
     async def main():
         seen = []
         server, port = await http_origin(seen)
-        proxy = await GuardProxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
         pipelined = (f"GET http://127.0.0.1:{port}/first?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                      "Proxy-Connection: keep-alive\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
                      "Accept: */*\r\n\r\n"
@@ -295,7 +340,7 @@ def test_chaining_to_the_operators_proxy_for_http_and_https(fixture_proxy, tmp_p
     async def main():
         asked = []
         url = fixture_proxy.url.replace("http://", "http://crawler:s3cret@")
-        proxy = await GuardProxy(proxies={"http": url, "https": url}, stats=Stats(),
+        proxy = await guard_proxy(proxies={"http": url, "https": url}, stats=Stats(),
                                  connect=loopback_only(asked)).start(tmp_path)
         plain = await talk(proxy.port, b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n")
         (secure,) = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
@@ -321,7 +366,7 @@ def test_host_proxy_map_chooses_the_proxy_per_host(fixture_proxy, tmp_path):
     async def main():
         asked, seen = [], []
         server, port = await http_origin(seen, body=b"direct")
-        proxy = await GuardProxy(["127.0.0.1/32"], host_map={"chained.example": fixture_proxy.url}, proxies={},
+        proxy = await guard_proxy(["127.0.0.1/32"], host_map={"chained.example": fixture_proxy.url}, proxies={},
                                  stats=Stats(), connect=loopback_only(asked)).start(tmp_path)
         mapped = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
         direct = await talk(proxy.port, f"GET http://127.0.0.1:{port}/d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -360,7 +405,7 @@ def test_tls_tunnels_carry_several_requests_to_their_own_host(tmp_path):
         server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
         port = server.sockets[0].getsockname()[1]
         asked = []
-        proxy = await GuardProxy(stats=Stats(), resolve=resolver({"tls.example": ["93.184.216.34"]}, []),
+        proxy = await guard_proxy(stats=Stats(), resolve=resolver({"tls.example": ["93.184.216.34"]}, []),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
         out = await tunnel_get(proxy.port, f"tls.example:{port}", ["/one", "/two?x=1"])
@@ -387,7 +432,7 @@ def test_a_websocket_upgrade_is_piped_both_ways(tmp_path):
             writer.close()
 
         server, port = await origin(handle)
-        proxy = await GuardProxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
         writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())  # ws:// goes by CONNECT
         assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
@@ -406,7 +451,7 @@ def test_a_websocket_upgrade_is_piped_both_ways(tmp_path):
 
 def test_an_idle_connection_is_closed(tmp_path):
     async def main():
-        proxy = await GuardProxy(idle_timeout=0.5).start(tmp_path)
+        proxy = await guard_proxy(idle_timeout=0.5).start(tmp_path)
         started = asyncio.get_running_loop().time()
         out = await talk(proxy.port, b"GET http://", timeout=10)  # half a request, then silence
         elapsed = asyncio.get_running_loop().time() - started
@@ -467,7 +512,7 @@ def test_a_body_over_the_limit_is_cut_as_it_arrives(tmp_path, kind, coding):
     async def main():
         sent, stats = {}, Stats()
         server, port = await body_origin(kind, 512 * MiB, sent, coding)
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=stats).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=stats).start(tmp_path)
         url = f"http://127.0.0.1:{port}/big"
         tracemalloc.start()
         out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -498,7 +543,7 @@ def test_a_declared_length_over_the_limit_gets_no_response_at_all(tmp_path):
     async def main():
         sent = {}
         server, port = await body_origin("length", 8 * MiB, sent)
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
         out = await talk(proxy.port, f"GET http://127.0.0.1:{port}/big HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         note = proxy.note(f"http://127.0.0.1:{port}/big")
         await proxy.stop()
@@ -516,7 +561,7 @@ def test_bodies_within_the_limit_pass_whole_and_are_measured(tmp_path):
     async def main():
         seen = []
         server, port = await http_origin(seen, gzip.compress(story), headers=[("Content-Encoding", "gzip")])
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
         url = f"http://127.0.0.1:{port}/story.json"
         out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         route = proxy.route(url)

@@ -10,7 +10,8 @@ never see redirect hops or new pages).
 For each request (an absolute-URI HTTP request, or ``CONNECT host:port``):
 
 1. the URL or host is judged by crawler.netguard (scheme, literal addresses,
-   local names, ``GUARD_ALLOWED_NETWORKS``); a refusal is a ``403`` with the
+   local names, ``GUARD_ALLOWED_NETWORKS``, and its port: 80, 443, the seeds'
+   ports and ``GUARD_ALLOWED_PORTS``); a refusal is a ``403`` with the
    reason, counted in ``browser/blocked``;
 2. the upstream is chosen exactly as Scrapy chooses it (``HOST_PROXY_MAP``,
    then ``http_proxy``/``https_proxy``/``no_proxy``, see ``choose_upstream``):
@@ -57,7 +58,7 @@ from crawler.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing, ke
 from crawler.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
 from crawler.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
                                         server_context)
-from crawler.netguard import address_reason, blocked_reason, host_address, parse_networks
+from crawler.netguard import PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy
 
 __all__ = ["GuardProxy", "Route", "Upstream", "choose_upstream", "parse_upstream", "BodyMeter", "TooLarge",
            "MARK_HEADER", "system_resolve"]
@@ -95,8 +96,9 @@ class GuardProxy:
 
     def __init__(self, allowed_networks=(), host_map=None, proxies=None, max_body: int = 0,
                  idle_timeout: float = 30.0, stats=None, auth_encoding: str = "latin-1",
-                 resolve=system_resolve, connect=asyncio.open_connection):
+                 resolve=system_resolve, connect=asyncio.open_connection, ports: PortPolicy | None = None):
         self.allowed = parse_networks(allowed_networks)
+        self.ports = ports if ports is not None else PortPolicy()
         self.host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self.proxies = dict(proxies or {})
         self.max_body = max_body
@@ -118,6 +120,7 @@ class GuardProxy:
         s = crawler.settings
         proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")} \
             if s.getbool("HTTPPROXY_ENABLED") else {}
+        kwargs.setdefault("ports", port_policy(crawler))
         return cls(s.getlist("GUARD_ALLOWED_NETWORKS"), s.getdict("HOST_PROXY_MAP"), proxies,
                    s.getint("DOWNLOAD_MAXSIZE"), s.getfloat("DOWNLOAD_TIMEOUT"), crawler.stats,
                    s.get("HTTPPROXY_AUTH_ENCODING") or "latin-1", **kwargs)
@@ -304,7 +307,7 @@ class GuardProxy:
             reason = blocked_reason(url, self.allowed) or f"not an absolute http URL: {target[:200]}"
             await self._refuse(client.stream, url, url, reason)
             return
-        reason = blocked_reason(url, self.allowed)
+        reason = blocked_reason(url, self.allowed) or self.ports.reason(url)
         if reason:
             await self._refuse(client.stream, url, url, reason)
             return
@@ -339,7 +342,7 @@ class GuardProxy:
             return
         origin = f"https://{_authority(host, port, 443)}"
         shown = f"CONNECT {target}"
-        reason = blocked_reason(origin + "/", self.allowed)
+        reason = blocked_reason(origin + "/", self.allowed) or self.ports.reason(origin + "/")
         if reason:
             await self._refuse(client.stream, shown, origin, reason)
             return
