@@ -5,13 +5,15 @@ Every server here listens on 127.0.0.1. Internal targets (10.0.0.1,
 injected, and so is the function that connects, which records what it was
 asked and refuses anything but loopback test servers.
 
-The test servers listen on random ports, so the proxies here open every
-port (``guard_proxy``) unless a test is about ports.
+Clients here send the proxy's per-run credentials (``talk`` adds them), as
+the launched browser does. The test servers listen on random ports, so the
+proxies here open every port (``guard_proxy``) unless a test is about ports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import ssl
@@ -70,9 +72,23 @@ def guard_proxy(*args, **kwargs) -> GuardProxy:
     return GuardProxy(*args, **kwargs)
 
 
-async def talk(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, str | None]:
-    """Send ``data`` to the proxy; everything it answers until it closes, and how it closed."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def authorization(proxy: GuardProxy) -> bytes:
+    """The Proxy-Authorization line the launched browser sends (the run's credentials)."""
+    return b"Proxy-Authorization: Basic " + base64.b64encode(":".join(proxy.credentials).encode())
+
+
+def with_auth(proxy: GuardProxy, data: bytes) -> bytes:
+    """``data`` (a request head first) with the proxy's credentials after its request line."""
+    line, sep, rest = data.partition(b"\r\n")
+    return line + sep + authorization(proxy) + b"\r\n" + rest if sep else data
+
+
+async def talk(proxy: GuardProxy, data: bytes, timeout: float = 10, auth: bool = True) -> tuple[bytes, str | None]:
+    """Send ``data`` to the proxy (its credentials added unless ``auth`` is
+    false); everything it answers until it closes, and how it closed."""
+    if auth:
+        data = with_auth(proxy, data)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(data)
     await writer.drain()
     out, ending = b"", None
@@ -154,9 +170,9 @@ def test_internal_targets_are_refused_before_any_connection(tmp_path):
         answers = {}
         for target in ("http://127.0.0.2:81/x.js", "http://localhost/", "http://[::1]/", "http://10.0.0.5/",
                        "http://2130706433/", "http://169.254.169.254/latest/meta-data/"):
-            answers[target] = await talk(proxy.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        answers["CONNECT"] = await talk(proxy.port, b"CONNECT 127.0.0.2:443 HTTP/1.1\r\nHost: x\r\n\r\n")
-        answers["ftp"] = await talk(proxy.port, b"GET ftp://example.org/ HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers[target] = await talk(proxy, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answers["CONNECT"] = await talk(proxy, b"CONNECT 127.0.0.2:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers["ftp"] = await talk(proxy, b"GET ftp://example.org/ HTTP/1.1\r\nHost: x\r\n\r\n")
         await proxy.stop()
         return proxy, stats, asked, calls, answers
 
@@ -190,12 +206,12 @@ def test_ports_other_than_the_usual_the_seeds_and_the_allowed_are_refused(tmp_pa
                                  ports=ports).start(tmp_path)
         out = {}
         for target in ("http://news.example:9090/admin", "http://93.184.216.34:25/", "http://news.example:8443/"):
-            out[target] = await talk(proxy.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        out["CONNECT"] = await talk(proxy.port, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+            out[target] = await talk(proxy, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out["CONNECT"] = await talk(proxy, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
         ports.allow_url("https://news.example:8443/story")  # the spider read a seed on that port
         calls_before = len(calls)
-        out["seed port"] = await talk(proxy.port, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
-        out["allowed"] = await talk(proxy.port, b"GET http://news.example:8080/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        out["seed port"] = await talk(proxy, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        out["allowed"] = await talk(proxy, b"GET http://news.example:8080/ HTTP/1.1\r\nHost: x\r\n\r\n")
         await proxy.stop()
         return stats, asked, calls, calls_before, out
 
@@ -225,8 +241,8 @@ def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
                                  connect=loopback_only(asked)).start(tmp_path)
         out = {}
         for host in answers:
-            out[host] = await talk(proxy.port, f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            out[f"CONNECT {host}"] = await talk(proxy.port, f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
+            out[host] = await talk(proxy, f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            out[f"CONNECT {host}"] = await talk(proxy, f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
         await proxy.stop()
         return stats, asked, calls, out, answers
 
@@ -260,9 +276,9 @@ def test_the_checked_address_is_the_one_connected_to(tmp_path):
         proxy = await guard_proxy(resolve=rebinding, stats=Stats(),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
-        first = await talk(proxy.port, f"GET http://rebind.example:{port}/a HTTP/1.1\r\nHost: rebind.example\r\n\r\n"
+        first = await talk(proxy, f"GET http://rebind.example:{port}/a HTTP/1.1\r\nHost: rebind.example\r\n\r\n"
                            .encode())
-        second = await talk(proxy.port, f"GET http://rebind.example:{port}/b HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        second = await talk(proxy, f"GET http://rebind.example:{port}/b HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         route = proxy.route(f"http://rebind.example:{port}/a")
         await proxy.stop()
         server.close()
@@ -288,7 +304,7 @@ def test_one_request_per_plain_connection(tmp_path):
                      "Proxy-Connection: keep-alive\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
                      "Accept: */*\r\n\r\n"
                      "GET http://10.0.0.1/second HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n").encode()
-        out = await talk(proxy.port, pipelined)
+        out = await talk(proxy, pipelined)
         await proxy.stop()
         server.close()
         return seen, out
@@ -314,10 +330,10 @@ def fixture_proxy():
     proxy.stop()
 
 
-async def tunnel_get(port: int, authority: str, paths: list[str]) -> list[bytes]:
+async def tunnel_get(proxy: GuardProxy, authority: str, paths: list[str]) -> list[bytes]:
     """CONNECT through the guard proxy, TLS (not verified), then GET each path on the one connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(with_auth(proxy, f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode()))
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
@@ -342,8 +358,8 @@ def test_chaining_to_the_operators_proxy_for_http_and_https(fixture_proxy, tmp_p
         url = fixture_proxy.url.replace("http://", "http://crawler:s3cret@")
         proxy = await guard_proxy(proxies={"http": url, "https": url}, stats=Stats(),
                                  connect=loopback_only(asked)).start(tmp_path)
-        plain = await talk(proxy.port, b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n")
-        (secure,) = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
+        plain = await talk(proxy, b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n")
+        (secure,) = await tunnel_get(proxy, "chained.example:443", ["/b"])
         routes = proxy.route("http://chained.example/a"), proxy.route("https://chained.example/b")
         await proxy.stop()
         return asked, plain, secure, routes
@@ -362,14 +378,50 @@ def test_chaining_to_the_operators_proxy_for_http_and_https(fixture_proxy, tmp_p
     assert routes[1].body_bytes == len(b"<p>secure</p>")
 
 
+def test_only_the_launched_browser_may_use_the_proxy(fixture_proxy, tmp_path):
+    """The guard proxy listens on 127.0.0.1, where any local process can
+    reach it, and adds the operator's upstream credentials: a request without
+    this run's secret, or with another, is answered 407 and goes nowhere."""
+    async def main():
+        asked, stats = [], Stats()
+        url = fixture_proxy.url.replace("http://", "http://crawler:s3cret@")
+        proxy = await guard_proxy(proxies={"http": url, "https": url}, stats=stats,
+                                  connect=loopback_only(asked)).start(tmp_path)
+        plain = b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n"
+        out = {"none": await talk(proxy, plain, auth=False),
+               "connect": await talk(proxy, b"CONNECT chained.example:443 HTTP/1.1\r\n\r\n", auth=False),
+               "wrong": await talk(proxy, plain.replace(b"\r\n\r\n", b"\r\nProxy-Authorization: Basic "
+                                                      + base64.b64encode(b"crawler:guess") + b"\r\n\r\n"),
+                                   auth=False)}
+        refused_asked, refused_requests = list(asked), list(fixture_proxy.requests)
+        out["browser"] = await talk(proxy, plain)
+        await proxy.stop()
+        return proxy, stats, refused_asked, refused_requests, out
+
+    proxy, stats, refused_asked, refused_requests, out = run(main())
+    for key in ("none", "connect", "wrong"):
+        answer = out[key][0]
+        assert answer.startswith(b"HTTP/1.1 407 Proxy Authentication Required\r\n"), (key, answer)
+        assert b'Proxy-Authenticate: Basic realm="crawler guard proxy"' in answer
+        assert f"{MARK_HEADER}: {proxy.token}".encode() in answer
+    assert refused_asked == [] and refused_requests == []  # not one connection, upstream or not
+    assert stats["browser/proxy_unauthorized"] == 3 and "browser/blocked" not in stats
+    # the browser, with the secret: through, with the operator's credentials upstream and never the secret
+    assert out["browser"][0].startswith(b"HTTP/1.1 200") and out["browser"][0].endswith(b"<p>plain</p>")
+    (requested,) = dict(fixture_proxy.requests).values()
+    assert requested["Proxy-Authorization"] == "Basic Y3Jhd2xlcjpzM2NyZXQ="
+    assert proxy.credentials[1] not in str(requested)
+    assert len(proxy.credentials[1]) >= 32 and proxy.credentials != GuardProxy().credentials  # one per run
+
+
 def test_host_proxy_map_chooses_the_proxy_per_host(fixture_proxy, tmp_path):
     async def main():
         asked, seen = [], []
         server, port = await http_origin(seen, body=b"direct")
         proxy = await guard_proxy(["127.0.0.1/32"], host_map={"chained.example": fixture_proxy.url}, proxies={},
                                  stats=Stats(), connect=loopback_only(asked)).start(tmp_path)
-        mapped = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
-        direct = await talk(proxy.port, f"GET http://127.0.0.1:{port}/d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        mapped = await tunnel_get(proxy, "chained.example:443", ["/b"])
+        direct = await talk(proxy, f"GET http://127.0.0.1:{port}/d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         routes = proxy.route("https://chained.example/b"), proxy.route(f"http://127.0.0.1:{port}/d")
         await proxy.stop()
         server.close()
@@ -408,7 +460,7 @@ def test_tls_tunnels_carry_several_requests_to_their_own_host(tmp_path):
         proxy = await guard_proxy(stats=Stats(), resolve=resolver({"tls.example": ["93.184.216.34"]}, []),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
-        out = await tunnel_get(proxy.port, f"tls.example:{port}", ["/one", "/two?x=1"])
+        out = await tunnel_get(proxy, f"tls.example:{port}", ["/one", "/two?x=1"])
         routes = [proxy.route(f"https://tls.example:{port}{p}") for p in ("/one", "/two?x=1")]
         await proxy.stop()
         server.close()
@@ -434,7 +486,7 @@ def test_a_websocket_upgrade_is_piped_both_ways(tmp_path):
         server, port = await origin(handle)
         proxy = await guard_proxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())  # ws:// goes by CONNECT
+        writer.write(with_auth(proxy, f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode()))  # ws:// by CONNECT
         assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
         writer.write(b"GET /live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
         upgraded = await reader.readuntil(b"\r\n\r\n")
@@ -453,7 +505,7 @@ def test_an_idle_connection_is_closed(tmp_path):
     async def main():
         proxy = await guard_proxy(idle_timeout=0.5).start(tmp_path)
         started = asyncio.get_running_loop().time()
-        out = await talk(proxy.port, b"GET http://", timeout=10)  # half a request, then silence
+        out = await talk(proxy, b"GET http://", timeout=10)  # half a request, then silence
         elapsed = asyncio.get_running_loop().time() - started
         await proxy.stop()
         return out, elapsed
@@ -515,7 +567,7 @@ def test_a_body_over_the_limit_is_cut_as_it_arrives(tmp_path, kind, coding):
         proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=stats).start(tmp_path)
         url = f"http://127.0.0.1:{port}/big"
         tracemalloc.start()
-        out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out, ending = await talk(proxy, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         note = proxy.note(url)
@@ -544,7 +596,7 @@ def test_a_declared_length_over_the_limit_gets_no_response_at_all(tmp_path):
         sent = {}
         server, port = await body_origin("length", 8 * MiB, sent)
         proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
-        out = await talk(proxy.port, f"GET http://127.0.0.1:{port}/big HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out = await talk(proxy, f"GET http://127.0.0.1:{port}/big HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         note = proxy.note(f"http://127.0.0.1:{port}/big")
         await proxy.stop()
         server.close()
@@ -563,7 +615,7 @@ def test_bodies_within_the_limit_pass_whole_and_are_measured(tmp_path):
         server, port = await http_origin(seen, gzip.compress(story), headers=[("Content-Encoding", "gzip")])
         proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
         url = f"http://127.0.0.1:{port}/story.json"
-        out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out, ending = await talk(proxy, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         route = proxy.route(url)
         await proxy.stop()
         server.close()

@@ -26,7 +26,8 @@ Capture by Playwright's response events rather than a WARC-writing proxy
 
 Every request the browser makes goes through the crawl's guard proxy
 (crawler/guardproxy.py): Chromium is launched with ``--proxy-server``
-pointing at it and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
+pointing at it (Playwright's ``proxy`` option, with the run's secret the
+guard proxy asks for) and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
 popups, workers and WebSockets pass the network guard as the page's own
 requests do, and the proxy chains to the operator's proxy (``http_proxy``/
 ``https_proxy``/``no_proxy``, ``HOST_PROXY_MAP``) exactly as Scrapy would.
@@ -208,10 +209,11 @@ def driver_tmpdir(path: Path):
 
 # --- the browser -----------------------------------------------------------
 
-def launch_options(settings, workdir: BrowserDir, proxy_url: str) -> dict:
+def launch_options(settings, workdir: BrowserDir, proxy_url: str, credentials: tuple[str, str] | None = None) -> dict:
     """Playwright launch options: the system Chromium (through the folder's
     launcher), headless, its switches, every request through the guard proxy
-    at ``proxy_url``, HOME and TMPDIR in the browser's folder in the archive."""
+    at ``proxy_url`` with that run's ``credentials`` (the guard proxy answers
+    nothing else), HOME and TMPDIR in the browser's folder in the archive."""
     home = str(workdir.home)
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(HOME=home, TMPDIR="/proc/self/cwd", XDG_CONFIG_HOME=os.path.join(home, ".config"),
@@ -219,7 +221,9 @@ def launch_options(settings, workdir: BrowserDir, proxy_url: str) -> dict:
     return {
         "executable_path": str(workdir.launcher(settings.get("BROWSER_EXECUTABLE"))),
         "headless": True,
-        "args": [*settings.getlist("BROWSER_ARGS"), f"--proxy-server={proxy_url}", *PROXY_SWITCHES],
+        "args": [*settings.getlist("BROWSER_ARGS"), *PROXY_SWITCHES],
+        # Playwright passes --proxy-server, and answers the proxy's 407 with the credentials
+        "proxy": {"server": proxy_url, **(dict(zip(("username", "password"), credentials)) if credentials else {})},
         "env": env,
         "downloads_path": str(workdir.tmp),
         # Scrapy handles the crawl's signals; the browser closes with the crawl

@@ -7,6 +7,13 @@ documents, subresources, each hop of a redirect, popups, workers, WebSockets.
 Playwright's request interception could not promise that (its route handlers
 never see redirect hops or new pages).
 
+It listens on 127.0.0.1, where any local process could reach it; it answers
+only the browser it was started for. Each run makes a secret (``credentials``)
+that only that browser is given (Playwright's proxy username and password);
+a request without it is answered ``407`` and goes nowhere (counted in
+``browser/proxy_unauthorized``), so no other process can use the proxy, nor
+the operator's upstream credentials it adds.
+
 For each request (an absolute-URI HTTP request, or ``CONNECT host:port``):
 
 1. the URL or host is judged by crawler.netguard (scheme, literal addresses,
@@ -45,6 +52,7 @@ the TCP and TLS streams, ``http1.py`` the heads, bodies and limits.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import socket
@@ -108,6 +116,9 @@ class GuardProxy:
         self.resolve = resolve
         self.connect = connect
         self.token = secrets.token_hex(8)  # marks this proxy's own answers
+        # the secret only the launched browser is given: nothing else may use this proxy
+        self.credentials = ("crawler", secrets.token_urlsafe(24))
+        self._authorization = b"Basic " + base64.b64encode(":".join(self.credentials).encode("ascii"))
         self.routes: OrderedDict[str, Route] = OrderedDict()
         self.server: asyncio.AbstractServer | None = None
         self.port: int | None = None
@@ -201,6 +212,9 @@ class GuardProxy:
             client.stream.close()
             return
         head = Head.parse(raw)
+        if not self._authorized(head):
+            await self._unauthorized(client.stream, head)
+            return
         try:
             method, target, _ = head.request_line()
         except ValueError as exc:
@@ -211,10 +225,25 @@ class GuardProxy:
         else:
             await self._forward(client, head, method, target)
 
-    async def _answer(self, stream, status: int, phrase: str, text: str) -> None:
+    def _authorized(self, head: Head) -> bool:
+        """Whether the request carries this run's secret (the browser's proxy credentials)."""
+        return any(secrets.compare_digest(value, self._authorization)
+                   for value in head.values(b"proxy-authorization"))
+
+    async def _unauthorized(self, stream, head: Head) -> None:
+        """407: the browser answers with its credentials; any other client gets nothing."""
+        self._inc("browser/proxy_unauthorized")
+        if head.values(b"proxy-authorization"):  # wrong credentials: not our browser
+            logger.warning("browser proxy: refused a request with wrong credentials: %r", head.first[:200])
+        else:  # the browser's first request, before it is challenged; or another process
+            logger.debug("browser proxy: 407 to a request without credentials: %r", head.first[:200])
+        await self._answer(stream, 407, "Proxy Authentication Required", "proxy authentication required",
+                           extra='Proxy-Authenticate: Basic realm="crawler guard proxy"\r\n')
+
+    async def _answer(self, stream, status: int, phrase: str, text: str, extra: str = "") -> None:
         body = f"{text}\n".encode("utf-8")
         stream_head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                       f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+                       f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}"
                        f"{MARK_HEADER}: {self.token}\r\n\r\n").encode("latin-1")
         try:
             await stream.write(stream_head + body)
