@@ -196,6 +196,9 @@ def driver_tmpdir(path: Path):
     """TMPDIR for the Playwright driver started inside this block: it makes its
     ``playwright-artifacts-*`` and ``playwright_chromiumdev_profile-*`` folders
     in its TMPDIR, and takes its environment from this process when spawned."""
+    # this process's own temporary folder is fixed first: tempfile reads TMPDIR once, on first use, and
+    # whatever first uses it meanwhile (the extraction pool's forkserver socket) must not land in here
+    tempfile.gettempdir()
     before = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(path)
     try:
