@@ -27,7 +27,7 @@ def failure_reason(failure, settings) -> tuple[str, str]:
         return "size limit", message
     if kind == "BlockedRequest" or kind == "BlockedAddressError":
         return "blocked address", message
-    if kind == "DNSLookupError":  # the guarded resolver gave the endpoint no address: say why
+    if kind in ("DNSLookupError", "CannotResolveHostError"):  # the guarded resolver gave no address: say why
         from crawler.resolver import blocked_lookup
 
         reason = blocked_lookup(message)

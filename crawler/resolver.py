@@ -44,6 +44,11 @@ MAX_BLOCKED_NAMES = 1024
 class BlockedAddressError(ConnectError):
     """A name that resolves to an address the crawler must not connect to."""
 
+    @property
+    def reason(self) -> str:
+        """``blocked NAME[:PORT]: NAME resolves to a ...`` (without ConnectError's wording)."""
+        return str(self.args[0]) if self.args else ""
+
 
 def _endpoint(url: str) -> tuple[str, int] | None:
     """A proxy URL's (host, port), with Scrapy's default ports (443 for an
@@ -83,7 +88,8 @@ def blocked_lookup(message: str) -> str | None:
     """Why the name in a DNSLookupError's ``message`` was refused by the
     guard, when it was (the endpoint only says it found no address)."""
     words = message.replace("'", " ").split()
-    return BLOCKED_NAMES.get(words[-1]) if words else None
+    name = words[-1].rstrip(".") if words else ""  # "...lookup: squid.test." (Scrapy adds the stop)
+    return BLOCKED_NAMES.get(name) or BLOCKED_NAMES.get(name + ".")
 
 
 @implementer(IHostnameResolver)
@@ -141,7 +147,7 @@ class GuardedResolver(CachingThreadedResolver):
 
         def failed(failure):
             if failure.check(BlockedAddressError):
-                reason = failure.getErrorMessage()
+                reason = failure.value.reason
                 BLOCKED_NAMES[hostName] = reason
                 BLOCKED_NAMES.move_to_end(hostName)
                 while len(BLOCKED_NAMES) > MAX_BLOCKED_NAMES:

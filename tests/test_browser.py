@@ -1080,3 +1080,65 @@ def test_no_other_local_process_can_use_the_browsers_guard_proxy(tmp_path):
     assert stat(log, "browser/proxy_unauthorized") >= 3, log[-3000:]
     assert "browser proxy: refused a request with wrong credentials" in log
     assert "page not rendered within 20 s (BROWSER_PAGE_TIMEOUT)" in log, log[-3000:]
+
+
+FAKEDNS = ROOT / "tests" / "fixtures" / "fakedns"
+NEWS_HOST = "news.example.test"
+
+
+def _squid_page(squid: str) -> bytes:
+    """A page rendered by the browser: its cover, image and XHR on the proxy's host, another port."""
+    return f"""<!doctype html><html><head><title>Squid</title>
+<meta property="og:image" content="{squid}/cover-rendered.png"></head><body>
+<div id="root"></div>
+<img src="{squid}/pixel.png">
+<script>
+fetch('{squid}/api.json').catch(() => {{}});
+document.getElementById('root').innerHTML = '<article><h1>Squid</h1>' +
+  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
+</script></body></html>""".encode()
+
+
+def test_the_proxys_name_is_no_way_in_for_the_crawler_nor_the_browser(tmp_path):
+    """https_proxy=http://squid.test:<port> and no http_proxy, squid.test
+    resolving to 127.0.0.1 (the test's fake DNS): the https article goes
+    through that proxy, but http://squid.test:<another port>/... (a seed, the
+    article's cover, and a rendered page's cover, image and XHR) is connected
+    to directly, so it is judged on what its name resolves to, by the
+    crawler's resolver and by the guard proxy, and refused: the exemption is
+    the connection to the proxy only. The rendered page is on 127.0.0.2
+    (allowed, GUARD_ALLOWED_NETWORKS), fetched directly over http."""
+    internal = _recorder()
+    squid = f"http://squid.test:{internal.server.server_address[1]}"  # an internal service of the proxy host
+    rendered = _Site("127.0.0.2", lambda site, handler: _send(handler, body=_squid_page(squid)))
+    article = (f'<html><head><title>Squid news</title><meta property="og:image" content="{squid}/cover.png">'
+               f'</head><body><article><h1>Squid news</h1>{"<p>" + STORY * 3 + "</p>" * 1}'
+               f'<p>{STORY * 3}</p><p>{STORY * 3}</p></article></body></html>')
+    web = FixtureProxy({f"https://{NEWS_HOST}/story": Page(body=article.encode())}).start()
+    proxy_port = web.server.server_address[1]
+    seeds = bs.seed_file(tmp_path / "seeds", [f"https://{NEWS_HOST}/story", f"{rendered.base}/story",
+                                              f"{squid}/admin/"])
+    try:
+        result = run_crawl(tmp_path / "archive", None, seeds=seeds,
+                           settings={"BROWSER_RENDER": "127.0.0.2", "GUARD_ALLOWED_NETWORKS": "127.0.0.2/32"},
+                           env_extra={"https_proxy": f"http://squid.test:{proxy_port}", "PYTHONPATH": str(FAKEDNS),
+                                      "FAKE_HOSTS": "squid.test=127.0.0.1"})
+    finally:
+        web.stop()
+        rendered.stop()
+        internal.stop()
+    log = result.log
+    assert internal.hits == [], internal.hits
+    reason = "squid.test resolves to a loopback address 127.0.0.1"
+    host_port = squid.split("//")[1]
+    assert f"not archived: {squid}/admin/: blocked {host_port}: {reason}" in log, log[-3000:]
+    for path in ("/cover.png", "/cover-rendered.png"):
+        assert f"image {squid}{path} not fetched: blocked {host_port}: {reason}" in log, log[-3000:]
+    for path in ("/pixel.png", "/api.json"):
+        assert f"browser: blocked {squid}{path}: {reason}" in log, log[-3000:]
+    # the proxy itself is still the way to the https article
+    assert [u for u, _ in web.requests] == [f"https://{NEWS_HOST}/story"]
+    for url in (f"https://{NEWS_HOST}/story", f"{rendered.base}/story"):
+        _, post = article_for(tmp_path / "archive", url)
+        assert STORY.strip() in post.content
+    assert result.returncode == 1 and re.search(r"archived:\s+2 new", log) and re.search(r"failed:\s+1\b", log)

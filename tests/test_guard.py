@@ -408,3 +408,62 @@ def test_a_crawl_reaches_no_port_but_the_usual_the_seeds_and_the_allowed(tmp_pat
     assert opened.returncode == 0, opened.log[-3000:]
     assert "http://ports.example:9090/admin/cover.png" in asked_opened
     assert "port 9090 not allowed" not in opened.log
+
+
+# --- a proxy's name is exempt as the connection to that proxy, never as a target -------------
+
+def test_a_proxy_name_is_exempt_only_on_its_own_port(monkeypatch):
+    """https_proxy=http://squid.internal:3128 and no http_proxy: the lookup
+    for the connection to the proxy is exempt; the same name on any other
+    port (a page's http://squid.internal:9090/admin, fetched directly) is
+    judged on what it resolves to (no lookup made: a fixed answer)."""
+    from twisted.internet.interfaces import IHostnameResolver
+
+    from crawler.resolver import BLOCKED_NAMES, blocked_lookup, proxy_endpoints
+
+    for name in ("http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://squid.internal:3128")
+    settings = get_crawler(settings_dict={"HOST_PROXY_MAP": {"x.example": "http://mapped.internal"}}).settings
+    endpoints = proxy_endpoints(settings)
+    assert endpoints == {("squid.internal", 3128): True, ("mapped.internal", 80): True}
+    monkeypatch.setattr(ThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed("10.1.2.3"))
+    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, proxies=endpoints)
+    assert IHostnameResolver.providedBy(resolver)
+
+    def lookup(name, port):
+        got = []
+        resolver.getHostByName(name, port=port).addBoth(got.append)
+        return got[0]
+
+    assert lookup("squid.internal", 3128) == "10.1.2.3"  # the proxy itself
+    assert lookup("SQUID.internal.", 3128) == "10.1.2.3"
+    assert lookup("squid.internal", 0) == "10.1.2.3"  # connectTCP: Scrapy's CONNECT tunnel to an https proxy
+    assert lookup("mapped.internal", 80) == "10.1.2.3"
+    for name, port in (("squid.internal", 9090), ("squid.internal", 80), ("mapped.internal", 8080)):
+        failure = lookup(name, port)
+        assert failure.check(BlockedAddressError), (name, port)
+        assert failure.value.reason == f"blocked {name}:{port}: {name} resolves to a private address 10.1.2.3"
+
+    # as the reactor's name resolver (HostnameEndpoint): no address for a refused name, and the reason kept
+    class Receiver:
+        addresses, done = [], False
+
+        def resolutionBegan(self, resolution):
+            pass
+
+        def addressResolved(self, address):
+            self.addresses.append(address)
+
+        def resolutionComplete(self):
+            self.done = True
+
+    refused, proxied = Receiver(), Receiver()
+    proxied.addresses = []
+    resolver.resolveHostName(refused, "squid.internal", 9090)
+    resolver.resolveHostName(proxied, "squid.internal", 3128)
+    assert refused.done and refused.addresses == []
+    assert proxied.done and [(a.host, a.port) for a in proxied.addresses] == [("10.1.2.3", 3128)]
+    assert blocked_lookup("no results for hostname lookup: squid.internal") == \
+        "blocked squid.internal:9090: squid.internal resolves to a private address 10.1.2.3"
+    BLOCKED_NAMES.clear()
