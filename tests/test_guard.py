@@ -467,3 +467,18 @@ def test_a_proxy_name_is_exempt_only_on_its_own_port(monkeypatch):
     assert blocked_lookup("no results for hostname lookup: squid.internal") == \
         "blocked squid.internal:9090: squid.internal resolves to a private address 10.1.2.3"
     BLOCKED_NAMES.clear()
+
+
+def test_a_proxys_own_host_and_port_is_no_page_to_fetch(monkeypatch):
+    """The resolver lets the connection to squid.internal:3128 through (it is
+    the proxy): a URL at that very host and port is refused by the middleware,
+    whichever way it would go."""
+    for name in ("http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://squid.internal:3128")
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "3128"})
+    mw = NetworkGuardMiddleware.from_crawler(crawler)
+    for url in ("http://squid.internal:3128/squid-internal-mgr/menu", "https://SQUID.internal.:3128/"):
+        with pytest.raises(BlockedRequest, match=r"squid.internal:3128 is a configured proxy, not a page to archive"):
+            mw.process_request(Request(url))
+    assert mw.process_request(Request("https://news.example/a")) is None

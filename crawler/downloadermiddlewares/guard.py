@@ -6,7 +6,9 @@ loopback, private, link-local, multicast or reserved address, or a local
 name, is refused before any connection, with its reason; so is a URL on a
 port other than 80, 443, a seed URL's port or one of ``GUARD_ALLOWED_PORTS``
 (crawler.netguard.PortPolicy; through a proxy, the URL's port is judged,
-not the proxy's). Names are judged again on what they resolve to by
+not the proxy's); and so is a URL at a configured proxy's own host and port
+(the resolver lets the connection to a proxy through: that is for the
+crawler's requests through the proxy, never for a page at it). Names are judged again on what they resolve to by
 ``crawler.resolver.GuardedResolver`` when the crawler connects directly
 (through a proxy, the proxy resolves them).
 """
@@ -14,10 +16,12 @@ not the proxy's). Names are judged again on what they resolve to by
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.netguard import PortPolicy, blocked_reason, parse_networks, port_policy
+from crawler.netguard import PortPolicy, blocked_reason, parse_networks, port_policy, url_port
+from crawler.resolver import proxy_endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +31,27 @@ class BlockedRequest(IgnoreRequest):
 
 
 class NetworkGuardMiddleware:
-    def __init__(self, allowed_networks=(), stats=None, ports: PortPolicy | None = None):
+    def __init__(self, allowed_networks=(), stats=None, ports: PortPolicy | None = None, proxies=()):
         self.allowed = parse_networks(allowed_networks)
         self.stats = stats
         self.ports = ports if ports is not None else PortPolicy()
+        self.proxies = set(proxies)  # (host, port) of each configured proxy
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"), crawler.stats, port_policy(crawler))
+        return cls(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"), crawler.stats, port_policy(crawler),
+                   proxy_endpoints(crawler.settings))
+
+    def proxy_reason(self, url: str) -> str | None:
+        """Why ``url`` is no page to fetch: it is a configured proxy's own host and port."""
+        try:
+            host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        except ValueError:
+            return None
+        port = url_port(url)
+        if (host, port) in self.proxies:
+            return f"{host}:{port} is a configured proxy, not a page to archive"
+        return None
 
     def process_request(self, request, spider=None):
         reason = blocked_reason(request.url, self.allowed)
@@ -42,7 +59,7 @@ class NetworkGuardMiddleware:
             if request.url == request.meta.get("seed_url"):
                 # a seed URL as such (a shared crawl's worker, which did not read the seeds, learns it here)
                 self.ports.allow_url(request.url)
-            reason = self.ports.reason(request.url)
+            reason = self.ports.reason(request.url) or self.proxy_reason(request.url)
         if reason is None:
             return None
         if self.stats is not None:
