@@ -182,3 +182,30 @@ def port_policy(crawler) -> PortPolicy:
     if policy is None:
         policy = crawler._guard_ports = PortPolicy(crawler.settings.get("GUARD_ALLOWED_PORTS"))
     return policy
+
+
+def proxy_endpoint(url: str) -> tuple[str, int] | None:
+    """A proxy URL's (host, port), with Scrapy's default ports (443 for an
+    https:// proxy, 80 otherwise); None when it names no host."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.lower().rstrip("."), port or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def proxy_target_reason(url: str, endpoints) -> str | None:
+    """Why ``url`` is no page to fetch: it is a configured proxy's own host
+    and port (``endpoints``: (host, port) pairs). The connection to a proxy
+    is exempt from the address check; a request to it as a page is not."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    port = url_port(url)
+    if (host, port) in endpoints:
+        return f"{host}:{port} is a configured proxy, not a page to archive"
+    return None

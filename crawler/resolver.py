@@ -32,7 +32,7 @@ from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver
 from zope.interface import implementer
 
-from crawler.netguard import address_reason, parse_networks
+from crawler.netguard import address_reason, parse_networks, proxy_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +50,6 @@ class BlockedAddressError(ConnectError):
         return str(self.args[0]) if self.args else ""
 
 
-def _endpoint(url: str) -> tuple[str, int] | None:
-    """A proxy URL's (host, port), with Scrapy's default ports (443 for an
-    https:// proxy, 80 otherwise)."""
-    try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host.lower().rstrip("."), port or (443 if parts.scheme.lower() == "https" else 80)
-
-
 def proxy_endpoints(settings) -> dict[tuple[str, int], bool]:
     """(host, port) of each configured proxy (environment and HOST_PROXY_MAP)
     -> whether https URLs may go through it (by a CONNECT tunnel)."""
@@ -73,7 +60,7 @@ def proxy_endpoints(settings) -> dict[tuple[str, int], bool]:
     configured += [(url, True) for url in settings.getdict("HOST_PROXY_MAP").values()]
     endpoints: dict[tuple[str, int], bool] = {}
     for url, tunnels in configured:
-        endpoint = _endpoint(url)
+        endpoint = proxy_endpoint(url)
         if endpoint:
             endpoints[endpoint] = endpoints.get(endpoint, False) or tunnels
     return endpoints

@@ -414,6 +414,25 @@ def test_only_the_launched_browser_may_use_the_proxy(fixture_proxy, tmp_path):
     assert len(proxy.credentials[1]) >= 32 and proxy.credentials != GuardProxy().credentials  # one per run
 
 
+def test_the_operators_proxy_is_no_page_to_fetch(tmp_path):
+    """The guard proxy connects to the operator's proxy without judging its
+    address; asking for a page at that proxy's own host and port is refused."""
+    async def main():
+        asked, stats = [], Stats()
+        proxy = await guard_proxy(proxies={"http": "http://squid.internal:3128"},
+                                  host_map={"x.example": "http://mapped.internal"}, stats=stats,
+                                  connect=loopback_only(asked)).start(tmp_path)
+        out = [await talk(proxy, b"GET http://squid.internal:3128/squid-internal-mgr/menu HTTP/1.1\r\n\r\n"),
+               await talk(proxy, b"CONNECT mapped.internal:80 HTTP/1.1\r\n\r\n")]
+        await proxy.stop()
+        return asked, out
+
+    asked, out = run(main())
+    assert asked == []
+    assert out[0][0].startswith(b"HTTP/1.1 403") and b"squid.internal:3128 is a configured proxy" in out[0][0]
+    assert out[1][0].startswith(b"HTTP/1.1 403") and b"mapped.internal:80 is a configured proxy" in out[1][0]
+
+
 def test_host_proxy_map_chooses_the_proxy_per_host(fixture_proxy, tmp_path):
     async def main():
         asked, seen = [], []

@@ -16,11 +16,10 @@ crawler's requests through the proxy, never for a page at it). Names are judged 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.netguard import PortPolicy, blocked_reason, parse_networks, port_policy, url_port
+from crawler.netguard import PortPolicy, blocked_reason, parse_networks, port_policy, proxy_target_reason
 from crawler.resolver import proxy_endpoints
 
 logger = logging.getLogger(__name__)
@@ -42,24 +41,13 @@ class NetworkGuardMiddleware:
         return cls(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"), crawler.stats, port_policy(crawler),
                    proxy_endpoints(crawler.settings))
 
-    def proxy_reason(self, url: str) -> str | None:
-        """Why ``url`` is no page to fetch: it is a configured proxy's own host and port."""
-        try:
-            host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        except ValueError:
-            return None
-        port = url_port(url)
-        if (host, port) in self.proxies:
-            return f"{host}:{port} is a configured proxy, not a page to archive"
-        return None
-
     def process_request(self, request, spider=None):
         reason = blocked_reason(request.url, self.allowed)
         if reason is None:
             if request.url == request.meta.get("seed_url"):
                 # a seed URL as such (a shared crawl's worker, which did not read the seeds, learns it here)
                 self.ports.allow_url(request.url)
-            reason = self.ports.reason(request.url) or self.proxy_reason(request.url)
+            reason = self.ports.reason(request.url) or proxy_target_reason(request.url, self.proxies)
         if reason is None:
             return None
         if self.stats is not None:

@@ -66,7 +66,8 @@ from crawler.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing, ke
 from crawler.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
 from crawler.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
                                         server_context)
-from crawler.netguard import PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy
+from crawler.netguard import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy,
+                               proxy_endpoint, proxy_target_reason)
 
 __all__ = ["GuardProxy", "Route", "Upstream", "choose_upstream", "parse_upstream", "BodyMeter", "TooLarge",
            "MARK_HEADER", "system_resolve"]
@@ -109,6 +110,9 @@ class GuardProxy:
         self.ports = ports if ports is not None else PortPolicy()
         self.host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self.proxies = dict(proxies or {})
+        # the operator's proxies as (host, port): connected to as proxies, never fetched as pages
+        self.proxy_endpoints = {e for e in map(proxy_endpoint, [*self.proxies.values(), *self.host_map.values()])
+                                if e}
         self.max_body = max_body
         self.idle = idle_timeout
         self.stats = stats
@@ -336,7 +340,8 @@ class GuardProxy:
             reason = blocked_reason(url, self.allowed) or f"not an absolute http URL: {target[:200]}"
             await self._refuse(client.stream, url, url, reason)
             return
-        reason = blocked_reason(url, self.allowed) or self.ports.reason(url)
+        reason = (blocked_reason(url, self.allowed) or self.ports.reason(url)
+                  or proxy_target_reason(url, self.proxy_endpoints))
         if reason:
             await self._refuse(client.stream, url, url, reason)
             return
@@ -371,7 +376,8 @@ class GuardProxy:
             return
         origin = f"https://{_authority(host, port, 443)}"
         shown = f"CONNECT {target}"
-        reason = blocked_reason(origin + "/", self.allowed) or self.ports.reason(origin + "/")
+        reason = (blocked_reason(origin + "/", self.allowed) or self.ports.reason(origin + "/")
+                  or proxy_target_reason(origin + "/", self.proxy_endpoints))
         if reason:
             await self._refuse(client.stream, shown, origin, reason)
             return
