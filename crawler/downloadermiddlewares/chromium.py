@@ -71,9 +71,11 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = 10 * 60
 #: Names of the browser's temporary folders: pid, host, mkdtemp's random part.
 TMP_NAME = re.compile(r"^browser-(?P<pid>\d+)-(?P<host>.+)-[a-z0-9_]{8}$")
-#: Chromium switches that send every request through the guard proxy (never
+#: Chromium switches that keep every request on the guard proxy (never
 #: around it, not even for loopback or link-local addresses: ``<-loopback>``
-#: removes those implicit bypasses) and keep WebRTC off UDP.
+#: removes those implicit bypasses) and WebRTC off UDP. The proxy itself is
+#: Playwright's ``proxy`` launch option (``--proxy-server``, and the run's
+#: credentials, given to the browser over its protocol, never on a command line).
 PROXY_SWITCHES = ("--proxy-bypass-list=<-loopback>", "--webrtc-ip-handling-policy=disable_non_proxied_udp")
 
 
