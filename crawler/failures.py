@@ -36,6 +36,12 @@ def failure_reason(failure, settings) -> tuple[str, str]:
         return "size limit", message
     if kind == "BlockedRequest" or kind == "BlockedAddressError":
         return "blocked address", message
+    if kind in ("DNSLookupError", "CannotResolveHostError"):  # the guarded resolver gave no address: say why
+        from crawler.resolver import blocked_lookup
+
+        reason = blocked_lookup(message)
+        if reason:
+            return "blocked address", reason
     return kind, f"{kind}: {message}" if message else kind
 
 

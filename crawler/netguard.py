@@ -7,6 +7,11 @@ every request is judged here first: its scheme, a host that is an IP literal
 included) or a local name. Names are judged again on what they resolve to,
 by the guarded resolver, when the crawler connects directly. Operators
 archiving an intranet allow chosen networks (``GUARD_ALLOWED_NETWORKS``).
+
+Ports are judged too (``PortPolicy``): news sites answer on 80 and 443, so
+those are open, and so is the port of every URL the seeds name; any other
+port of any host (an admin console, a database, a mail server on a public
+address) is refused unless ``GUARD_ALLOWED_PORTS`` opens it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ KINDS = (
     ("is_reserved", "reserved"),
     ("is_private", "private"),
 )
+
+#: The ports every crawl may reach: those of http:// and https:// news sites.
+DEFAULT_PORTS = frozenset({80, 443})
+#: The default port of each allowed scheme.
+SCHEME_PORTS = {"http": 80, "https": 443}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -104,4 +114,98 @@ def blocked_reason(url: str, allowed_networks: tuple[Network, ...] = ()) -> str 
         if any(net.version == 4 and ipaddress.IPv4Address("127.0.0.1") in net for net in allowed_networks):
             return None
         return f"local host name {name}"
+    return None
+
+
+def parse_ports(values) -> tuple[frozenset[int], bool]:
+    """``"8080, 8443"`` or ``[8080, 8443]`` -> (ports, whether ``*`` opened
+    every port); a bad entry raises ValueError naming it."""
+    if isinstance(values, (str, int)):
+        values = [v for v in re.split(r"[,\s]+", str(values)) if v]
+    ports, every = set(), False
+    for value in values or ():
+        text = str(value).strip()
+        if text == "*":
+            every = True
+            continue
+        try:
+            port = int(text)
+        except ValueError:
+            port = -1
+        if not 0 < port < 65536:
+            raise ValueError(f"GUARD_ALLOWED_PORTS: not a port: {value!r}")
+        ports.add(port)
+    return frozenset(ports), every
+
+
+def url_port(url: str) -> int | None:
+    """The port a connection for ``url`` goes to (its scheme's when it names
+    none), or None when the URL has none (malformed, or not http(s))."""
+    try:
+        parts = urlsplit(url)
+        return parts.port or SCHEME_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+
+
+class PortPolicy:
+    """The ports the crawler and its browser may connect to: 80 and 443, the
+    ports of the seed URLs (``allow_url``), and ``GUARD_ALLOWED_PORTS``
+    (``*`` for every port). Shared by one crawl's components
+    (``port_policy``); through a proxy it is the target URL's port that is
+    judged, never the proxy's own (that one is the operator's configuration)."""
+
+    def __init__(self, allowed=()):
+        extra, self.every = parse_ports(allowed)
+        self.ports = set(DEFAULT_PORTS | extra)
+
+    def allow_url(self, url: str) -> None:
+        """Open the port of ``url`` (a seed URL) for the rest of the crawl."""
+        port = url_port(url)
+        if port is not None:
+            self.ports.add(port)
+
+    def reason(self, url: str) -> str | None:
+        """Why ``url``'s port must not be connected to; None when it may."""
+        if self.every:
+            return None
+        port = url_port(url)
+        if port is None or port in self.ports:
+            return None
+        return f"port {port} not allowed (GUARD_ALLOWED_PORTS)"
+
+
+def port_policy(crawler) -> PortPolicy:
+    """The crawl's one PortPolicy (the spider opens the seeds' ports in it,
+    the guard middleware and the browser's guard proxy judge by it)."""
+    policy = getattr(crawler, "_guard_ports", None)
+    if policy is None:
+        policy = crawler._guard_ports = PortPolicy(crawler.settings.get("GUARD_ALLOWED_PORTS"))
+    return policy
+
+
+def proxy_endpoint(url: str) -> tuple[str, int] | None:
+    """A proxy URL's (host, port), with Scrapy's default ports (443 for an
+    https:// proxy, 80 otherwise); None when it names no host."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.lower().rstrip("."), port or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def proxy_target_reason(url: str, endpoints) -> str | None:
+    """Why ``url`` is no page to fetch: it is a configured proxy's own host
+    and port (``endpoints``: (host, port) pairs). The connection to a proxy
+    is exempt from the address check; a request to it as a page is not."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    port = url_port(url)
+    if (host, port) in endpoints:
+        return f"{host}:{port} is a configured proxy, not a page to archive"
     return None

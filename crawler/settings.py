@@ -45,6 +45,13 @@ EXTRACTION_MAX_PAGE_BYTES = 8 * 1024 * 1024
 # (seeds, redirects, images), judged on the URL and, when connecting
 # directly, on what its host name resolves to.
 GUARD_ALLOWED_NETWORKS = []
+# Ports the crawler and its browser may connect to besides 80, 443 and the
+# port of every seed URL, e.g. [8080] or "8080,8443" ("*": every port). Any
+# other port of any host (an admin console, a database, a mail server) is
+# refused, for every request, and the refusal names the port. Through a
+# proxy it is the target URL's port that is judged; the proxy's own port is
+# the operator's configuration and is never refused.
+GUARD_ALLOWED_PORTS = []
 
 # Seconds between progress lines (done / total, rate, time left) in the log
 # of a crawl or refresh; the first comes after one interval (0: none).

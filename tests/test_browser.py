@@ -50,7 +50,7 @@ from crawler.sites import x as x_site
 from tests.conftest import ROOT, SEEDS, run_crawl
 from tests.fixtures import browser_site as bs
 from tests.fixtures import pywb
-from tests.fixtures.qq_site import PNG, build_site, reference_page
+from tests.fixtures.qq_site import PNG, Page, build_site, reference_page
 from tests.fixtures.server import FixtureProxy, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -223,7 +223,7 @@ def test_x_and_twitter_urls_are_one_post():
 def test_launch_options_send_everything_through_the_guard_proxy(tmp_path, monkeypatch):
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
     workdir = BrowserDir.create(tmp_path / "archive")
-    options = launch_options(Settings(project()), workdir, "http://127.0.0.1:4321")
+    options = launch_options(Settings(project()), workdir, "http://127.0.0.1:4321", ("crawler", "s3cret"))
     assert options["headless"] is True
     # the system Chromium, started in the browser's folder (TMPDIR=/proc/self/cwd: a short socket path)
     launcher = Path(options["executable_path"])
@@ -231,8 +231,9 @@ def test_launch_options_send_everything_through_the_guard_proxy(tmp_path, monkey
     assert f"exec {CHROMIUM} " in launcher.read_text() and 'cd "$(dirname "$0")/tmp"' in launcher.read_text()
     assert "--no-sandbox" in options["args"]
     # the guard proxy only, for everything: loopback and link-local included, WebRTC on proxied TCP only
-    assert [a for a in options["args"] if a.startswith("--proxy")] == [
-        "--proxy-server=http://127.0.0.1:4321", "--proxy-bypass-list=<-loopback>"]
+    assert [a for a in options["args"] if a.startswith("--proxy")] == ["--proxy-bypass-list=<-loopback>"]
+    # Playwright's proxy option: --proxy-server, and the run's secret the guard proxy asks for
+    assert options["proxy"] == {"server": "http://127.0.0.1:4321", "username": "crawler", "password": "s3cret"}
     assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in options["args"]
     # nothing of the operator's proxies reaches Chromium: the guard proxy chains to them
     assert all(not k.lower().endswith("_proxy") for k in options["env"])
@@ -321,7 +322,7 @@ def test_webrtc_sends_no_udp_around_the_guard_proxy(tmp_path):
         workdir = BrowserDir.create(tmp_path / "archive")
         proxy = await GuardProxy().start(workdir.tmp)
         try:
-            options = launch_options(Settings(project()), workdir, proxy.url)
+            options = launch_options(Settings(project()), workdir, proxy.url, proxy.credentials)
             guarded = await stun_packets(options)
             bare = await stun_packets({**options, "args": [a for a in options["args"] if "webrtc" not in a]})
             return guarded, bare
@@ -428,7 +429,7 @@ def test_page_capture_collects_every_exchange_of_a_real_page(browser_web, tmp_pa
     async def load():
         workdir = BrowserDir.create(tmp_path / "archive")
         proxy = await GuardProxy(proxies={"http": browser_web.url, "https": browser_web.url}).start(workdir.tmp)
-        options = launch_options(Settings(project()), workdir, proxy.url)
+        options = launch_options(Settings(project()), workdir, proxy.url, proxy.credentials)
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(**options)
@@ -534,6 +535,7 @@ def test_pywb_replays_the_shell_with_its_json(browser_crawl, tmp_path):
         workdir = BrowserDir.create(tmp_path / "archive")
         options = launch_options(Settings(project()), workdir, "http://127.0.0.1:9")
         options["args"] = [a for a in options["args"] if not a.startswith("--proxy")]  # pywb is all it fetches
+        del options["proxy"]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(**options)
             try:
@@ -945,3 +947,201 @@ def test_a_killed_crawl_leaves_nothing_outside_the_archive(direct_web, tmp_path)
     assert f"removed 1 stale temporary folder(s) from the archive's .tmp: {left[0]}" in result.log
     assert list((archive / ".tmp").iterdir()) == []
     assert list(tmpdir.iterdir()) == []
+
+
+# --- the network guard's last doors: other ports, the proxy's secret, proxy names as targets ---------------
+
+def _recorder(host: str = "127.0.0.1") -> _Site:
+    """A service on another port of an allowed host: records what reaches it (it must record nothing)."""
+    return _Site(host, lambda site, handler: _send(handler, body=PNG, content_type="image/png"))
+
+
+def _port_page(other: str) -> bytes:
+    return f"""<!doctype html><html><head><title>Ports</title>
+<meta property="og:image" content="{other}/cover.png"></head><body>
+<div id="root"></div>
+<img src="{other}/pixel.png">
+<script>
+fetch('{other}/api.json').catch(() => {{}});
+document.getElementById('root').innerHTML = '<article><h1>Ports</h1>' +
+  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
+</script></body></html>""".encode()
+
+
+def test_another_port_of_an_allowed_host_is_refused_to_the_crawler_and_the_browser(tmp_path):
+    """127.0.0.1 is allowed (GUARD_ALLOWED_NETWORKS), its seed port is open;
+    another port of the same host is not: neither the page's script and
+    image (the browser, through the guard proxy) nor its cover (the crawler)
+    reach it, and each refusal names the port. GUARD_ALLOWED_PORTS opens it."""
+    other = _recorder()
+    page = _Site("127.0.0.1", lambda site, handler: _send(handler, body=_port_page(other.base)))
+    port = other.server.server_address[1]
+    seeds = bs.seed_file(tmp_path / "seeds", [f"{page.base}/story"])
+    settings = _direct_settings(ARCHIVE_IMAGES=True)
+    try:
+        closed = run_crawl(tmp_path / "a1", None, seeds=seeds, settings=settings)
+        hits_closed = list(other.hits)
+        opened = run_crawl(tmp_path / "a2", None, seeds=seeds, settings={**settings, "GUARD_ALLOWED_PORTS": port})
+        hits_opened = list(other.hits[len(hits_closed):])
+    finally:
+        page.stop()
+        other.stop()
+    log = closed.log
+    assert hits_closed == [], hits_closed
+    refusal = f"port {port} not allowed (GUARD_ALLOWED_PORTS)"
+    for path in ("/pixel.png", "/api.json"):
+        assert f"browser: blocked {other.base}{path}: {refusal}" in log, log[-3000:]
+    assert f"image {other.base}/cover.png not fetched: blocked {other.base}/cover.png: {refusal}" in log, log[-3000:]
+    assert closed.returncode == 0 and re.search(r"archived:\s+1 new", log), log[-3000:]
+    assert opened.returncode == 0, opened.log[-3000:]
+    assert {"/pixel.png", "/api.json", "/cover.png"} <= set(hits_opened), hits_opened
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """Ports process ``pid`` listens on at 127.0.0.1 (its sockets in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes and fields[1].startswith("0100007F:"):
+            ports.add(int(fields[1].split(":")[1], 16))
+    return ports
+
+
+def _ask(port: int, data: bytes) -> bytes:
+    """What a local process gets from 127.0.0.1:``port`` for ``data``, until it closes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except TimeoutError:  # left open (a tunnel waiting for its client): what came so far
+            pass
+        return out
+
+
+HANG_HOST = "hang.example.test"
+SECRET_URL = "http://secret.example.test/admin"
+
+
+def test_no_other_local_process_can_use_the_browsers_guard_proxy(tmp_path):
+    """While the browser renders (a page whose script spins), another local
+    process finds the guard proxy listening on 127.0.0.1 and asks it for a
+    page, plain and by CONNECT, without and with made-up credentials: 407
+    each time, nothing reaches the operator's proxy (whose credentials the
+    guard proxy would add), and the browser's own requests still go through."""
+    web = FixtureProxy({
+        f"https://{HANG_HOST}/story": Page(body=b"<!doctype html><title>Live</title><div id='root'></div>"
+                                                b"<script>for(;;){}</script>"),
+        SECRET_URL: Page(body=b"operator-only page"),
+    }).start()
+    operator = web.url.replace("http://", "http://crawler:s3cret@")
+    seeds = bs.seed_file(tmp_path / "seeds", [f"https://{HANG_HOST}/story"])
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(http_proxy=operator, https_proxy=operator)
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}", "-s",
+           f"ARCHIVE_DIR={tmp_path / 'archive'}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
+           "-s", f"BROWSER_RENDER={HANG_HOST}", "-s", "BROWSER_PAGE_TIMEOUT=20"]
+    log_path = tmp_path / "crawl.log"
+    answers = {}
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while not any(u == f"https://{HANG_HOST}/story" for u, _ in web.requests) \
+                    or not _listening_ports(proc.pid):
+                assert proc.poll() is None and time.monotonic() < deadline, "the browser never started rendering"
+                time.sleep(0.2)
+            (port,) = _listening_ports(proc.pid)  # the guard proxy: the crawl's one listening socket
+            plain = f"GET {SECRET_URL} HTTP/1.1\r\nHost: secret.example.test\r\n\r\n".encode()
+            answers["none"] = _ask(port, plain)
+            answers["connect"] = _ask(port, f"CONNECT {HANG_HOST}:443 HTTP/1.1\r\nHost: {HANG_HOST}\r\n\r\n".encode())
+            answers["guessed"] = _ask(port, plain.replace(b"\r\n\r\n", b"\r\nProxy-Authorization: Basic "
+                                                          b"Y3Jhd2xlcjpndWVzcw==\r\n\r\n"))
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+            web.stop()
+    log = log_path.read_text()
+    for key, answer in answers.items():
+        assert answer.startswith(b"HTTP/1.1 407 Proxy Authentication Required"), (key, answer[:300])
+    asked = [u for u, _ in web.requests]
+    assert SECRET_URL not in asked, asked
+    assert asked.count(f"https://{HANG_HOST}/story") == 1  # the browser's one request, nothing by CONNECT
+    assert stat(log, "browser/proxy_unauthorized") >= 3, log[-3000:]
+    assert "browser proxy: refused a request with wrong credentials" in log
+    assert "page not rendered within 20 s (BROWSER_PAGE_TIMEOUT)" in log, log[-3000:]
+
+
+FAKEDNS = ROOT / "tests" / "fixtures" / "fakedns"
+NEWS_HOST = "news.example.test"
+
+
+def _squid_page(squid: str) -> bytes:
+    """A page rendered by the browser: its cover, image and XHR on the proxy's host, another port."""
+    return f"""<!doctype html><html><head><title>Squid</title>
+<meta property="og:image" content="{squid}/cover-rendered.png"></head><body>
+<div id="root"></div>
+<img src="{squid}/pixel.png">
+<script>
+fetch('{squid}/api.json').catch(() => {{}});
+document.getElementById('root').innerHTML = '<article><h1>Squid</h1>' +
+  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
+</script></body></html>""".encode()
+
+
+def test_the_proxys_name_is_no_way_in_for_the_crawler_nor_the_browser(tmp_path):
+    """https_proxy=http://squid.test:<port> and no http_proxy, squid.test
+    resolving to 127.0.0.1 (the test's fake DNS): the https article goes
+    through that proxy, but http://squid.test:<another port>/... (a seed, the
+    article's cover, and a rendered page's cover, image and XHR) is connected
+    to directly, so it is judged on what its name resolves to, by the
+    crawler's resolver and by the guard proxy, and refused: the exemption is
+    the connection to the proxy only. The rendered page is on 127.0.0.2
+    (allowed, GUARD_ALLOWED_NETWORKS), fetched directly over http."""
+    internal = _recorder()
+    squid = f"http://squid.test:{internal.server.server_address[1]}"  # an internal service of the proxy host
+    rendered = _Site("127.0.0.2", lambda site, handler: _send(handler, body=_squid_page(squid)))
+    article = (f'<html><head><title>Squid news</title><meta property="og:image" content="{squid}/cover.png">'
+               f'</head><body><article><h1>Squid news</h1>{"<p>" + STORY * 3 + "</p>" * 1}'
+               f'<p>{STORY * 3}</p><p>{STORY * 3}</p></article></body></html>')
+    web = FixtureProxy({f"https://{NEWS_HOST}/story": Page(body=article.encode())}).start()
+    proxy_port = web.server.server_address[1]
+    seeds = bs.seed_file(tmp_path / "seeds", [f"https://{NEWS_HOST}/story", f"{rendered.base}/story",
+                                              f"{squid}/admin/"])
+    try:
+        result = run_crawl(tmp_path / "archive", None, seeds=seeds,
+                           settings={"BROWSER_RENDER": "127.0.0.2", "GUARD_ALLOWED_NETWORKS": "127.0.0.2/32"},
+                           env_extra={"https_proxy": f"http://squid.test:{proxy_port}", "PYTHONPATH": str(FAKEDNS),
+                                      "FAKE_HOSTS": "squid.test=127.0.0.1"})
+    finally:
+        web.stop()
+        rendered.stop()
+        internal.stop()
+    log = result.log
+    assert internal.hits == [], internal.hits
+    reason = "squid.test resolves to a loopback address 127.0.0.1"
+    host_port = squid.split("//")[1]
+    assert f"not archived: {squid}/admin/: blocked {host_port}: {reason}" in log, log[-3000:]
+    for path in ("/cover.png", "/cover-rendered.png"):
+        assert f"image {squid}{path} not fetched: blocked {host_port}: {reason}" in log, log[-3000:]
+    for path in ("/pixel.png", "/api.json"):
+        assert f"browser: blocked {squid}{path}: {reason}" in log, log[-3000:]
+    # the proxy itself is still the way to the https article
+    assert [u for u, _ in web.requests] == [f"https://{NEWS_HOST}/story"]
+    for url in (f"https://{NEWS_HOST}/story", f"{rendered.base}/story"):
+        _, post = article_for(tmp_path / "archive", url)
+        assert STORY.strip() in post.content
+    assert result.returncode == 1 and re.search(r"archived:\s+2 new", log) and re.search(r"failed:\s+1\b", log)

@@ -19,7 +19,7 @@ from twisted.internet import defer
 from twisted.internet.base import ThreadedResolver
 
 from crawler.downloadermiddlewares.guard import BlockedRequest, NetworkGuardMiddleware
-from crawler.netguard import blocked_reason, parse_networks
+from crawler.netguard import PortPolicy, blocked_reason, parse_networks
 from crawler.resolver import BlockedAddressError, GuardedResolver
 from tests.conftest import run_crawl
 from tests.fixtures.qq_site import PNG, Page
@@ -97,7 +97,7 @@ def test_resolver_refuses_names_resolving_inside(monkeypatch, resolved, blocked)
     resolves to an internal address fails with the reason (no lookup made:
     the threaded lookup is replaced by a fixed answer)."""
     monkeypatch.setattr(ThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed(resolved))
-    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, exempt={"proxy.internal"})
+    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, proxies={("proxy.internal", 3128): True})
     results = []
     resolver.getHostByName("news.example").addBoth(results.append)
     if blocked:
@@ -105,9 +105,9 @@ def test_resolver_refuses_names_resolving_inside(monkeypatch, resolved, blocked)
         assert "news.example resolves to" in results[0].getErrorMessage()
     else:
         assert results == [resolved]
-    # a configured proxy's own name is the operator's, not the web's
+    # a configured proxy's own host and port are the operator's, not the web's
     proxy = []
-    resolver.getHostByName("proxy.internal").addBoth(proxy.append)
+    resolver.getHostByName("proxy.internal", port=3128).addBoth(proxy.append)
     assert proxy == [resolved]
 
 
@@ -328,3 +328,157 @@ def test_binary_served_as_a_page_is_not_an_article(hostile_crawl):
     assert ("not archived: https://hostile.example/binary.html: not an HTML page "
             "(binary data served as text/html; charset=utf-8)") in result.log
     assert not [p for p in (result.archive / "articles").rglob("*.md") if "\ufffd" * 5 in p.read_text()]
+
+
+# --- ports: 80, 443, the seeds' ports and GUARD_ALLOWED_PORTS; nothing else ----------------
+
+def test_only_usual_ports_seed_ports_and_allowed_ports_are_open():
+    policy = PortPolicy()
+    assert policy.reason("https://news.example/a") is None
+    assert policy.reason("http://news.example:80/a") is None and policy.reason("https://news.example:443/") is None
+    assert policy.reason("http://news.example:9090/admin") == "port 9090 not allowed (GUARD_ALLOWED_PORTS)"
+    assert "port 8443 not allowed" in policy.reason("https://news.example:8443/")
+    policy.allow_url("https://news.example:8443/story")  # a seed URL opens its port
+    assert policy.reason("https://cdn.example:8443/x.png") is None
+    assert PortPolicy("9090, 9091").reason("http://x.example:9091/") is None
+    assert PortPolicy(["9090"]).reason("http://x.example:9092/") is not None
+    assert PortPolicy(["*"]).reason("http://x.example:1/") is None
+    for bad in (["http"], "70000", ["0"]):
+        with pytest.raises(ValueError, match="GUARD_ALLOWED_PORTS: not a port"):
+            PortPolicy(bad)
+
+
+def test_middleware_refuses_other_ports_naming_them():
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "8080"})
+    mw = NetworkGuardMiddleware.from_crawler(crawler)
+    assert mw.process_request(Request("http://news.example:8080/")) is None
+    with pytest.raises(BlockedRequest, match=r"^blocked http://news.example:9090/admin: port 9090 not allowed "
+                                             r"\(GUARD_ALLOWED_PORTS\)$"):
+        mw.process_request(Request("http://news.example:9090/admin"))
+    # a seed URL as such opens its port (a shared crawl's worker learns the seeds' ports so)
+    seed = "http://news.example:7070/story"
+    assert mw.process_request(Request(seed, meta={"seed_url": seed})) is None
+    assert mw.process_request(Request("http://img.example:7070/p.png")) is None
+    # an internal address keeps its own reason, whatever its port
+    with pytest.raises(BlockedRequest, match="loopback address 127.0.0.1"):
+        mw.process_request(Request("http://127.0.0.1:9090/"))
+    assert crawler.stats.get_value("guard/blocked") == 2
+
+
+def port_pages() -> dict[str, Page]:
+    return {
+        "https://ports.example/story.html": Page(body=(
+            '<html><head><title>Harbour ports</title>'
+            '<meta property="og:image" content="http://ports.example:9090/admin/cover.png"></head>'
+            '<body><article><h1>Harbour ports</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "http://ports.example:8081/other.html": Page(body=(
+            '<html><head><title>Ferry ports</title>'
+            '<meta property="og:image" content="http://ports.example:8081/photo.png"></head>'
+            '<body><article><h1>Ferry ports</h1>'
+            f'{ARTICLE_TEXT}</article></body></html>').encode()),
+        "http://ports.example:8081/photo.png": Page(body=PNG, content_type="image/png"),
+        "http://ports.example:9090/admin/cover.png": Page(body=PNG, content_type="image/png"),
+    }
+
+
+def test_a_crawl_reaches_no_port_but_the_usual_the_seeds_and_the_allowed(tmp_path):
+    """Through the operator's proxy (as the acceptance crawl runs): the proxy's
+    own random port is the operator's, the seeds' port 8081 is open, and a
+    cover on port 9090 is refused, named in the log, never asked of the
+    proxy; GUARD_ALLOWED_PORTS opens it."""
+    web = FixtureProxy(port_pages()).start()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "ports.md").write_text("- [story](https://ports.example/story.html)\n"
+                                    "- [other](http://ports.example:8081/other.html)\n", encoding="utf-8")
+    try:
+        closed = run_crawl(tmp_path / "a1", web.url, seeds=seeds)
+        asked_closed = [url for url, _ in web.requests]
+        opened = run_crawl(tmp_path / "a2", web.url, seeds=seeds, settings={"GUARD_ALLOWED_PORTS": "9090"})
+        asked_opened = [url for url, _ in web.requests[len(asked_closed):]]
+    finally:
+        web.stop()
+    assert closed.returncode == 0, closed.log[-3000:]
+    assert ("blocked http://ports.example:9090/admin/cover.png: port 9090 not allowed (GUARD_ALLOWED_PORTS)"
+            in closed.log), closed.log[-3000:]
+    assert not [u for u in asked_closed if ":9090" in u], asked_closed
+    assert "http://ports.example:8081/photo.png" in asked_closed  # the seeds' port
+    assert "http://ports.example:8081/other.html" in asked_closed
+    assert opened.returncode == 0, opened.log[-3000:]
+    assert "http://ports.example:9090/admin/cover.png" in asked_opened
+    assert "port 9090 not allowed" not in opened.log
+
+
+# --- a proxy's name is exempt as the connection to that proxy, never as a target -------------
+
+def test_a_proxy_name_is_exempt_only_on_its_own_port(monkeypatch):
+    """https_proxy=http://squid.internal:3128 and no http_proxy: the lookup
+    for the connection to the proxy is exempt; the same name on any other
+    port (a page's http://squid.internal:9090/admin, fetched directly) is
+    judged on what it resolves to (no lookup made: a fixed answer)."""
+    from twisted.internet.interfaces import IHostnameResolver
+
+    from crawler.resolver import BLOCKED_NAMES, blocked_lookup, proxy_endpoints
+
+    for name in ("http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://squid.internal:3128")
+    settings = get_crawler(settings_dict={"HOST_PROXY_MAP": {"x.example": "http://mapped.internal"}}).settings
+    endpoints = proxy_endpoints(settings)
+    assert endpoints == {("squid.internal", 3128): True, ("mapped.internal", 80): True}
+    monkeypatch.setattr(ThreadedResolver, "getHostByName", lambda self, name, timeout=(): defer.succeed("10.1.2.3"))
+    resolver = GuardedResolver(reactor=None, cache_size=0, timeout=5, proxies=endpoints)
+    assert IHostnameResolver.providedBy(resolver)
+
+    def lookup(name, port):
+        got = []
+        resolver.getHostByName(name, port=port).addBoth(got.append)
+        return got[0]
+
+    assert lookup("squid.internal", 3128) == "10.1.2.3"  # the proxy itself
+    assert lookup("SQUID.internal.", 3128) == "10.1.2.3"
+    assert lookup("squid.internal", 0) == "10.1.2.3"  # connectTCP: Scrapy's CONNECT tunnel to an https proxy
+    assert lookup("mapped.internal", 80) == "10.1.2.3"
+    for name, port in (("squid.internal", 9090), ("squid.internal", 80), ("mapped.internal", 8080)):
+        failure = lookup(name, port)
+        assert failure.check(BlockedAddressError), (name, port)
+        assert failure.value.reason == f"blocked {name}:{port}: {name} resolves to a private address 10.1.2.3"
+
+    # as the reactor's name resolver (HostnameEndpoint): no address for a refused name, and the reason kept
+    class Receiver:
+        addresses, done = [], False
+
+        def resolutionBegan(self, resolution):
+            pass
+
+        def addressResolved(self, address):
+            self.addresses.append(address)
+
+        def resolutionComplete(self):
+            self.done = True
+
+    refused, proxied = Receiver(), Receiver()
+    proxied.addresses = []
+    resolver.resolveHostName(refused, "squid.internal", 9090)
+    resolver.resolveHostName(proxied, "squid.internal", 3128)
+    assert refused.done and refused.addresses == []
+    assert proxied.done and [(a.host, a.port) for a in proxied.addresses] == [("10.1.2.3", 3128)]
+    assert blocked_lookup("no results for hostname lookup: squid.internal") == \
+        "blocked squid.internal:9090: squid.internal resolves to a private address 10.1.2.3"
+    BLOCKED_NAMES.clear()
+
+
+def test_a_proxys_own_host_and_port_is_no_page_to_fetch(monkeypatch):
+    """The resolver lets the connection to squid.internal:3128 through (it is
+    the proxy): a URL at that very host and port is refused by the middleware,
+    whichever way it would go."""
+    for name in ("http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://squid.internal:3128")
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "3128"})
+    mw = NetworkGuardMiddleware.from_crawler(crawler)
+    for url in ("http://squid.internal:3128/squid-internal-mgr/menu", "https://SQUID.internal.:3128/"):
+        with pytest.raises(BlockedRequest, match=r"squid.internal:3128 is a configured proxy, not a page to archive"):
+            mw.process_request(Request(url))
+    assert mw.process_request(Request("https://news.example/a")) is None

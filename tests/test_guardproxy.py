@@ -4,11 +4,16 @@ Every server here listens on 127.0.0.1. Internal targets (10.0.0.1,
 169.254.169.254, 127.0.0.2) appear only as strings: the resolver is
 injected, and so is the function that connects, which records what it was
 asked and refuses anything but loopback test servers.
+
+Clients here send the proxy's per-run credentials (``talk`` adds them), as
+the launched browser does. The test servers listen on random ports, so the
+proxies here open every port (``guard_proxy``) unless a test is about ports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import ssl
@@ -24,6 +29,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.downloadermiddlewares.hostmap import HostProxyMapMiddleware
 from crawler.guardproxy import MARK_HEADER, BodyMeter, GuardProxy, TooLarge, choose_upstream, parse_upstream
+from crawler.netguard import PortPolicy
 from tests.fixtures.qq_site import Page
 from tests.fixtures.server import FixtureProxy
 
@@ -60,9 +66,29 @@ async def http_origin(seen: list, body=b"hello", headers=()):
     return await origin(handle)
 
 
-async def talk(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, str | None]:
-    """Send ``data`` to the proxy; everything it answers until it closes, and how it closed."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def guard_proxy(*args, **kwargs) -> GuardProxy:
+    """A GuardProxy that, unless told otherwise, opens every port (test servers listen on random ones)."""
+    kwargs.setdefault("ports", PortPolicy("*"))
+    return GuardProxy(*args, **kwargs)
+
+
+def authorization(proxy: GuardProxy) -> bytes:
+    """The Proxy-Authorization line the launched browser sends (the run's credentials)."""
+    return b"Proxy-Authorization: Basic " + base64.b64encode(":".join(proxy.credentials).encode())
+
+
+def with_auth(proxy: GuardProxy, data: bytes) -> bytes:
+    """``data`` (a request head first) with the proxy's credentials after its request line."""
+    line, sep, rest = data.partition(b"\r\n")
+    return line + sep + authorization(proxy) + b"\r\n" + rest if sep else data
+
+
+async def talk(proxy: GuardProxy, data: bytes, timeout: float = 10, auth: bool = True) -> tuple[bytes, str | None]:
+    """Send ``data`` to the proxy (its credentials added unless ``auth`` is
+    false); everything it answers until it closes, and how it closed."""
+    if auth:
+        data = with_auth(proxy, data)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(data)
     await writer.drain()
     out, ending = b"", None
@@ -139,14 +165,14 @@ def test_the_upstream_is_the_one_scrapy_would_choose(monkeypatch):
 def test_internal_targets_are_refused_before_any_connection(tmp_path):
     async def main():
         stats, asked, calls = Stats(), [], []
-        proxy = await GuardProxy(stats=stats, resolve=resolver({}, calls),
+        proxy = await guard_proxy(stats=stats, resolve=resolver({}, calls),
                                  connect=loopback_only(asked)).start(tmp_path)
         answers = {}
         for target in ("http://127.0.0.2:81/x.js", "http://localhost/", "http://[::1]/", "http://10.0.0.5/",
                        "http://2130706433/", "http://169.254.169.254/latest/meta-data/"):
-            answers[target] = await talk(proxy.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        answers["CONNECT"] = await talk(proxy.port, b"CONNECT 127.0.0.2:443 HTTP/1.1\r\nHost: x\r\n\r\n")
-        answers["ftp"] = await talk(proxy.port, b"GET ftp://example.org/ HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers[target] = await talk(proxy, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answers["CONNECT"] = await talk(proxy, b"CONNECT 127.0.0.2:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers["ftp"] = await talk(proxy, b"GET ftp://example.org/ HTTP/1.1\r\nHost: x\r\n\r\n")
         await proxy.stop()
         return proxy, stats, asked, calls, answers
 
@@ -168,6 +194,41 @@ def test_internal_targets_are_refused_before_any_connection(tmp_path):
     assert not proxy.made([(MARK_HEADER, "0123456789abcdef")])
 
 
+def test_ports_other_than_the_usual_the_seeds_and_the_allowed_are_refused(tmp_path):
+    """Any port of a public host is not the web a news page needs: refused
+    before any lookup or connection, naming the port; a seed's port (the
+    crawl's shared PortPolicy) and GUARD_ALLOWED_PORTS are open."""
+    async def main():
+        stats, asked, calls = Stats(), [], []
+        ports = PortPolicy(["8080"])
+        answers = {"news.example": OSError("Name or service not known")}
+        proxy = await GuardProxy(stats=stats, resolve=resolver(answers, calls), connect=loopback_only(asked),
+                                 ports=ports).start(tmp_path)
+        out = {}
+        for target in ("http://news.example:9090/admin", "http://93.184.216.34:25/", "http://news.example:8443/"):
+            out[target] = await talk(proxy, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out["CONNECT"] = await talk(proxy, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        ports.allow_url("https://news.example:8443/story")  # the spider read a seed on that port
+        calls_before = len(calls)
+        out["seed port"] = await talk(proxy, b"CONNECT news.example:8443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        out["allowed"] = await talk(proxy, b"GET http://news.example:8080/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        await proxy.stop()
+        return stats, asked, calls, calls_before, out
+
+    stats, asked, calls, calls_before, out = run(main())
+    for target, port in (("http://news.example:9090/admin", 9090), ("http://93.184.216.34:25/", 25),
+                         ("http://news.example:8443/", 8443), ("CONNECT", 8443)):
+        answer = out[target][0]
+        assert answer.startswith(b"HTTP/1.1 403"), (target, answer)
+        assert f"port {port} not allowed (GUARD_ALLOWED_PORTS)".encode() in answer, answer
+    assert calls_before == 0 and asked == []  # judged as written: no lookup, no connection
+    assert stats["browser/blocked"] == 4
+    # the seed's port and the allowed port pass the guard, on to the lookup (which fails: no names here)
+    assert calls == ["news.example", "news.example"]
+    for key in ("seed port", "allowed"):
+        assert out[key][0].startswith(b"HTTP/1.1 502") and b"does not resolve" in out[key][0], out[key]
+
+
 def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
     """The connect path with an injected resolver: ANY internal answer refuses
     the name; a failed lookup is no connection either."""
@@ -176,12 +237,12 @@ def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
         answers = {"meta.example": ["169.254.169.254"], "intra.example": ["10.0.0.1"],
                    "mixed.example": ["93.184.216.34", "10.0.0.1"], "v6.example": ["2606:4700::1", "fd00::1"],
                    "gone.example": OSError("Name or service not known")}
-        proxy = await GuardProxy(stats=stats, resolve=resolver(answers, calls),
+        proxy = await guard_proxy(stats=stats, resolve=resolver(answers, calls),
                                  connect=loopback_only(asked)).start(tmp_path)
         out = {}
         for host in answers:
-            out[host] = await talk(proxy.port, f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            out[f"CONNECT {host}"] = await talk(proxy.port, f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
+            out[host] = await talk(proxy, f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            out[f"CONNECT {host}"] = await talk(proxy, f"CONNECT {host}:443 HTTP/1.1\r\n\r\n".encode())
         await proxy.stop()
         return stats, asked, calls, out, answers
 
@@ -212,12 +273,12 @@ def test_the_checked_address_is_the_one_connected_to(tmp_path):
             calls.append(host)
             return next(answers)
 
-        proxy = await GuardProxy(resolve=rebinding, stats=Stats(),
+        proxy = await guard_proxy(resolve=rebinding, stats=Stats(),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
-        first = await talk(proxy.port, f"GET http://rebind.example:{port}/a HTTP/1.1\r\nHost: rebind.example\r\n\r\n"
+        first = await talk(proxy, f"GET http://rebind.example:{port}/a HTTP/1.1\r\nHost: rebind.example\r\n\r\n"
                            .encode())
-        second = await talk(proxy.port, f"GET http://rebind.example:{port}/b HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        second = await talk(proxy, f"GET http://rebind.example:{port}/b HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         route = proxy.route(f"http://rebind.example:{port}/a")
         await proxy.stop()
         server.close()
@@ -238,12 +299,12 @@ def test_one_request_per_plain_connection(tmp_path):
     async def main():
         seen = []
         server, port = await http_origin(seen)
-        proxy = await GuardProxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
         pipelined = (f"GET http://127.0.0.1:{port}/first?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                      "Proxy-Connection: keep-alive\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
                      "Accept: */*\r\n\r\n"
                      "GET http://10.0.0.1/second HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n").encode()
-        out = await talk(proxy.port, pipelined)
+        out = await talk(proxy, pipelined)
         await proxy.stop()
         server.close()
         return seen, out
@@ -269,10 +330,10 @@ def fixture_proxy():
     proxy.stop()
 
 
-async def tunnel_get(port: int, authority: str, paths: list[str]) -> list[bytes]:
+async def tunnel_get(proxy: GuardProxy, authority: str, paths: list[str]) -> list[bytes]:
     """CONNECT through the guard proxy, TLS (not verified), then GET each path on the one connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(with_auth(proxy, f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode()))
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
@@ -295,10 +356,10 @@ def test_chaining_to_the_operators_proxy_for_http_and_https(fixture_proxy, tmp_p
     async def main():
         asked = []
         url = fixture_proxy.url.replace("http://", "http://crawler:s3cret@")
-        proxy = await GuardProxy(proxies={"http": url, "https": url}, stats=Stats(),
+        proxy = await guard_proxy(proxies={"http": url, "https": url}, stats=Stats(),
                                  connect=loopback_only(asked)).start(tmp_path)
-        plain = await talk(proxy.port, b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n")
-        (secure,) = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
+        plain = await talk(proxy, b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n")
+        (secure,) = await tunnel_get(proxy, "chained.example:443", ["/b"])
         routes = proxy.route("http://chained.example/a"), proxy.route("https://chained.example/b")
         await proxy.stop()
         return asked, plain, secure, routes
@@ -317,14 +378,69 @@ def test_chaining_to_the_operators_proxy_for_http_and_https(fixture_proxy, tmp_p
     assert routes[1].body_bytes == len(b"<p>secure</p>")
 
 
+def test_only_the_launched_browser_may_use_the_proxy(fixture_proxy, tmp_path):
+    """The guard proxy listens on 127.0.0.1, where any local process can
+    reach it, and adds the operator's upstream credentials: a request without
+    this run's secret, or with another, is answered 407 and goes nowhere."""
+    async def main():
+        asked, stats = [], Stats()
+        url = fixture_proxy.url.replace("http://", "http://crawler:s3cret@")
+        proxy = await guard_proxy(proxies={"http": url, "https": url}, stats=stats,
+                                  connect=loopback_only(asked)).start(tmp_path)
+        plain = b"GET http://chained.example/a HTTP/1.1\r\nHost: chained.example\r\n\r\n"
+        out = {"none": await talk(proxy, plain, auth=False),
+               "connect": await talk(proxy, b"CONNECT chained.example:443 HTTP/1.1\r\n\r\n", auth=False),
+               "wrong": await talk(proxy, plain.replace(b"\r\n\r\n", b"\r\nProxy-Authorization: Basic "
+                                                      + base64.b64encode(b"crawler:guess") + b"\r\n\r\n"),
+                                   auth=False)}
+        refused_asked, refused_requests = list(asked), list(fixture_proxy.requests)
+        out["browser"] = await talk(proxy, plain)
+        await proxy.stop()
+        return proxy, stats, refused_asked, refused_requests, out
+
+    proxy, stats, refused_asked, refused_requests, out = run(main())
+    for key in ("none", "connect", "wrong"):
+        answer = out[key][0]
+        assert answer.startswith(b"HTTP/1.1 407 Proxy Authentication Required\r\n"), (key, answer)
+        assert b'Proxy-Authenticate: Basic realm="crawler guard proxy"' in answer
+        assert f"{MARK_HEADER}: {proxy.token}".encode() in answer
+    assert refused_asked == [] and refused_requests == []  # not one connection, upstream or not
+    assert stats["browser/proxy_unauthorized"] == 3 and "browser/blocked" not in stats
+    # the browser, with the secret: through, with the operator's credentials upstream and never the secret
+    assert out["browser"][0].startswith(b"HTTP/1.1 200") and out["browser"][0].endswith(b"<p>plain</p>")
+    (requested,) = dict(fixture_proxy.requests).values()
+    assert requested["Proxy-Authorization"] == "Basic Y3Jhd2xlcjpzM2NyZXQ="
+    assert proxy.credentials[1] not in str(requested)
+    assert len(proxy.credentials[1]) >= 32 and proxy.credentials != GuardProxy().credentials  # one per run
+
+
+def test_the_operators_proxy_is_no_page_to_fetch(tmp_path):
+    """The guard proxy connects to the operator's proxy without judging its
+    address; asking for a page at that proxy's own host and port is refused."""
+    async def main():
+        asked, stats = [], Stats()
+        proxy = await guard_proxy(proxies={"http": "http://squid.internal:3128"},
+                                  host_map={"x.example": "http://mapped.internal"}, stats=stats,
+                                  connect=loopback_only(asked)).start(tmp_path)
+        out = [await talk(proxy, b"GET http://squid.internal:3128/squid-internal-mgr/menu HTTP/1.1\r\n\r\n"),
+               await talk(proxy, b"CONNECT mapped.internal:80 HTTP/1.1\r\n\r\n")]
+        await proxy.stop()
+        return asked, out
+
+    asked, out = run(main())
+    assert asked == []
+    assert out[0][0].startswith(b"HTTP/1.1 403") and b"squid.internal:3128 is a configured proxy" in out[0][0]
+    assert out[1][0].startswith(b"HTTP/1.1 403") and b"mapped.internal:80 is a configured proxy" in out[1][0]
+
+
 def test_host_proxy_map_chooses_the_proxy_per_host(fixture_proxy, tmp_path):
     async def main():
         asked, seen = [], []
         server, port = await http_origin(seen, body=b"direct")
-        proxy = await GuardProxy(["127.0.0.1/32"], host_map={"chained.example": fixture_proxy.url}, proxies={},
+        proxy = await guard_proxy(["127.0.0.1/32"], host_map={"chained.example": fixture_proxy.url}, proxies={},
                                  stats=Stats(), connect=loopback_only(asked)).start(tmp_path)
-        mapped = await tunnel_get(proxy.port, "chained.example:443", ["/b"])
-        direct = await talk(proxy.port, f"GET http://127.0.0.1:{port}/d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        mapped = await tunnel_get(proxy, "chained.example:443", ["/b"])
+        direct = await talk(proxy, f"GET http://127.0.0.1:{port}/d HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         routes = proxy.route("https://chained.example/b"), proxy.route(f"http://127.0.0.1:{port}/d")
         await proxy.stop()
         server.close()
@@ -360,10 +476,10 @@ def test_tls_tunnels_carry_several_requests_to_their_own_host(tmp_path):
         server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
         port = server.sockets[0].getsockname()[1]
         asked = []
-        proxy = await GuardProxy(stats=Stats(), resolve=resolver({"tls.example": ["93.184.216.34"]}, []),
+        proxy = await guard_proxy(stats=Stats(), resolve=resolver({"tls.example": ["93.184.216.34"]}, []),
                                  connect=loopback_only(asked, {("93.184.216.34", port): ("127.0.0.1", port)})
                                  ).start(tmp_path)
-        out = await tunnel_get(proxy.port, f"tls.example:{port}", ["/one", "/two?x=1"])
+        out = await tunnel_get(proxy, f"tls.example:{port}", ["/one", "/two?x=1"])
         routes = [proxy.route(f"https://tls.example:{port}{p}") for p in ("/one", "/two?x=1")]
         await proxy.stop()
         server.close()
@@ -387,9 +503,9 @@ def test_a_websocket_upgrade_is_piped_both_ways(tmp_path):
             writer.close()
 
         server, port = await origin(handle)
-        proxy = await GuardProxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], stats=Stats()).start(tmp_path)
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())  # ws:// goes by CONNECT
+        writer.write(with_auth(proxy, f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode()))  # ws:// by CONNECT
         assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
         writer.write(b"GET /live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
         upgraded = await reader.readuntil(b"\r\n\r\n")
@@ -406,9 +522,9 @@ def test_a_websocket_upgrade_is_piped_both_ways(tmp_path):
 
 def test_an_idle_connection_is_closed(tmp_path):
     async def main():
-        proxy = await GuardProxy(idle_timeout=0.5).start(tmp_path)
+        proxy = await guard_proxy(idle_timeout=0.5).start(tmp_path)
         started = asyncio.get_running_loop().time()
-        out = await talk(proxy.port, b"GET http://", timeout=10)  # half a request, then silence
+        out = await talk(proxy, b"GET http://", timeout=10)  # half a request, then silence
         elapsed = asyncio.get_running_loop().time() - started
         await proxy.stop()
         return out, elapsed
@@ -467,10 +583,10 @@ def test_a_body_over_the_limit_is_cut_as_it_arrives(tmp_path, kind, coding):
     async def main():
         sent, stats = {}, Stats()
         server, port = await body_origin(kind, 512 * MiB, sent, coding)
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=stats).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=stats).start(tmp_path)
         url = f"http://127.0.0.1:{port}/big"
         tracemalloc.start()
-        out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out, ending = await talk(proxy, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         note = proxy.note(url)
@@ -498,8 +614,8 @@ def test_a_declared_length_over_the_limit_gets_no_response_at_all(tmp_path):
     async def main():
         sent = {}
         server, port = await body_origin("length", 8 * MiB, sent)
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
-        out = await talk(proxy.port, f"GET http://127.0.0.1:{port}/big HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
+        out = await talk(proxy, f"GET http://127.0.0.1:{port}/big HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         note = proxy.note(f"http://127.0.0.1:{port}/big")
         await proxy.stop()
         server.close()
@@ -516,9 +632,9 @@ def test_bodies_within_the_limit_pass_whole_and_are_measured(tmp_path):
     async def main():
         seen = []
         server, port = await http_origin(seen, gzip.compress(story), headers=[("Content-Encoding", "gzip")])
-        proxy = await GuardProxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
+        proxy = await guard_proxy(["127.0.0.1/32"], max_body=MiB, stats=Stats()).start(tmp_path)
         url = f"http://127.0.0.1:{port}/story.json"
-        out, ending = await talk(proxy.port, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        out, ending = await talk(proxy, f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         route = proxy.route(url)
         await proxy.stop()
         server.close()

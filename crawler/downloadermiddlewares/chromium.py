@@ -26,7 +26,8 @@ Capture by Playwright's response events rather than a WARC-writing proxy
 
 Every request the browser makes goes through the crawl's guard proxy
 (crawler/guardproxy.py): Chromium is launched with ``--proxy-server``
-pointing at it and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
+pointing at it (Playwright's ``proxy`` option, with the run's secret the
+guard proxy asks for) and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
 popups, workers and WebSockets pass the network guard as the page's own
 requests do, and the proxy chains to the operator's proxy (``http_proxy``/
 ``https_proxy``/``no_proxy``, ``HOST_PROXY_MAP``) exactly as Scrapy would.
@@ -70,9 +71,11 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = 10 * 60
 #: Names of the browser's temporary folders: pid, host, mkdtemp's random part.
 TMP_NAME = re.compile(r"^browser-(?P<pid>\d+)-(?P<host>.+)-[a-z0-9_]{8}$")
-#: Chromium switches that send every request through the guard proxy (never
+#: Chromium switches that keep every request on the guard proxy (never
 #: around it, not even for loopback or link-local addresses: ``<-loopback>``
-#: removes those implicit bypasses) and keep WebRTC off UDP.
+#: removes those implicit bypasses) and WebRTC off UDP. The proxy itself is
+#: Playwright's ``proxy`` launch option (``--proxy-server``, and the run's
+#: credentials, given to the browser over its protocol, never on a command line).
 PROXY_SWITCHES = ("--proxy-bypass-list=<-loopback>", "--webrtc-ip-handling-policy=disable_non_proxied_udp")
 
 
@@ -195,6 +198,9 @@ def driver_tmpdir(path: Path):
     """TMPDIR for the Playwright driver started inside this block: it makes its
     ``playwright-artifacts-*`` and ``playwright_chromiumdev_profile-*`` folders
     in its TMPDIR, and takes its environment from this process when spawned."""
+    # this process's own temporary folder is fixed first: tempfile reads TMPDIR once, on first use, and
+    # whatever first uses it meanwhile (the extraction pool's forkserver socket) must not land in here
+    tempfile.gettempdir()
     before = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(path)
     try:
@@ -208,10 +214,11 @@ def driver_tmpdir(path: Path):
 
 # --- the browser -----------------------------------------------------------
 
-def launch_options(settings, workdir: BrowserDir, proxy_url: str) -> dict:
+def launch_options(settings, workdir: BrowserDir, proxy_url: str, credentials: tuple[str, str] | None = None) -> dict:
     """Playwright launch options: the system Chromium (through the folder's
     launcher), headless, its switches, every request through the guard proxy
-    at ``proxy_url``, HOME and TMPDIR in the browser's folder in the archive."""
+    at ``proxy_url`` with that run's ``credentials`` (the guard proxy answers
+    nothing else), HOME and TMPDIR in the browser's folder in the archive."""
     home = str(workdir.home)
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(HOME=home, TMPDIR="/proc/self/cwd", XDG_CONFIG_HOME=os.path.join(home, ".config"),
@@ -219,7 +226,9 @@ def launch_options(settings, workdir: BrowserDir, proxy_url: str) -> dict:
     return {
         "executable_path": str(workdir.launcher(settings.get("BROWSER_EXECUTABLE"))),
         "headless": True,
-        "args": [*settings.getlist("BROWSER_ARGS"), f"--proxy-server={proxy_url}", *PROXY_SWITCHES],
+        "args": [*settings.getlist("BROWSER_ARGS"), *PROXY_SWITCHES],
+        # Playwright passes --proxy-server, and answers the proxy's 407 with the credentials
+        "proxy": {"server": proxy_url, **(dict(zip(("username", "password"), credentials)) if credentials else {})},
         "env": env,
         "downloads_path": str(workdir.tmp),
         # Scrapy handles the crawl's signals; the browser closes with the crawl

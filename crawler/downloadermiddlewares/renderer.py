@@ -100,7 +100,8 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
                     self.workdir = BrowserDir.create(self._crawler.settings.get("ARCHIVE_DIR"))
                 if self.proxy.server is None:
                     await self.proxy.start(self.workdir.tmp)
-                self.config.launch_options = launch_options(self._crawler.settings, self.workdir, self.proxy.url)
+                self.config.launch_options = launch_options(self._crawler.settings, self.workdir, self.proxy.url,
+                                                             self.proxy.credentials)
                 with driver_tmpdir(self.workdir.tmp):  # the driver is spawned in here
                     await self._launch()
                 self.started = True

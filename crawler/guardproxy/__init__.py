@@ -7,10 +7,18 @@ documents, subresources, each hop of a redirect, popups, workers, WebSockets.
 Playwright's request interception could not promise that (its route handlers
 never see redirect hops or new pages).
 
+It listens on 127.0.0.1, where any local process could reach it; it answers
+only the browser it was started for. Each run makes a secret (``credentials``)
+that only that browser is given (Playwright's proxy username and password);
+a request without it is answered ``407`` and goes nowhere (counted in
+``browser/proxy_unauthorized``), so no other process can use the proxy, nor
+the operator's upstream credentials it adds.
+
 For each request (an absolute-URI HTTP request, or ``CONNECT host:port``):
 
 1. the URL or host is judged by crawler.netguard (scheme, literal addresses,
-   local names, ``GUARD_ALLOWED_NETWORKS``); a refusal is a ``403`` with the
+   local names, ``GUARD_ALLOWED_NETWORKS``, and its port: 80, 443, the seeds'
+   ports and ``GUARD_ALLOWED_PORTS``); a refusal is a ``403`` with the
    reason, counted in ``browser/blocked``;
 2. the upstream is chosen exactly as Scrapy chooses it (``HOST_PROXY_MAP``,
    then ``http_proxy``/``https_proxy``/``no_proxy``, see ``choose_upstream``):
@@ -44,6 +52,7 @@ the TCP and TLS streams, ``http1.py`` the heads, bodies and limits.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import socket
@@ -57,7 +66,8 @@ from crawler.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing, ke
 from crawler.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
 from crawler.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
                                         server_context)
-from crawler.netguard import address_reason, blocked_reason, host_address, parse_networks
+from crawler.netguard import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy,
+                               proxy_endpoint, proxy_target_reason)
 
 __all__ = ["GuardProxy", "Route", "Upstream", "choose_upstream", "parse_upstream", "BodyMeter", "TooLarge",
            "MARK_HEADER", "system_resolve"]
@@ -95,10 +105,14 @@ class GuardProxy:
 
     def __init__(self, allowed_networks=(), host_map=None, proxies=None, max_body: int = 0,
                  idle_timeout: float = 30.0, stats=None, auth_encoding: str = "latin-1",
-                 resolve=system_resolve, connect=asyncio.open_connection):
+                 resolve=system_resolve, connect=asyncio.open_connection, ports: PortPolicy | None = None):
         self.allowed = parse_networks(allowed_networks)
+        self.ports = ports if ports is not None else PortPolicy()
         self.host_map = {k.lower(): v for k, v in (host_map or {}).items()}
         self.proxies = dict(proxies or {})
+        # the operator's proxies as (host, port): connected to as proxies, never fetched as pages
+        self.proxy_endpoints = {e for e in map(proxy_endpoint, [*self.proxies.values(), *self.host_map.values()])
+                                if e}
         self.max_body = max_body
         self.idle = idle_timeout
         self.stats = stats
@@ -106,6 +120,9 @@ class GuardProxy:
         self.resolve = resolve
         self.connect = connect
         self.token = secrets.token_hex(8)  # marks this proxy's own answers
+        # the secret only the launched browser is given: nothing else may use this proxy
+        self.credentials = ("crawler", secrets.token_urlsafe(24))
+        self._authorization = b"Basic " + base64.b64encode(":".join(self.credentials).encode("ascii"))
         self.routes: OrderedDict[str, Route] = OrderedDict()
         self.server: asyncio.AbstractServer | None = None
         self.port: int | None = None
@@ -118,6 +135,7 @@ class GuardProxy:
         s = crawler.settings
         proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")} \
             if s.getbool("HTTPPROXY_ENABLED") else {}
+        kwargs.setdefault("ports", port_policy(crawler))
         return cls(s.getlist("GUARD_ALLOWED_NETWORKS"), s.getdict("HOST_PROXY_MAP"), proxies,
                    s.getint("DOWNLOAD_MAXSIZE"), s.getfloat("DOWNLOAD_TIMEOUT"), crawler.stats,
                    s.get("HTTPPROXY_AUTH_ENCODING") or "latin-1", **kwargs)
@@ -198,6 +216,9 @@ class GuardProxy:
             client.stream.close()
             return
         head = Head.parse(raw)
+        if not self._authorized(head):
+            await self._unauthorized(client.stream, head)
+            return
         try:
             method, target, _ = head.request_line()
         except ValueError as exc:
@@ -208,10 +229,25 @@ class GuardProxy:
         else:
             await self._forward(client, head, method, target)
 
-    async def _answer(self, stream, status: int, phrase: str, text: str) -> None:
+    def _authorized(self, head: Head) -> bool:
+        """Whether the request carries this run's secret (the browser's proxy credentials)."""
+        return any(secrets.compare_digest(value, self._authorization)
+                   for value in head.values(b"proxy-authorization"))
+
+    async def _unauthorized(self, stream, head: Head) -> None:
+        """407: the browser answers with its credentials; any other client gets nothing."""
+        self._inc("browser/proxy_unauthorized")
+        if head.values(b"proxy-authorization"):  # wrong credentials: not our browser
+            logger.warning("browser proxy: refused a request with wrong credentials: %r", head.first[:200])
+        else:  # the browser's first request, before it is challenged; or another process
+            logger.debug("browser proxy: 407 to a request without credentials: %r", head.first[:200])
+        await self._answer(stream, 407, "Proxy Authentication Required", "proxy authentication required",
+                           extra='Proxy-Authenticate: Basic realm="crawler guard proxy"\r\n')
+
+    async def _answer(self, stream, status: int, phrase: str, text: str, extra: str = "") -> None:
         body = f"{text}\n".encode("utf-8")
         stream_head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                       f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+                       f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}"
                        f"{MARK_HEADER}: {self.token}\r\n\r\n").encode("latin-1")
         try:
             await stream.write(stream_head + body)
@@ -304,7 +340,8 @@ class GuardProxy:
             reason = blocked_reason(url, self.allowed) or f"not an absolute http URL: {target[:200]}"
             await self._refuse(client.stream, url, url, reason)
             return
-        reason = blocked_reason(url, self.allowed)
+        reason = (blocked_reason(url, self.allowed) or self.ports.reason(url)
+                  or proxy_target_reason(url, self.proxy_endpoints))
         if reason:
             await self._refuse(client.stream, url, url, reason)
             return
@@ -339,7 +376,8 @@ class GuardProxy:
             return
         origin = f"https://{_authority(host, port, 443)}"
         shown = f"CONNECT {target}"
-        reason = blocked_reason(origin + "/", self.allowed)
+        reason = (blocked_reason(origin + "/", self.allowed) or self.ports.reason(origin + "/")
+                  or proxy_target_reason(origin + "/", self.proxy_endpoints))
         if reason:
             await self._refuse(client.stream, shown, origin, reason)
             return

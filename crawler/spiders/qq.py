@@ -21,7 +21,7 @@ from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
 from crawler.failures import binary_content, failure_reason, is_image
 from crawler.items import Article
-from crawler.netguard import blocked_reason, parse_networks
+from crawler.netguard import blocked_reason, parse_networks, port_policy
 from crawler.seeds import load_seeds
 from crawler.storage import ArchiveStore
 from crawler.warc.lookup import latest_capture
@@ -71,7 +71,11 @@ class QqSpider(scrapy.Spider):
     def start_requests(self):
         seeds_dir = self.seeds_dir or self.settings.get("SEEDS_DIR")
         seen: dict[str, str] = {}  # article key -> the first seed URL naming it
-        for seed in load_seeds(seeds_dir):
+        seeds = load_seeds(seeds_dir)
+        ports = port_policy(self.crawler)
+        for url in (url for seed in seeds for url in seed.urls):
+            ports.allow_url(url)  # every seed's port, before the first page names another
+        for seed in seeds:
             if seed.front_matter_error:
                 self.crawler.stats.inc_value("seeds/front_matter_ignored")
             for dropped in seed.dropped:

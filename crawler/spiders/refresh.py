@@ -22,6 +22,7 @@ from datetime import timedelta
 import scrapy
 
 from crawler import signals as crawler_signals
+from crawler.netguard import port_policy
 from crawler.spiders.qq import QqSpider, validators
 from crawler.store import find, shared_store
 
@@ -73,7 +74,11 @@ class RefreshSpider(QqSpider):
     def start_requests(self):
         """One conditional request per article due (QqSpider.start() sends them,
         or pushes them once for a shared run)."""
-        for state in self.due():
+        due = list(self.due())
+        ports = port_policy(self.crawler)
+        for state in due:
+            ports.allow_url(state.source_url)  # the archived articles' ports are the seeds' ports
+        for state in due:
             self.seed_urls[state.source_url] = state.seed or state.path
             self.keys_by_url[state.source_url] = state.key
             headers, original = {}, state.original()
