@@ -17,7 +17,9 @@ Records written before they named the digest are matched by the capture
 the text came from instead (``WARC-Concurrent-To``, ``record_id``), which
 the article file names in its front matter (``warc_record_id``).
 Open WARCs (``.open``, a live or a dead worker's) are read too, up to their
-last whole record. Files already read are not read again unless they grew.
+last whole record. What was read is not read again: a WARC and the change
+log are read on from where the last look ended, so a run that records many
+outcomes late reads each record once.
 """
 
 from __future__ import annotations
@@ -51,11 +53,14 @@ class Evidence:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.lock = threading.Lock()
-        self._warcs: dict[str, tuple[int, set, set]] = {}  # name -> (size, pairs, digests)
-        self._log_size = -1
+        # what has been read: a WARC file's offset after its last whole record,
+        # the change log's after its last whole line (both only grow)
+        self._offsets: dict[str, int] = {}
+        self._log_offset = 0
+        self._text_pairs: set = set()  # (file, capture) of records without a digest
+        self._text_digests: set = set()  # (file, text digest)
         self._events: set = set()
         self._event_digests: set = set()
-        self._event_files: set = set()
 
     @classmethod
     def of(cls, crawler) -> "Evidence":
@@ -71,40 +76,46 @@ class Evidence:
         """Whether the text record of this version of the file was written."""
         with self.lock:
             self._read_warcs()
-            return any((path, capture) in pairs or (path, digest) in digests
-                       for _, pairs, digests in self._warcs.values())
+            return (path, digest) in self._text_digests or (capture is not None and (path, capture) in self._text_pairs)
 
     def event(self, path: str, capture: str | None, digest: str | None = None) -> bool:
         """Whether the change log has the archived/changed event of this version."""
         with self.lock:
             self._read_log()
-            return (capture is not None and (path, capture) in self._events) or (path, digest) in self._event_digests
+            return (path, digest) in self._event_digests or (capture is not None and (path, capture) in self._events)
 
     # --- reading --------------------------------------------------------------
 
     def _read_log(self) -> None:
+        """The change log's lines past what was read (a torn last line waits)."""
         path = self.root / CHANGELOG
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             return
-        if size == self._log_size:
+        if size < self._log_offset:  # replaced by a shorter file: read anew
+            self._log_offset, self._events, self._event_digests = 0, set(), set()
+        if size == self._log_offset:
             return
-        events, digests = set(), set()
         with open(path, "rb") as handle:
+            handle.seek(self._log_offset)
             for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # a line being written: read next time
+                self._log_offset += len(line)
                 try:
                     event = json.loads(line)
                 except ValueError:
-                    continue  # a torn last line
+                    continue  # a torn line a crash left
                 if isinstance(event, dict) and event.get("event") in RECORDED_EVENTS and event.get("article"):
                     if event.get("text_digest"):
-                        digests.add((event["article"], event["text_digest"]))
+                        self._event_digests.add((event["article"], event["text_digest"]))
                     elif event.get("record_id"):  # written before events named their text's digest
-                        events.add((event["article"], event["record_id"]))
-        self._events, self._event_digests, self._log_size = events, digests, size
+                        self._events.add((event["article"], event["record_id"]))
 
     def _read_warcs(self) -> None:
+        """Every WARC's records past what was read; a file closed since (its
+        ``.open`` name dropped) is read under its new name from its start."""
         folder = self.root / "warc"
         if not folder.is_dir():
             return
@@ -115,29 +126,31 @@ class Evidence:
                 size = warc.stat().st_size
             except FileNotFoundError:  # closed (renamed) meanwhile: its new name is read
                 continue
-            seen = self._warcs.get(warc.name)
-            if seen is not None and seen[0] == size:
-                continue
-            self._warcs[warc.name] = (size, *self._scan(warc))
-        for name in [n for n in self._warcs if not (folder / n).exists()]:
-            del self._warcs[name]  # an .open file renamed when closed
+            offset = self._offsets.get(warc.name, 0)
+            if size > offset:
+                self._offsets[warc.name] = self._scan(warc, offset)
 
-    @staticmethod
-    def _scan(warc: Path) -> tuple[set, set]:
-        pairs, digests = set(), set()
+    def _scan(self, warc: Path, offset: int) -> int:
+        """Read the metadata records from ``offset`` (a record's start); the
+        start of the last record read (offsets in the file: the iterator
+        starts from the handle's position)."""
+        last = offset
         try:
             with open(warc, "rb") as handle:
-                for record in ArchiveIterator(handle):
-                    if record.rec_type != "metadata":
-                        continue
-                    fields = _warc_fields(record.content_stream().read())
-                    path = fields.get("article-file")
-                    if not path:
-                        continue
-                    if fields.get("text-digest"):
-                        digests.add((path, fields["text-digest"]))
-                    else:  # written before metadata records named their text's digest
-                        pairs.add((path, record.rec_headers.get_header("WARC-Concurrent-To")))
+                handle.seek(offset)
+                records = ArchiveIterator(handle)
+                for record in records:
+                    if record.rec_type == "metadata":
+                        fields = _warc_fields(record.content_stream().read())
+                        path = fields.get("article-file")
+                        if path and fields.get("text-digest"):
+                            self._text_digests.add((path, fields["text-digest"]))
+                        elif path:  # written before metadata records named their text's digest
+                            self._text_pairs.add((path, record.rec_headers.get_header("WARC-Concurrent-To")))
+                    # where it starts (read after its content: warcio reads to
+                    # its end to tell): the next look reads on from the last
+                    # record, which an open file may hold only in part
+                    last = records.get_record_offset()
         except Exception as exc:  # a torn last record (an open file), a damaged file: what was read counts
             logger.debug("evidence: %s read up to a damaged or partial record (%s)", warc.name, exc)
-        return pairs, digests
+        return last

@@ -384,3 +384,27 @@ def test_outcomes_that_come_as_signals_are_recorded_off_the_reactor(tmp_path):
     recorder.url_failed(url, "HTTP 500")
     recorder.drain()
     assert len(threads) == 3 and all(name.startswith("archive-io") for name in threads), threads
+
+
+def test_evidence_reads_a_growing_warc_and_change_log_on_from_where_it_stopped(site, tmp_path):
+    """A WARC being written holds its last record in part: it is read again
+    from its start next time, and nothing whole is missed or read twice."""
+    from crawler.recorded import Evidence
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (warc,) = (archive / "warc").glob("*.warc.gz")
+    (path,) = [p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md")]
+    (event,) = events(archive)
+    growing = tmp_path / "growing"
+    (growing / "warc").mkdir(parents=True)
+    data, log = warc.read_bytes(), (archive / "changes.jsonl").read_bytes()
+    evidence = Evidence(growing)
+    seen = []
+    for cut in range(1, 8):
+        (growing / "warc" / (warc.name + ".open")).write_bytes(data[:len(data) * cut // 7])
+        (growing / "changes.jsonl").write_bytes(log[:len(log) * cut // 7])
+        seen.append((evidence.text(path, None, event["text_digest"]), evidence.event(path, None, event["text_digest"])))
+    assert seen[-1] == (True, True) and seen[0] == (False, False)
+    assert not evidence.text("articles/other.md", None, event["text_digest"])
