@@ -16,6 +16,7 @@ class Article(scrapy.Item):
     # where it came from
     key = scrapy.Field()  # canonical article key (crawler.sites.article_key)
     source_url = scrapy.Field()  # the URL the seed names (kept through redirects)
+    source_link = scrapy.Field()  # the archived article's source link, when it differs (crawler.pipelines.markdown)
     url = scrapy.Field()  # the URL that answered
     seed = scrapy.Field()  # seed file name
     site = scrapy.Field()  # short site name: "qq", "reuters", ...

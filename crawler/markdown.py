@@ -157,7 +157,8 @@ def render_body(article) -> str:
             parts.append(f"![{IMAGE_ALT}]({block['src']})")
         else:
             parts.append(escape_shortcodes(block["markdown"]))
-    parts.append(f"[{article.get('site') or 'web'}]({article['source_url']})")
+    # the archived article's own source link (the state's), else the seed URL
+    parts.append(f"[{article.get('site') or 'web'}]({article.get('source_link') or article['source_url']})")
     return "\n\n".join(parts)
 
 

@@ -156,10 +156,13 @@ def test_two_share_links_of_one_qq_article_are_one_article_on_every_crawl(tmp_pa
     (seeds / "004.txt").write_bytes((SEEDS / "004_0f7ec6953a63be2f.txt").read_bytes())
     (seeds / "share.md").write_text(f"- [shared]({share})\n", encoding="utf-8")
     archive = tmp_path / "archive"
+    share_only = tmp_path / "share-only"  # the share link archived first: its link is the article's
+    share_only.mkdir()
+    (share_only / "share.md").write_text(f"- [shared]({share})\n", encoding="utf-8")
     proxy = FixtureProxy(pages).start()
     try:
-        for _ in range(3):
-            result = run_crawl(archive, proxy.url, seeds=seeds)
+        for folder in (share_only, seeds, seeds, seeds):
+            result = run_crawl(archive, proxy.url, seeds=folder)
             assert result.returncode == 0, result.log[-3000:]
     finally:
         proxy.stop()

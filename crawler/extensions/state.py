@@ -102,6 +102,15 @@ class ArchiveStateRecorder:
             return
         key = article.get("key") or sites.article_key(article["source_url"])
         previous = self.store.get(key)
+        if article.get("same_as"):
+            # another seed URL of this run wrote the article: a check of the
+            # row that holds the file, never a row of its own that would take
+            # the file over (the first URL's recording makes the row)
+            held = self.store.by_path(article["path"])
+            if held is not None:
+                self._checked(held, held.status, utcnow(), article["source_url"])
+                self.store.put(held)
+            return
         now = utcnow()
         capture = article.get("capture") or {}
         state = previous or ArticleState(key=key, path=article["path"], site=article.get("site") or "web",

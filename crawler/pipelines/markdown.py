@@ -195,6 +195,8 @@ class MarkdownWriterPipeline:
             logger.info("%s is the article %s already archived as %s", article["source_url"], state.source_url,
                         state.path)
             article["key"] = state.key
+        if state.source_url != article["source_url"]:
+            article["source_link"] = state.source_url  # its link stays the one it was archived with
         if state.path != derived and state.path == legacy_path(article):
             return derived  # _stored_copy finds the legacy file and _adopt_legacy_name moves it
         return state.path
