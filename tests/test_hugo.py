@@ -182,7 +182,8 @@ def test_hugo_reports_nothing_about_the_articles(built):
 def test_article_page_has_thumbnail_body_source_and_replay(built):
     archive, paths, _, _ = built
     page = page_of(archive / SITE_DIR / "public", paths["000_916c35625ed2f8d3.txt"]).read_text(encoding="utf-8")
-    assert '<img class="thumbnail" src="https://inews.gtimg.com/om_ls/OuHxYgbOh2Qmw0rTgRURagQ7UCpTiXy8nDU0bCQCKBhzQAA_640360/0"' in page
+    # no WARC in this archive: the cover is the publisher's, marked as not archived
+    assert '<img class="thumbnail not-archived" src="https://inews.gtimg.com/om_ls/OuHxYgbOh2Qmw0rTgRURagQ7UCpTiXy8nDU0bCQCKBhzQAA_640360/0"' in page
     # bold closing after full-width punctuation, which CommonMark leaves as text
     assert "<strong>财联社2月13日讯（编辑 史正丞）</strong>北京时间" in page
     assert "**" not in page
@@ -408,3 +409,34 @@ def test_an_article_quoting_hugo_shortcodes_does_not_break_the_site(tmp_path):
     result = HugoSite.from_settings(settings).run()
     page = page_of(result.public, "articles/docs/shortcodes.md").read_text(encoding="utf-8")
     assert "Write {{% notice %}} or {{< nonexistent >}} in your page" in html.unescape(page)
+
+
+def test_images_are_shown_from_the_archive_and_marked_when_never_captured(full_crawl, built, tmp_path):
+    """A crawl's images come from its WARCs into the site (once per payload);
+    the built site shows them from there. An archive whose images were never
+    captured (the ``built`` one: no WARC) keeps their URLs, marked."""
+    from lxml import html as lxml_html
+
+    hugo_required()
+    archive = tmp_path / "archive"
+    shutil.copytree(full_crawl.archive, archive)
+    settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive)}).settings
+    public = HugoSite.from_settings(settings).run().public
+    rel = "articles/qq/20250213A06E5300.md"
+    meta, paragraphs = markdown.parse((archive / rel).read_text(encoding="utf-8"))
+    originals = [p[p.index("](") + 2:-1] for p in paragraphs if p.startswith("![")]
+    assert originals
+    tree = lxml_html.fromstring(page_of(public, rel).read_bytes())
+    images = tree.xpath("//article//img")
+    assert [i.get("data-original") for i in images] == [meta["thumbnail"], *originals]
+    for image in images:
+        src = image.get("src")
+        assert src.startswith("/archived/") and "not-archived" not in (image.get("class") or ""), src
+        assert png_size((public / src.lstrip("/")).read_bytes())  # the captured payload itself
+    assert len({i.get("src") for i in images}) == len({(public / i.get("src").lstrip("/")).read_bytes()
+                                                       for i in images})  # one copy per payload
+    # never captured: the publisher's URL, marked
+    _, paths, _, _ = built
+    bare = lxml_html.fromstring(page_of(built[0] / SITE_DIR / "public", paths["000_916c35625ed2f8d3.txt"]).read_bytes())
+    marked = bare.xpath("//article//img")
+    assert marked and all("not-archived" in i.get("class") and i.get("src").startswith("https://") for i in marked)

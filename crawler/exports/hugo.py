@@ -13,9 +13,12 @@ out of the repository's ``hugo/`` folder.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
+import mimetypes
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -30,6 +33,7 @@ from crawler import markdown
 from crawler.diffing import diff_articles, render_html
 from crawler.storage import ArchiveStore
 from crawler.versions import article_versions, stamp_time
+from crawler.warc.lookup import latest_payload
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,10 @@ logger = logging.getLogger(__name__)
 SHIPPED_SITE = Path(__file__).resolve().parents[2] / "hugo"
 #: Hugo's working folder inside the archive.
 SITE_DIR = "site"
+
+
+#: An image paragraph of the seed format: ``![图片](https://…)``.
+IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\((\S+?)\)$")
 
 
 class HugoError(RuntimeError):
@@ -100,12 +108,16 @@ def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
 
 
-def _meta(text: str, name) -> dict:
+def _parsed(text: str, name) -> tuple[dict, list[str]]:
     try:
-        return markdown.parse(text)[0]
+        return markdown.parse(text)
     except Exception as exc:  # a copy damaged by hand or by disk is still listed
         logger.warning("%s: unreadable front matter (%s)", name, exc)
-        return {}
+        return {}, []
+
+
+def _meta(text: str, name) -> dict:
+    return _parsed(text, name)[0]
 
 
 class HugoSite:
@@ -150,9 +162,38 @@ class HugoSite:
             data[rel] = self._article_entry(rel)
         self.store.write_text(f"{SITE_DIR}/data/archive.json",
                               json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+        self.store.write_text(f"{SITE_DIR}/data/images.json",
+                              json.dumps(self._archived_images(articles), ensure_ascii=False, indent=1,
+                                         sort_keys=True))
         self.store.path(f"{SITE_DIR}/static").mkdir(parents=True, exist_ok=True)
         self.store.write_text(f"{SITE_DIR}/config.json", json.dumps(self._config(template), ensure_ascii=False, indent=1))
         return data
+
+    def _archived_images(self, articles: Path) -> dict[str, str]:
+        """Each image the articles show (body images and covers), copied from
+        the WARC into the site once per payload (``static/archived/<digest>.<ext>``):
+        original URL -> the copy's path in the site. The render hook
+        (``layouts/_default/_markup/render-image.html``) and the thumbnails
+        show the copy; an image never captured keeps its URL, marked."""
+        urls = set()
+        for path in _markdown_files(articles):
+            meta, paragraphs = _parsed(path.read_text(encoding="utf-8", errors="replace"), path)
+            urls.update(m.group(1) for p in paragraphs if (m := IMAGE_LINE.match(p.strip())))
+            if isinstance(meta.get("thumbnail"), str) and meta["thumbnail"]:
+                urls.add(meta["thumbnail"])
+        copies = {}
+        for url in sorted(urls):
+            found = latest_payload(self.archive, url)
+            if found is None:
+                continue
+            body, content_type, digest = found
+            ext = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+            name = f"archived/{hashlib.sha256(body).hexdigest()[:20]}{ext}"
+            if not self.store.exists(f"{SITE_DIR}/static/{name}"):
+                self.store.write_bytes(f"{SITE_DIR}/static/{name}", body)
+            copies[url] = name
+        logger.info("images from the archive: %d of %d shown from their captures", len(copies), len(urls))
+        return copies
 
     def _article_entry(self, rel: str) -> dict:
         """An article's replay link, and its older versions oldest first, each

@@ -2,10 +2,11 @@
 
 A refresh asks again for what it archived before (article images, say) and
 should ask conditionally and store an unchanged answer as a revisit, as it
-does for the articles themselves, whose captures the state names. Images
+does for the articles themselves, whose captures the state names; and the
+Hugo site shows the archived copy of an image, not the publisher's. Images
 have no state rows; the index (sorted, one line a record, keyed by SURT as
 cdxj-indexer writes it) is searched by bisection, and the record it points
-at is read for its id, date, payload digest and validators.
+at is read for its id, date, payload digest, validators or body.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zlib
 from pathlib import Path
 
 import surt
@@ -47,10 +49,9 @@ def _lines_for(index: Path, key: str) -> list[str]:
         return found
 
 
-def latest_capture(archive_dir, url: str) -> dict | None:
-    """The latest 200 ``response`` of ``url`` in the index: ``{"uri", "date",
-    "record_id", "payload_digest", "etag", "last_modified"}``, or None."""
-    root = Path(archive_dir)
+def _latest_response(root: Path, url: str):
+    """``(record, its body)`` of the latest 200 ``response`` of ``url`` the
+    index names, the body as stored (content-encoded as served); or None."""
     index = root / "index.cdxj"
     if not index.is_file():
         return None
@@ -67,14 +68,49 @@ def latest_capture(archive_dir, url: str) -> dict | None:
             with open(root / "warc" / fields["filename"], "rb") as handle:
                 handle.seek(int(fields["offset"]))
                 record = next(iter(ArchiveIterator(handle)))
+                if record.rec_type != "response":
+                    continue
+                return record, record.raw_stream.read()
         except (OSError, StopIteration, ValueError, KeyError) as exc:
             logger.warning("capture of %s in %s not readable: %s", url, fields.get("filename"), exc)
             return None
-        if record.rec_type != "response":
-            continue
-        http = record.http_headers
-        return {"uri": url, "date": record.rec_headers.get_header("WARC-Date"),
-                "record_id": record.rec_headers.get_header("WARC-Record-ID"),
-                "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
-                "etag": http.get_header("ETag"), "last_modified": http.get_header("Last-Modified")}
     return None
+
+
+def latest_capture(archive_dir, url: str) -> dict | None:
+    """The latest 200 ``response`` of ``url`` in the index: ``{"uri", "date",
+    "record_id", "payload_digest", "etag", "last_modified"}``, or None."""
+    found = _latest_response(Path(archive_dir), url)
+    if found is None:
+        return None
+    record, _ = found
+    http = record.http_headers
+    return {"uri": url, "date": record.rec_headers.get_header("WARC-Date"),
+            "record_id": record.rec_headers.get_header("WARC-Record-ID"),
+            "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
+            "etag": http.get_header("ETag"), "last_modified": http.get_header("Last-Modified")}
+
+
+def latest_payload(archive_dir, url: str) -> tuple[bytes, str, str] | None:
+    """``(body, content type, payload digest)`` of the latest capture of
+    ``url``, the body decoded from the content coding it was served with
+    (gzip, deflate); None when there is none, or its coding is another."""
+    found = _latest_response(Path(archive_dir), url)
+    if found is None:
+        return None
+    record, body = found
+    http = record.http_headers
+    coding = (http.get_header("Content-Encoding") or "identity").strip().lower()
+    try:
+        if coding in ("gzip", "x-gzip"):
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            try:
+                body = zlib.decompress(body)
+            except zlib.error:
+                body = zlib.decompress(body, -zlib.MAX_WBITS)
+        elif coding != "identity":
+            return None
+    except zlib.error:
+        return None
+    return body, (http.get_header("Content-Type") or ""), record.rec_headers.get_header("WARC-Payload-Digest")
