@@ -228,14 +228,19 @@ def test_html_page_is_self_contained_and_parses_back():
     assert doc.find(".//meta").get("charset") == "utf-8"
     assert doc.findtext(".//h1") == "马斯克 & 蔡崇信"
     assert [th.text_content() for th in doc.iter("th")] == ["v1 <2025-02-13>", "v2 & fix"]
-    assert not doc.xpath("//script|//link|//img|//iframe|//*[@src]|//*[@href]")
+    # nothing from outside: no script, style sheet, image or link but to its own anchors
+    assert not doc.xpath("//script|//link|//img|//iframe|//*[@src]|//*[@href][not(starts-with(@href, '#'))]")
+    assert [a.get("href") for a in doc.xpath("//p[@class='jump']/a")] == ["#change-1", "#change-2"]
+    assert [tr.get("id") for tr in doc.xpath("//tr[@id]")] == ["change-1", "change-2"]
     assert html_marks(page) == (["，", "盈"], ["之", "营"])
     rows = doc.xpath("//tbody[@class='body']/tr")
     assert len(rows) == len(diff.ops)  # context=None: the whole article
     for row, op in zip(rows, diff.ops):
         old_cell, new_cell = row.xpath("td[contains(@class,'text')]")
         assert row.get("class") == op.tag
-        assert old_cell.text_content() == (op.old or "") and new_cell.text_content() == (op.new or "")
+        # the text as the article reads: bold is <strong>, not asterisks
+        assert old_cell.text_content() == (op.old or "").replace("**", "")
+        assert new_cell.text_content() == (op.new or "").replace("**", "")
     for cell in doc.xpath("//td[contains(@class,'old')]"):
         assert not cell.xpath(".//ins")
     for cell in doc.xpath("//td[contains(@class,'new')]"):
@@ -279,3 +284,25 @@ def test_digests_of_another_algorithm_are_not_compared():
     assert same_digest(digest, legacy) is True
     assert same_digest(digest, text_digest(SEED.replace(TYPO, FIXED))) is False
     assert same_digest(digest, "t2:" + "0" * 64) is None  # nothing can be said: never a change
+
+
+def test_html_diff_reads_as_the_article_with_archived_images_and_folded_paragraphs():
+    """Bold as bold, image lines as the archived copies (never the publisher's),
+    unchanged paragraphs folded to one line of context, a link back."""
+    old = SEED.replace(TYPO, FIXED)
+    image = next(p for p in paragraphs(SEED) if p.startswith("!["))
+    url = image[image.index("](") + 2:-1]
+    diff = diff_articles(SEED, old)
+    page = render_html(diff, "a", "b", context=1, images={url: "../../../archived/x.png"},
+                       back=("the article", "../../../qq/x/"))
+    doc = lxml_html.document_fromstring(page.encode("utf-8"))
+    assert doc.xpath("//p[@class='back']/a/@href") == ["../../../qq/x/"]
+    assert "**" not in doc.text_content()
+    assert doc.xpath("//tr[@class='skip']"), "unchanged paragraphs folded"
+    assert len(doc.xpath("//tbody[@class='body']/tr[not(@class='skip')]")) < len(diff.ops)
+    full = lxml_html.document_fromstring(render_html(diff, "a", "b", images={url: "../../../archived/x.png"})
+                                         .encode("utf-8"))
+    assert full.xpath("//img/@src") and set(full.xpath("//img/@src")) == {"../../../archived/x.png"}
+    assert full.xpath("//strong"), "bold as bold"
+    unknown = lxml_html.document_fromstring(render_html(diff, "a", "b", images={}).encode("utf-8"))
+    assert not unknown.xpath("//img") and unknown.xpath("//span[@class='not-archived']")

@@ -212,6 +212,14 @@ def test_versions_listed_with_capture_dates_and_diffs_against_the_next(built):
     second = (public / diffs[1].lstrip("/")).read_text(encoding="utf-8")
     assert "<ins>Analysts had expected a smaller rise.</ins>" in second
     assert "captured 2025-11-27 09:00:00 UTC" in second
+    # a timeline: each version with what changed in the next
+    assert "1 changed, 0 added, 0 removed paragraphs (+1/−1 characters)" in items[0]
+    assert "0 changed, 1 added, 0 removed paragraphs (+37/−0 characters)" in items[1]
+    # the diff pages: unchanged paragraphs folded, each change an anchor, a way back
+    assert "1 unchanged paragraph" in first and 'id="change-1"' in first and 'href="#change-1"' in first
+    back = re.search(r'<p class="back"><a href="([^"]+)"', first).group(1)
+    folder = (public / diffs[0].lstrip("/")).parent
+    assert (folder / back / "index.html").resolve() == page_of(public, paths["history"]).resolve()
     # articles with no older copy list none
     assert 'class="versions"' not in page_of(public, paths["generic"]).read_text(encoding="utf-8")
 

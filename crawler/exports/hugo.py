@@ -156,27 +156,27 @@ class HugoSite:
         template = self.source / "config.yaml"
         if not template.is_file() or not (self.source / "layouts").is_dir():
             raise HugoError(f"no Hugo site at {self.source} (config.yaml and layouts/): set HUGO_SOURCE_DIR")
+        images = self._archived_images(articles)
         data = {}
         for path in _markdown_files(articles):
             rel = path.relative_to(articles).as_posix()  # what Hugo calls .File.Path
-            data[rel] = self._article_entry(rel)
+            data[rel] = self._article_entry(rel, images)
         self.store.write_text(f"{SITE_DIR}/data/archive.json",
                               json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
         self.store.write_text(f"{SITE_DIR}/data/images.json",
-                              json.dumps(self._archived_images(articles), ensure_ascii=False, indent=1,
-                                         sort_keys=True))
+                              json.dumps(images, ensure_ascii=False, indent=1, sort_keys=True))
         self.store.path(f"{SITE_DIR}/static").mkdir(parents=True, exist_ok=True)
         self.store.write_text(f"{SITE_DIR}/config.json", json.dumps(self._config(template), ensure_ascii=False, indent=1))
         return data
 
     def _archived_images(self, articles: Path) -> dict[str, str]:
-        """Each image the articles show (body images and covers), copied from
+        """Each image the articles and their versions show (body images and covers), copied from
         the WARC into the site once per payload (``static/archived/<digest>.<ext>``):
         original URL -> the copy's path in the site. The render hook
         (``layouts/_default/_markup/render-image.html``) and the thumbnails
         show the copy; an image never captured keeps its URL, marked."""
         urls = set()
-        for path in _markdown_files(articles):
+        for path in _markdown_files(articles) + _markdown_files(self.archive / "versions"):
             meta, paragraphs = _parsed(path.read_text(encoding="utf-8", errors="replace"), path)
             urls.update(m.group(1) for p in paragraphs if (m := IMAGE_LINE.match(p.strip())))
             if isinstance(meta.get("thumbnail"), str) and meta["thumbnail"]:
@@ -195,10 +195,15 @@ class HugoSite:
         logger.info("images from the archive: %d of %d shown from their captures", len(copies), len(urls))
         return copies
 
-    def _article_entry(self, rel: str) -> dict:
+    def _article_entry(self, rel: str, images: dict) -> dict:
         """An article's replay link, and its older versions oldest first, each
-        with its diff against the next one (the last against the current copy)."""
+        with its diff against the next one (the last against the current copy):
+        the changes with a paragraph around them, images from the archive, a
+        link back to the article, and the change counts for the timeline."""
         stem = rel[: -len(".md")]
+        up = "../" * (stem.count("/") + 2)  # from diffs/<stem>/ to the site's root
+        shown = {url: up + copy for url, copy in images.items()}
+        back = ("the article and its versions", f"{up}{urllib.parse.quote(stem.lower())}/")
         copies = article_versions(self.store, f"articles/{rel}")
         versions = []
         for copy, successor in zip(copies, copies[1:]):
@@ -207,19 +212,23 @@ class HugoSite:
             new_label = capture_label(successor.meta, None if successor.current else Path(successor.file).stem)
             title = successor.meta.get("title") or copy.meta.get("title") or stem
             link = f"diffs/{stem}/{stamp}.html"
+            counts = None
             try:
-                page = render_html(diff_articles(copy.text, successor.text), f"captured {old_label}",
-                                   f"captured {new_label}", str(title))
+                diff = diff_articles(copy.text, successor.text)
+                page = render_html(diff, f"captured {old_label}", f"captured {new_label}", str(title),
+                                   context=1, images=shown, back=back)
             except Exception as exc:  # a copy damaged by hand or by disk: listed, without a diff
                 logger.warning("%s: no diff (%s)", copy.file, exc)
                 link = None
             else:
+                counts = diff.counts
                 self.store.write_text(f"{SITE_DIR}/static/{link}", page)
             versions.append({
                 "file": copy.file,
                 "captured": old_label,
                 "next": "current version" if successor.current else "next version",
                 "diff": urllib.parse.quote(link) if link else None,
+                "counts": counts,
                 "replay": replay_link(self.replay_url, copy.meta),
             })
         current = copies[-1].meta if copies else {}
