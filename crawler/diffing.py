@@ -557,7 +557,7 @@ def render_html(diff: ArticleDiff, old_label: str, new_label: str, title: str = 
         f"<title>{esc(heading or 'Article diff')}: {esc(old_label)} → {esc(new_label)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
-        "<body>",
+        '<body data-pagefind-body="">',  # the Hugo site's search indexes the versions' text here
         *([f'<p class="back"><a href="{esc(back[1])}">← {esc(back[0])}</a></p>'] if back else []),
         f"<h1>{esc(heading or 'Article diff')}</h1>",
         f'<p class="counts">{esc(summary)}</p>',

@@ -223,6 +223,10 @@ HUGO_BASE_URL = "/"
 # {timestamp} the 14-digit UTC time of its warc_date and {url} its
 # fetched_url (pywb's URL scheme; collection "archive"). Empty: no link.
 HUGO_REPLAY_URL = "http://localhost:8080/archive/{timestamp}/{url}"
+# A full-text search of the articles and their versions (Chinese included),
+# indexed into the built site by Pagefind (the PyPI package, which ships its
+# binary) and offered by a search box on every page; False: no search.
+HUGO_SEARCH = True
 
 # --- Browser ------------------------------------------------------------
 # Pages that need a browser go through headless Chromium (crawler/browser.py).

@@ -21,6 +21,7 @@ import mimetypes
 import re
 import shutil
 import subprocess
+import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -124,7 +125,7 @@ class HugoSite:
     """Generates ``<archive>/site/`` and builds the public site from it with Hugo."""
 
     def __init__(self, archive, *, source=None, output=None, base_url: str = "/",
-                 replay_url: str = "", hugo_bin: str = "hugo"):
+                 replay_url: str = "", hugo_bin: str = "hugo", search: bool = True):
         self.store = ArchiveStore(archive)
         self.archive = self.store.root
         self.site = self.store.path(SITE_DIR)
@@ -133,6 +134,7 @@ class HugoSite:
         self.base_url = base_url or "/"
         self.replay_url = replay_url or ""
         self.hugo_bin = hugo_bin or "hugo"
+        self.search = search
 
     @classmethod
     def from_settings(cls, settings, archive=None, output=None, base_url=None):
@@ -144,6 +146,7 @@ class HugoSite:
             base_url=base_url or settings.get("HUGO_BASE_URL"),
             replay_url=settings.get("HUGO_REPLAY_URL"),
             hugo_bin=settings.get("HUGO_BIN"),
+            search=settings.getbool("HUGO_SEARCH", True),
         )
 
     # --- generation -------------------------------------------------------
@@ -268,7 +271,19 @@ class HugoSite:
             raise HugoError(f"hugo failed (exit {proc.returncode}):\n{proc.stderr or proc.stdout}".rstrip())
         warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
                     if line.lstrip().startswith(("WARN", "ERROR"))]
+        if self.search:
+            self.index_search()
         return BuildResult(self.public, proc.stdout, proc.stderr, warnings + self.unreadable_dates())
+
+    def index_search(self) -> None:
+        """The site's search index (``pagefind/`` in the built site), by
+        Pagefind: the article pages and the diff pages (the versions' text),
+        each in its own language, Chinese segmented as Chinese."""
+        proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(self.public)],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise HugoError(f"search index failed (pagefind exit {proc.returncode}): "
+                            f"{(proc.stderr or proc.stdout).strip()[-2000:]}; HUGO_SEARCH=False builds without it")
 
     def unreadable_dates(self) -> list[str]:
         """Articles with a ``date`` Hugo could not read: Hugo 0.111 silently makes
