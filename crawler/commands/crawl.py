@@ -107,6 +107,6 @@ def check_spider(command, name: str, spargs: dict) -> None:
     if getattr(spidercls, "reads_seeds", False):
         folder = Path(spargs.get("seeds") or command.settings.get("SEEDS_DIR"))
         if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise UsageError(f"seed folder {folder.resolve()} {what} (-a seeds=DIR, or SEEDS_DIR)",
+            what = " is a file, not a folder" if folder.exists() else ""
+            raise UsageError(f"seed folder not found: {folder.resolve()}{what} (-a seeds=DIR, or SEEDS_DIR)",
                              print_help=False)
