@@ -69,4 +69,9 @@ def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
         ArchiveStore(folder).write_text(OWNER_NAME, json.dumps(owner))
         yield
     finally:
+        # who holds the lock, said only while it is held: a run over names no process
+        try:
+            (folder / OWNER_NAME).unlink()
+        except OSError:
+            pass
         lock.release()
