@@ -36,6 +36,14 @@ def one_line_errors(command, parser) -> None:
     parser.error = error
 
 
+def fail(command, message, status: int = 1) -> int:
+    """A command that cannot do its work (not a mistake on its command line): one line on
+    stderr, ``scrapy NAME: message``; the exit status to set."""
+    sys.stderr.write(f"scrapy {command_name(command)}: {message}\n")
+    sys.stderr.flush()
+    return status
+
+
 def reject_unknown_options(command, args: list[str]) -> None:
     """Scrapy parses known options only and leaves the rest in ``args``: an unknown one is
     named, with the close match, before it is taken for an argument."""

@@ -18,7 +18,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.cli import check_spider_arguments, one_line_errors, reject_unknown_options
 from crawler.failures import RUN_FAILURE_STATS
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock
+from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ def locked_run(command, spider: str, spargs: dict) -> int:
     # process's CPU per page, measured with bench/throughput.py's pages).
     gc.freeze()
     settings = command.settings
+    try:
+        check_archive_dir(settings.get("ARCHIVE_DIR"))
+    except ArchiveUnusable as exc:
+        return not_started(exc, 1)
     if settings.get("REDIS_URL"):
         # a shared crawl: the workers of one run share the archive, and the
         # run's slot in Redis (not a file lock) keeps other runs out
