@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from pathlib import Path
 
 from scrapy.exceptions import UsageError
 
@@ -69,3 +70,17 @@ def check_spider_arguments(spidercls, spargs: dict) -> None:
             raise UsageError(f"unknown spider argument {name!r} (-a {name}=…)"
                              + (f": did you mean {close[0]}?" if close else ".")
                              + f" The {spidercls.name} spider takes: {takes}", print_help=False)
+
+
+def archive_relative(archive_dir, ref: str) -> str:
+    """What a person names as a path their shell sees (``archive/articles/qq/X.md`` copied from
+    ``ls``, an absolute path) as the archive's own path (``articles/qq/X.md``); a version file
+    (``versions/qq/X/<time>.md``) names its article. Anything else is returned as it is."""
+    if "://" in ref or not ref.endswith(".md"):
+        return ref
+    try:
+        inside = Path(ref).resolve().relative_to(Path(archive_dir).resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return ref
+    version = re.match(r"^versions/(.+)/[^/]+\.md$", inside)
+    return f"articles/{version[1]}.md" if version else inside

@@ -14,7 +14,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli import one_line_errors, reject_unknown_options
+from crawler.cli import archive_relative, one_line_errors, reject_unknown_options
 from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
 from crawler.store import open_readonly
@@ -73,7 +73,7 @@ class Command(ScrapyCommand):
                 raise UsageError(f"no site {opts.site!r} in the archive; its sites: {', '.join(sites)}" if sites else
                                  f"no site {opts.site!r} in the archive: it holds no articles yet", print_help=False)
         spargs = {"older_than": opts.older_than, "site": opts.site,
-                  "article": "\n".join(opts.article), "limit": opts.limit}
+                  "article": "\n".join(archive_relative(root, ref) for ref in opts.article), "limit": opts.limit}
         self.exitcode = locked_run(self, "refresh", {k: v for k, v in spargs.items() if v})
         if empty and self.exitcode == 0:
             print(f"the archive {root.resolve()} holds no articles yet: `scrapy crawl qq` archives the seeds "
