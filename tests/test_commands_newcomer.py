@@ -116,6 +116,12 @@ def test_refresh_of_a_site_the_archive_does_not_have_says_so(archive, tmp_path):
     line = one_line(result, 2)
     assert "no site 'qqq' in the archive" in line and "its sites: qq" in line, line
     assert files(archive) == before
+    # once the archive has its state, the sites come from it
+    known = scrapy(["refresh", "--site", "qq"], archive, tmp_path)  # through the dead proxy: a failed check
+    assert known.returncode == 1 and "checked:    1 of 1 due" in known.stderr, known.stderr[-3000:]
+    assert (archive / "state.sqlite3").exists()
+    again = scrapy(["refresh", "--site", "qqq"], archive, tmp_path)
+    assert one_line(again, 2) == line
 
 
 def test_refresh_help_says_a_bare_age_is_days(tmp_path):
@@ -124,8 +130,7 @@ def test_refresh_help_says_a_bare_age_is_days(tmp_path):
     assert "a bare number is days" in " ".join(result.stdout.split()), result.stdout
 
 
-def test_refresh_of_an_empty_archive_hints_to_crawl_first_and_leaves_no_owner(tmp_path):
-    """Item 7 too: the lock's owner file names no process once the run is over."""
+def test_refresh_of_an_empty_archive_hints_to_crawl_first(tmp_path):
     archive = tmp_path / "archive"
     (archive / "articles").mkdir(parents=True)
     result = scrapy(["refresh"], archive, tmp_path)
@@ -133,6 +138,14 @@ def test_refresh_of_an_empty_archive_hints_to_crawl_first_and_leaves_no_owner(tm
     assert "checked:    0 of 0 due" in result.stderr
     hint = [line for line in said(result) if "no articles yet" in line]
     assert hint and "scrapy crawl qq" in hint[0], said(result)
+
+
+# --- 7. the lock's owner after the run --------------------------------------------------------------
+
+def test_the_lock_owner_file_names_no_process_once_the_run_is_over(archive, tmp_path):
+    result = scrapy(["refresh"], archive, tmp_path)  # through the dead proxy: a failed check, exit 1
+    assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
+    assert "refresh summary" in result.stderr
     assert (archive / ".lock").exists() and not (archive / ".lock.owner").exists()
 
 
