@@ -57,6 +57,8 @@ def one_line(proc, status: int) -> str:
     assert "Traceback" not in out and not re.search(r"^(Usage|=====)$", out, re.M), out[-3000:]
     lines = said(proc)
     assert len(lines) == 1, lines
+    if status == 2:  # a mistake on the command line is said before Scrapy logs anything
+        assert out.strip().splitlines() == lines, out[-3000:]
     return lines[0]
 
 

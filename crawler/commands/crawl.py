@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
 
 from crawler.cli import check_spider_arguments, one_line_errors, reject_unknown_options
 from crawler.failures import RUN_FAILURE_STATS
@@ -90,18 +91,22 @@ class Command(ScrapyCrawlCommand):
         super().add_options(parser)
         one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
+    def process_options(self, args, opts) -> None:
+        # checked here, before Scrapy starts its logging: a mistake is the one line said
+        super().process_options(args, opts)
         reject_unknown_options(self, args)
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`", print_help=False)
         check_spider(self, args[0], opts.spargs)
+
+    def run(self, args, opts) -> None:
         self.exitcode = locked_run(self, args[0], opts.spargs)
 
 
 def check_spider(command, name: str, spargs: dict) -> None:
     """Before anything is locked or made: the spider exists, takes these arguments, and
     has its seed folder."""
-    loader = command.crawler_process.spider_loader
+    loader = get_spider_loader(command.settings)
     try:
         spidercls = loader.load(name)
     except KeyError:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import scrapy
 from scrapy.commands import ScrapyCommand
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
 from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
 
@@ -27,6 +28,8 @@ from crawler.diffing import diff_articles, render_html, render_text
 from crawler.failures import binary_content
 from crawler.lock import ArchiveUnusable
 from crawler.versions import article_versions, pick
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 
 class LiveFailed(Exception):
@@ -73,6 +76,7 @@ class LiveSpider(scrapy.Spider):
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False
 
     def syntax(self) -> str:
         return "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
@@ -142,10 +146,15 @@ class Command(ScrapyCommand):
         # one page fetched and nothing stored: no part of a shared run, even
         # when REDIS_URL is set for the project's other commands (the runner's
         # settings are the crawler's)
-        self.crawler_process.settings.set("REDIS_URL", "", priority="cmdline")
-        crawler = self.crawler_process.create_crawler(LiveSpider)
-        self.crawler_process.crawl(crawler, url=url)
-        self.crawler_process.start()
+        settings = self.settings.copy()
+        settings.set("REDIS_URL", "", priority="cmdline")
+        # started only now, so that a mistake on the command line is said
+        # before Scrapy logs anything (requires_crawler_process is off)
+        process = (AsyncCrawlerProcess if settings.get("TWISTED_REACTOR") == ASYNCIO_REACTOR
+                   and not settings.getbool("FORCE_CRAWLER_PROCESS") else CrawlerProcess)(settings)
+        crawler = process.create_crawler(LiveSpider)
+        process.crawl(crawler, url=url)
+        process.start()
         spider = crawler.spider
         if not spider.found:
             reason = "; ".join(spider.errors) or "no answer"

@@ -55,7 +55,9 @@ class Command(ScrapyCommand):
         parser.add_argument("--limit", type=int, help="at most this many articles this run")
         one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
+    def process_options(self, args, opts) -> None:
+        # checked here, before Scrapy starts its logging: a mistake is the one line said
+        super().process_options(args, opts)
         reject_unknown_options(self, args)
         if args:
             raise UsageError(f"scrapy refresh takes options only, not {args[0]!r}", print_help=False)
@@ -66,12 +68,15 @@ class Command(ScrapyCommand):
         if opts.limit is not None and opts.limit < 1:
             raise UsageError(f"--limit takes a count of articles, 1 or more (not {opts.limit})", print_help=False)
         root = Path(self.settings.get("ARCHIVE_DIR"))
-        empty = (root / "articles").is_dir() and not holds_articles(root)
         if opts.site and (root / "articles").is_dir():
             sites = archive_sites(root)
             if opts.site not in sites:
                 raise UsageError(f"no site {opts.site!r} in the archive; its sites: {', '.join(sites)}" if sites else
                                  f"no site {opts.site!r} in the archive: it holds no articles yet", print_help=False)
+
+    def run(self, args, opts) -> None:
+        root = Path(self.settings.get("ARCHIVE_DIR"))
+        empty = (root / "articles").is_dir() and not holds_articles(root)
         spargs = {"older_than": opts.older_than, "site": opts.site,
                   "article": "\n".join(archive_relative(root, ref) for ref in opts.article), "limit": opts.limit}
         self.exitcode = locked_run(self, "refresh", {k: v for k, v in spargs.items() if v})
