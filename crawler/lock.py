@@ -42,11 +42,21 @@ def _owner(folder: Path) -> str:
         return "another run"
 
 
+def check_archive_dir(archive_dir) -> Path:
+    """The archive folder, if ARCHIVE_DIR can be one (it need not exist yet); the one check every
+    command makes first, so that a file there is called a file, not a missing archive."""
+    folder = Path(archive_dir)
+    if folder.exists() and not folder.is_dir():
+        what = "a file, not a folder" if folder.is_file() else "not a folder"
+        raise ArchiveUnusable(f"archive {folder.resolve()} is {what} (check ARCHIVE_DIR)")
+    return folder
+
+
 @contextmanager
 def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
     """Hold the archive's lock for the duration of a run (``must_exist``: a
     run that only works on an archive, e.g. a refresh, never makes one)."""
-    folder = Path(archive_dir)
+    folder = check_archive_dir(archive_dir)
     if must_exist and not (folder / "articles").is_dir():
         raise ArchiveUnusable(f"no archive at {folder.resolve()} (no articles/ folder): "
                               "check ARCHIVE_DIR; `scrapy crawl qq` makes one")
@@ -69,4 +79,9 @@ def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
         ArchiveStore(folder).write_text(OWNER_NAME, json.dumps(owner))
         yield
     finally:
+        # who holds the lock, said only while it is held: a run over names no process
+        try:
+            (folder / OWNER_NAME).unlink()
+        except OSError:
+            pass
         lock.release()

@@ -172,6 +172,11 @@ class StateStore:
             yield self._state(row)
 
     @_locked
+    def sites(self) -> list[str]:
+        """The sites the articles belong to (what ``refresh --site`` takes)."""
+        return [row[0] for row in self.db.execute("SELECT DISTINCT site FROM articles ORDER BY site")]
+
+    @_locked
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 

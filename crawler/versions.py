@@ -86,14 +86,29 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     return found
 
 
-def pick(versions: list[Version], ref: str) -> Version:
-    """A version by position (``0`` = current, ``1`` = the one before...),
-    by capture time prefix (``2025-02-13``, ``20250213T1715``) or by file."""
+def labels(versions: list[Version]) -> list[str]:
+    """How ``history`` names the versions, newest first, and what ``diff --from/--to`` takes:
+    ``current`` for the article file, then ``1`` for the one before it, ``2``..."""
     newest_first = list(reversed(versions))
+    return [("current" if v.current else str(i)) for i, v in enumerate(newest_first)]
+
+
+def pick(versions: list[Version], ref: str) -> Version:
+    """A version by the label ``history`` prints (``current``, ``1`` = the one before...;
+    ``0`` is ``current`` too), by capture time prefix (``2025-02-13``, ``20250213T1715``)
+    or by file."""
+    newest_first = list(reversed(versions))
+    named = labels(versions)
+    if ref.strip().lower() == "current":
+        if newest_first and newest_first[0].current:
+            return newest_first[0]
+        raise LookupError("no current version: the article file is missing; its versions: " + _listed(named))
     if ref.lstrip("-").isdigit() and len(ref.lstrip("-")) <= 3:  # 20250213 is a date, not a position
         index = abs(int(ref))
         if index >= len(newest_first):
-            raise LookupError(f"no version {ref}: the article has {len(versions)}")
+            raise LookupError(f"no version {ref}: the article has {len(versions)} "
+                              f"version{'s' if len(versions) != 1 else ''} ({_listed(named)}, "
+                              "as `scrapy history` lists them)")
         return newest_first[index]
     digits = re.sub(r"\D", "", ref)
     for version in newest_first:
@@ -101,4 +116,10 @@ def pick(versions: list[Version], ref: str) -> Version:
             return version
         if digits and re.sub(r"\D", "", version.captured or "").startswith(digits):
             return version
-    raise LookupError(f"no version matches {ref!r}")
+    raise LookupError(f"no version matches {ref!r} (give {_listed(named, 'or')}, a capture date or a file)")
+
+
+def _listed(names: list[str], last: str = "and") -> str:
+    if len(names) < 2:
+        return (names[0] + " only") if names else "none"
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"

@@ -181,7 +181,7 @@ def test_an_article_that_moved_host_is_found_on_the_other_one(qq_seeds_dir, tmp_
 
 def test_missing_seed_folder_fails_at_start(tmp_path):
     result = run_crawl(tmp_path / "archive", None, seeds=tmp_path / "no-such-folder")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a mistake on the command line, as an unknown option
     assert "seed folder not found" in result.log
 
 

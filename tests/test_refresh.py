@@ -494,5 +494,5 @@ def test_an_archive_path_that_is_a_file_is_said_plainly(tmp_path, qq_seeds_dir):
     not_a_folder = tmp_path / "archive"
     not_a_folder.write_text("oops")
     result = run_crawl(not_a_folder, None, seeds=qq_seeds_dir)
-    assert result.returncode == 1 and "not started: archive" in result.log and "cannot be used" in result.log
+    assert result.returncode == 1 and f"not started: archive {not_a_folder} is a file, not a folder" in result.log
     assert "Traceback" not in result.log

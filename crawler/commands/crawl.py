@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gc
 import logging
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
 
+from crawler.cli import check_spider_arguments, one_line_errors, reject_unknown_options
 from crawler.failures import RUN_FAILURE_STATS
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock
+from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +33,10 @@ DAMAGE_STATS = RUN_FAILURE_STATS
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
     """0 when the run did everything it was asked to, else 1."""
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+    except RuntimeError:  # the spider never started (Scrapy sets the stats when it does)
+        stats = {}
     if process.bootstrap_failed or stats.get("finish_reason") != "finished":
         # stopped early (Ctrl-C twice, a shutdown signal): not shown done
         return 1
@@ -54,6 +60,10 @@ def locked_run(command, spider: str, spargs: dict) -> int:
     # process's CPU per page, measured with bench/throughput.py's pages).
     gc.freeze()
     settings = command.settings
+    try:
+        check_archive_dir(settings.get("ARCHIVE_DIR"))
+    except ArchiveUnusable as exc:
+        return not_started(exc, 1)
     if settings.get("REDIS_URL"):
         # a shared crawl: the workers of one run share the archive, and the
         # run's slot in Redis (not a file lock) keeps other runs out
@@ -77,7 +87,35 @@ class Command(ScrapyCrawlCommand):
     def short_desc(self) -> str:
         return "Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use"
 
-    def run(self, args, opts) -> None:
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        one_line_errors(self, parser)
+
+    def process_options(self, args, opts) -> None:
+        # checked here, before Scrapy starts its logging: a mistake is the one line said
+        super().process_options(args, opts)
+        reject_unknown_options(self, args)
         if len(args) != 1:
-            raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`")
+            raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`", print_help=False)
+        check_spider(self, args[0], opts.spargs)
+
+    def run(self, args, opts) -> None:
         self.exitcode = locked_run(self, args[0], opts.spargs)
+
+
+def check_spider(command, name: str, spargs: dict) -> None:
+    """Before anything is locked or made: the spider exists, takes these arguments, and
+    has its seed folder."""
+    loader = get_spider_loader(command.settings)
+    try:
+        spidercls = loader.load(name)
+    except KeyError:
+        raise UsageError(f"no spider {name!r}; the spiders: {', '.join(sorted(loader.list()))}",
+                         print_help=False) from None
+    check_spider_arguments(spidercls, spargs)
+    if getattr(spidercls, "reads_seeds", False):
+        folder = Path(spargs.get("seeds") or command.settings.get("SEEDS_DIR"))
+        if not folder.is_dir():
+            what = " is a file, not a folder" if folder.exists() else ""
+            raise UsageError(f"seed folder not found: {folder.resolve()}{what} (-a seeds=DIR, or SEEDS_DIR)",
+                             print_help=False)

@@ -1,10 +1,11 @@
 """``scrapy diff ARTICLE``: what changed between two versions of an article.
 
 By default the previous version against the current one; ``--from``/``--to``
-pick any two (``0`` is the current version, ``1`` the one before, or a
-capture date, or a file); ``--live`` fetches the page now, through the same
+pick any two by the labels ``scrapy history`` prints (``current``, ``1`` the
+one before, ``2``...; ``0`` is ``current`` too), or a capture date, or a
+file; ``--live`` fetches the page now, through the same
 guards and proxies as a crawl, and compares it with the stored copy without
-storing anything. Paragraphs are compared, then characters inside a changed
+storing anything (a page it cannot fetch exits 1). Paragraphs are compared, then characters inside a changed
 paragraph (Chinese) or words (elsewhere); coloured on a terminal, plain when
 piped. ``--html FILE`` writes a side-by-side page.
 """
@@ -16,14 +17,23 @@ from pathlib import Path
 
 import scrapy
 from scrapy.commands import ScrapyCommand
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
 from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
 
 from crawler import markdown, sites
+from crawler.cli import fail, one_line_errors, reject_unknown_options
 from crawler.commands.history import resolve
 from crawler.diffing import diff_articles, render_html, render_text
 from crawler.failures import binary_content
+from crawler.lock import ArchiveUnusable
 from crawler.versions import article_versions, pick
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+class LiveFailed(Exception):
+    """The live page could not be fetched or read."""
 
 
 class LiveSpider(scrapy.Spider):
@@ -66,6 +76,7 @@ class LiveSpider(scrapy.Spider):
 
 class Command(ScrapyCommand):
     requires_project = True
+    requires_crawler_process = False
 
     def syntax(self) -> str:
         return "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
@@ -76,26 +87,38 @@ class Command(ScrapyCommand):
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--from", dest="old", default=None, metavar="V",
-                            help="older version: 1 = the one before current (default), a date or a file")
-        parser.add_argument("--to", dest="new", default="0", metavar="V",
-                            help="newer version: 0 = current (default), a date or a file")
+                            help="older version, as `scrapy history` labels them: 1 = the one before "
+                                 "current (default), 2, ...; or a capture date or a file")
+        parser.add_argument("--to", dest="new", default="current", metavar="V",
+                            help="newer version: current (default), 1, 2, ...; or a capture date or a file")
         parser.add_argument("--live", action="store_true",
                             help="compare the page as it is now with the current stored copy (stores nothing)")
         parser.add_argument("--html", metavar="FILE", help="also write a side-by-side HTML page")
         parser.add_argument("--context", type=int, default=1, help="unchanged paragraphs around a change")
         parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
+        reject_unknown_options(self, args)
         if len(args) != 1:
-            raise UsageError("give one article: its URL, id or file")
-        archive, state, path = resolve(self.settings, args[0])
+            raise UsageError("give one article: its URL, id or file", print_help=False)
+        try:
+            archive, state, path = resolve(self.settings, args[0])
+        except ArchiveUnusable as exc:
+            self.exitcode = fail(self, exc)
+            return
         versions = article_versions(archive, path)
         if not versions:
-            raise UsageError(f"{path}: no stored copy")
+            self.exitcode = fail(self, f"{path}: no stored copy")
+            return
         try:
             if opts.live:
-                old = pick(versions, opts.old or "0")
-                new_label, new_text = self._live(old, state)
+                old = pick(versions, opts.old or "current")
+                try:
+                    new_label, new_text = self._live(old, state)
+                except LiveFailed as exc:  # the network, not the command line: exit 1
+                    self.exitcode = fail(self, exc)
+                    return
             else:
                 if len(versions) < 2 and opts.old is None:
                     print(f"{path}: one version only ({versions[0].label}); nothing to compare")
@@ -123,14 +146,19 @@ class Command(ScrapyCommand):
         # one page fetched and nothing stored: no part of a shared run, even
         # when REDIS_URL is set for the project's other commands (the runner's
         # settings are the crawler's)
-        self.crawler_process.settings.set("REDIS_URL", "", priority="cmdline")
-        crawler = self.crawler_process.create_crawler(LiveSpider)
-        self.crawler_process.crawl(crawler, url=url)
-        self.crawler_process.start()
+        settings = self.settings.copy()
+        settings.set("REDIS_URL", "", priority="cmdline")
+        # started only now, so that a mistake on the command line is said
+        # before Scrapy logs anything (requires_crawler_process is off)
+        process = (AsyncCrawlerProcess if settings.get("TWISTED_REACTOR") == ASYNCIO_REACTOR
+                   and not settings.getbool("FORCE_CRAWLER_PROCESS") else CrawlerProcess)(settings)
+        crawler = process.create_crawler(LiveSpider)
+        process.crawl(crawler, url=url)
+        process.start()
         spider = crawler.spider
         if not spider.found:
             reason = "; ".join(spider.errors) or "no answer"
-            raise UsageError(f"live page {url} not fetched: {reason}", print_help=False)
+            raise LiveFailed(f"live page {url} not fetched: {reason}")
         answered, fields = spider.found[0]
         article = {**fields, "source_url": source, "url": answered}
         return f"live {answered}", markdown.render(article)

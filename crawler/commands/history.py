@@ -1,7 +1,9 @@
 """``scrapy history ARTICLE``: every version of an article, newest first.
 
 ARTICLE is a URL (any spelling), a site id (``20250213A06E5300``) or a file
-(``articles/qq/X.md``). Each version is shown with its capture date, its
+(``articles/qq/X.md``, or the path as ``ls`` shows it: ``archive/articles/qq/X.md``).
+Versions are labelled as ``diff --from/--to`` takes them: ``current``, then
+``1`` for the one before it, ``2``... Each is shown with its capture date, its
 size and what changed from the version before it; then the article's state
 (ok / gone / failing, last checked).
 """
@@ -13,10 +15,12 @@ import glob
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.cli import archive_relative, fail, one_line_errors, reject_unknown_options
 from crawler.diffing import diff_articles
+from crawler.lock import ArchiveUnusable, check_archive_dir
 from crawler.storage import ArchiveStore
 from crawler.store import find, open_readonly
-from crawler.versions import article_versions
+from crawler.versions import article_versions, labels
 
 
 def describe_change(counts: dict) -> str:
@@ -33,8 +37,11 @@ def describe_change(counts: dict) -> str:
 
 
 def resolve(settings, ref: str):
-    """(archive store, state or None, article file) for what a person names."""
+    """(archive store, state or None, article file) for what a person names;
+    ArchiveUnusable when ARCHIVE_DIR cannot be an archive."""
+    check_archive_dir(settings.get("ARCHIVE_DIR"))
     archive = ArchiveStore(settings.get("ARCHIVE_DIR"))
+    ref = archive_relative(archive.root, ref)
     store = open_readonly(archive.root)  # a crawl may be running: read, never rebuild
     state = None
     if store is not None:
@@ -68,11 +75,21 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "List every version of an archived article, newest first"
 
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        one_line_errors(self, parser)
+
     def run(self, args, opts) -> None:
+        reject_unknown_options(self, args)
         if len(args) != 1:
-            raise UsageError("give one article: its URL, id or file")
-        archive, state, path = resolve(self.settings, args[0])
+            raise UsageError("give one article: its URL, id or file", print_help=False)
+        try:
+            archive, state, path = resolve(self.settings, args[0])
+        except ArchiveUnusable as exc:
+            self.exitcode = fail(self, exc)
+            return
         versions = article_versions(archive, path)
+        named = labels(versions)
         title = versions[-1].meta.get("title") if versions else ""
         print(f"{title}\n{path}" + (f"  ({state.source_url})" if state else ""))
         if state:
@@ -90,6 +107,6 @@ class Command(ScrapyCommand):
                     change = describe_change(diff_articles(versions[index - 1].text, version.text).counts)
                 except Exception as exc:  # a damaged copy
                     change = f"cannot compare ({exc})"
-            mark = "current" if version.current else f"{len(versions) - 1 - index:>7}"
+            mark = f"{named[len(versions) - 1 - index]:>7}"
             print(f"  {mark}  {version.label:<20}  {size:>8,} bytes  {version.file}\n"
                   f"           {change}")

@@ -13,7 +13,9 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
+from crawler.cli import fail, one_line_errors, reject_unknown_options
 from crawler.exports.hugo import HugoError, HugoSite
+from crawler.lock import ArchiveUnusable, check_archive_dir
 
 
 class Command(ScrapyCommand):
@@ -33,10 +35,17 @@ class Command(ScrapyCommand):
                             help="where the site is written (default: HUGO_OUTPUT_DIR, else <archive>/site/public)")
         parser.add_argument("--base-url", metavar="URL", dest="base_url",
                             help="root URL the site is served from (default: HUGO_BASE_URL)")
+        one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
+        reject_unknown_options(self, args)
         if args:
-            raise UsageError("`scrapy hugo` takes options only")
+            raise UsageError("`scrapy hugo` takes options only", print_help=False)
+        try:
+            check_archive_dir(opts.archive or self.settings.get("ARCHIVE_DIR"))
+        except ArchiveUnusable as exc:
+            self.exitcode = fail(self, exc)
+            return
         configure_logging(self.settings)
         site = HugoSite.from_settings(self.settings, archive=opts.archive, output=opts.output,
                                       base_url=opts.base_url)

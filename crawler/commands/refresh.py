@@ -3,16 +3,36 @@
 Runs the ``refresh`` spider over the articles the capture state holds,
 chosen by age, site, name and count. Exit status: 0 when every article was
 checked (changed and gone are outcomes, not failures), 1 when any check
-failed, 75 when another run holds the archive.
+failed, 75 when another run holds the archive; 2 for a mistake on the
+command line (an unknown option or site), said in one line.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.cli import archive_relative, one_line_errors, reject_unknown_options
 from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
+from crawler.store import open_readonly
+
+
+def archive_sites(root: Path) -> list[str]:
+    """The sites of the archive's articles: from the state, else the folders of articles/."""
+    store = open_readonly(root)
+    if store is not None:
+        try:
+            return store.sites()
+        finally:
+            store.close()
+    return sorted(p.name for p in (root / "articles").iterdir() if p.is_dir())
+
+
+def holds_articles(root: Path) -> bool:
+    return any((root / "articles").rglob("*.md"))
 
 
 class Command(ScrapyCommand):
@@ -27,21 +47,39 @@ class Command(ScrapyCommand):
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--older-than", metavar="AGE",
-                            help="only articles last checked longer ago than AGE (30m, 6h, 1d, 2w)")
+                            help="only articles last checked longer ago than AGE: 30m, 6h, 1d, 2w "
+                                 "(s, m, h, d, w; a bare number is days)")
         parser.add_argument("--site", help="only this site's articles (qq, reuters, ...)")
         parser.add_argument("--article", action="append", default=[], metavar="REF",
                             help="only this article: URL, id or file (repeatable)")
         parser.add_argument("--limit", type=int, help="at most this many articles this run")
+        one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
+    def process_options(self, args, opts) -> None:
+        # checked here, before Scrapy starts its logging: a mistake is the one line said
+        super().process_options(args, opts)
+        reject_unknown_options(self, args)
         if args:
-            raise UsageError("scrapy refresh takes options only")
+            raise UsageError(f"scrapy refresh takes options only, not {args[0]!r}", print_help=False)
         try:
             parse_age(opts.older_than)
         except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc), print_help=False) from None
         if opts.limit is not None and opts.limit < 1:
-            raise UsageError(f"--limit takes a count of articles, 1 or more (not {opts.limit})")
+            raise UsageError(f"--limit takes a count of articles, 1 or more (not {opts.limit})", print_help=False)
+        root = Path(self.settings.get("ARCHIVE_DIR"))
+        if opts.site and (root / "articles").is_dir():
+            sites = archive_sites(root)
+            if opts.site not in sites:
+                raise UsageError(f"no site {opts.site!r} in the archive; its sites: {', '.join(sites)}" if sites else
+                                 f"no site {opts.site!r} in the archive: it holds no articles yet", print_help=False)
+
+    def run(self, args, opts) -> None:
+        root = Path(self.settings.get("ARCHIVE_DIR"))
+        empty = (root / "articles").is_dir() and not holds_articles(root)
         spargs = {"older_than": opts.older_than, "site": opts.site,
-                  "article": "\n".join(opts.article), "limit": opts.limit}
+                  "article": "\n".join(archive_relative(root, ref) for ref in opts.article), "limit": opts.limit}
         self.exitcode = locked_run(self, "refresh", {k: v for k, v in spargs.items() if v})
+        if empty and self.exitcode == 0:
+            print(f"the archive {root.resolve()} holds no articles yet: `scrapy crawl qq` archives the seeds "
+                  "first, then refresh re-checks them", flush=True)

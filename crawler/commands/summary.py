@@ -13,6 +13,7 @@ import json
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.cli import one_line_errors, reject_unknown_options
 from crawler.lock import EXIT_LOCKED
 
 
@@ -29,15 +30,17 @@ class Command(ScrapyCommand):
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--run", metavar="ID", help="this run (REDIS_RUN_ID) rather than the latest")
+        one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
         from crawler.distributed.run import EXIT_UNAVAILABLE, Keys, RedisUnavailable, connect
         from crawler.distributed.summary import print_record
 
+        reject_unknown_options(self, args)
         if len(args) > 1:
-            raise UsageError("name at most one spider")
+            raise UsageError("name at most one spider", print_help=False)
         if not self.settings.get("REDIS_URL"):
-            raise UsageError("a shared run's summary needs -s REDIS_URL=redis://host:port/db")
+            raise UsageError("a shared run's summary needs -s REDIS_URL=redis://host:port/db", print_help=False)
         try:
             client = connect(self.settings)
         except RedisUnavailable as exc:

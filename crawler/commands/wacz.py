@@ -17,7 +17,8 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from crawler.exports.wacz import WaczError, pack_from_settings
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, archive_lock
+from crawler.cli import fail, one_line_errors, reject_unknown_options
+from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
 
 class Command(ScrapyCommand):
@@ -42,12 +43,19 @@ class Command(ScrapyCommand):
         parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
         parser.add_argument("--output", metavar="FILE",
                             help="the WACZ to write (default: WACZ_PATH, else <archive>/wacz/archive.wacz)")
+        one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
-        configure_logging(self.settings)
+        reject_unknown_options(self, args)
         archive = opts.archive or self.settings.get("ARCHIVE_DIR")
+        try:
+            check_archive_dir(archive)
+        except ArchiveUnusable as exc:
+            self.exitcode = fail(self, exc)
+            return
+        configure_logging(self.settings)
         if not Path(archive).is_dir():
-            raise UsageError(f"no archive at {archive}")
+            raise UsageError(f"no archive at {archive}", print_help=False)
         try:
             with archive_lock(archive, self.settings.getfloat("ARCHIVE_LOCK_TIMEOUT")):
                 result = pack_from_settings(self.settings, archive=archive, output=opts.output,

@@ -38,6 +38,8 @@ def validators(response) -> dict:
 
 class QqSpider(scrapy.Spider):
     name = "qq"
+    #: The ``-a NAME=VALUE`` arguments it takes; any other is refused as a typo (crawler.cli).
+    arguments = {"seeds": "the seed folder, default SEEDS_DIR"}
 
     def __init__(self, seeds: str | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -44,6 +44,8 @@ def parse_age(text: str | None) -> timedelta | None:
 
 class RefreshSpider(QqSpider):
     name = "refresh"
+    arguments = {"older_than": "an age, e.g. 6h", "site": "a site", "article": "URL, id or file",
+                 "limit": "a count"}
 
     def __init__(self, older_than: str | None = None, site: str | None = None,
                  article: str | list | None = None, limit: str | int | None = None, **kwargs):

@@ -1,0 +1,86 @@
+"""What the project's commands share when a person gets something wrong.
+
+An error about the command line is one line on stderr, ``scrapy NAME: error: …``, and exit
+status 2: never Scrapy's Usage block (``-h`` shows the options). An option the command does not
+have is named, with the closest one it has.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from pathlib import Path
+
+from scrapy.exceptions import UsageError
+
+#: A negative number is a value, not an option.
+NUMBER = re.compile(r"^-\d+(\.\d+)?$")
+
+
+def command_name(command) -> str:
+    """``refresh`` for crawler.commands.refresh.Command (Scrapy names commands by module)."""
+    return type(command).__module__.rsplit(".", 1)[-1]
+
+
+def one_line_errors(command, parser) -> None:
+    """Call at the end of ``add_options``: argument errors (argparse's own, and every
+    ``UsageError`` Scrapy hands to ``parser.error``) become one line and exit 2."""
+    name = command_name(command)
+    command.known_options = sorted(o for o in parser._option_string_actions if o.startswith("--"))
+
+    def error(message: str):
+        sys.stderr.write(f"scrapy {name}: error: {message}\n")
+        sys.stderr.flush()
+        sys.exit(2)
+
+    parser.error = error
+
+
+def fail(command, message, status: int = 1) -> int:
+    """A command that cannot do its work (not a mistake on its command line): one line on
+    stderr, ``scrapy NAME: message``; the exit status to set."""
+    sys.stderr.write(f"scrapy {command_name(command)}: {message}\n")
+    sys.stderr.flush()
+    return status
+
+
+def reject_unknown_options(command, args: list[str]) -> None:
+    """Scrapy parses known options only and leaves the rest in ``args``: an unknown one is
+    named, with the close match, before it is taken for an argument."""
+    for arg in args:
+        if arg.startswith("-") and len(arg) > 1 and not NUMBER.match(arg):
+            option = arg.split("=", 1)[0]
+            close = difflib.get_close_matches(option, getattr(command, "known_options", []), n=1)
+            raise UsageError(f"unknown option {option}" + (f" (did you mean {close[0]}?)" if close else
+                                                           f" (`scrapy {command_name(command)} -h` lists them)"),
+                             print_help=False)
+
+
+def check_spider_arguments(spidercls, spargs: dict) -> None:
+    """``-a NAME=VALUE`` that the spider does not take is a typo, not a setting to ignore;
+    the spider's ``arguments`` (name -> meaning) are the ones it takes."""
+    known = getattr(spidercls, "arguments", None)
+    if known is None:
+        return
+    for name in spargs:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            takes = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none"
+            raise UsageError(f"unknown spider argument {name!r} (-a {name}=…)"
+                             + (f": did you mean {close[0]}?" if close else ".")
+                             + f" The {spidercls.name} spider takes: {takes}", print_help=False)
+
+
+def archive_relative(archive_dir, ref: str) -> str:
+    """What a person names as a path their shell sees (``archive/articles/qq/X.md`` copied from
+    ``ls``, an absolute path) as the archive's own path (``articles/qq/X.md``); a version file
+    (``versions/qq/X/<time>.md``) names its article. Anything else is returned as it is."""
+    if "://" in ref or not ref.endswith(".md"):
+        return ref
+    try:
+        inside = Path(ref).resolve().relative_to(Path(archive_dir).resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return ref
+    version = re.match(r"^versions/(.+)/[^/]+\.md$", inside)
+    return f"articles/{version[1]}.md" if version else inside
