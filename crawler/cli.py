@@ -59,12 +59,14 @@ def reject_unknown_options(command, args: list[str]) -> None:
 
 def check_spider_arguments(spidercls, spargs: dict) -> None:
     """``-a NAME=VALUE`` that the spider does not take is a typo, not a setting to ignore;
-    the spider's ``arguments`` (name -> meaning) are the ones it takes."""
+    the spider's ``arguments`` (name -> meaning) are the ones it takes, and names starting
+    with ``_`` are the job runner's (scrapyd passes ``_job``)."""
     known = getattr(spidercls, "arguments", None)
     if known is None:
         return
     for name in spargs:
-        if name not in known:
+        # names starting with "_" belong to the tools that run spiders (scrapyd's _job)
+        if name not in known and not name.startswith("_"):
             close = difflib.get_close_matches(name, list(known), n=1)
             takes = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none"
             raise UsageError(f"unknown spider argument {name!r} (-a {name}=…)"

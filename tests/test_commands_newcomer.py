@@ -219,3 +219,11 @@ def test_history_and_diff_take_the_path_as_ls_shows_it(archive, tmp_path):
     assert absolute.stdout == history.stdout
     diff = scrapy(["diff", rel], "archive", tmp_path, cwd=tmp_path)
     assert diff.returncode == 0 and "[-三-]{+两+}" in diff.stdout, diff.stdout + diff.stderr
+
+
+def test_a_job_runners_own_arguments_are_not_refused():
+    """scrapyd passes ``-a _job=…`` to every spider it runs."""
+    from crawler.cli import check_spider_arguments
+    from crawler.spiders.qq import QqSpider
+
+    check_spider_arguments(QqSpider, {"_job": "0f3c", "seeds": "seeds"})
