@@ -1,4 +1,4 @@
-"""The Hugo site's search: Pagefind's index of the articles and their versions.
+"""The Hugo site offline: its search (Pagefind's index of the articles and their versions) and its images.
 
 A real crawl's archive (Chinese qq articles) with one article corrected,
 built with Debian's Hugo and indexed by Pagefind (the PyPI package's
@@ -39,9 +39,22 @@ document.body.setAttribute("data-found", JSON.stringify(found));
 </script></body></html>"""
 
 
-def search_in_chromium(public, queries: list[str], tmp_path) -> dict:
-    (public / "search-test.html").write_text(SEARCH_PAGE % json.dumps(queries, ensure_ascii=False),
-                                             encoding="utf-8")
+IMAGES_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>images</title></head><body>
+<iframe id="page" src="%s" width="1000" height="3000"></iframe>
+<script>
+document.getElementById("page").addEventListener("load", () => {
+  const images = [...document.getElementById("page").contentDocument.querySelectorAll("article img")];
+  const seen = images.map(i => ({src: i.getAttribute("src"), loaded: i.complete && i.naturalWidth > 0}));
+  document.body.setAttribute("data-found", JSON.stringify(seen));
+});
+</script></body></html>"""
+
+
+def run_in_chromium(public, name: str, page: str, tmp_path):
+    """``page`` served from the built site as ``name`` and loaded in headless
+    Chromium, every request but 127.0.0.1's refused; what its script put in
+    ``data-found``."""
+    (public / name).write_text(page, encoding="utf-8")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(public))
     handler.log_message = lambda *args: None
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -57,7 +70,7 @@ def search_in_chromium(public, queries: list[str], tmp_path) -> dict:
             f"--user-data-dir={tmp_path / 'profile'}", f"--proxy-server=http://127.0.0.1:{free_port()}",
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
             "--virtual-time-budget=20000", "--dump-dom",
-            f"http://127.0.0.1:{server.server_address[1]}/search-test.html",
+            f"http://127.0.0.1:{server.server_address[1]}/{name}",
         ], env=env, capture_output=True, text=True, timeout=120)
     finally:
         server.shutdown()
@@ -85,7 +98,8 @@ def test_the_site_search_finds_chinese_text_of_articles_and_of_their_versions(fu
     assert (public / "pagefind" / "pagefind.js").is_file() and (public / "pagefind" / "pagefind-ui.js").is_file()
     page = (public / page_url(REL).strip("/") / "index.html").read_text(encoding="utf-8")
     assert 'id="search"' in page and "pagefind-ui.js" in page  # a search box on every page
-    found = search_in_chromium(public, [OLD, "只用了六十天"], tmp_path)
+    found = run_in_chromium(public, "search-test.html",
+                            SEARCH_PAGE % json.dumps([OLD, "只用了六十天"], ensure_ascii=False), tmp_path)
     assert page_url(REL) in found[OLD], found
     assert any(url.startswith("/diffs/qq/20250210A05NRE00/") for url in found["只用了六十天"]), found
 
@@ -97,3 +111,15 @@ def test_a_site_without_search_is_built_when_asked(full_crawl, tmp_path):
     settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive), "HUGO_SEARCH": False}).settings
     public = HugoSite.from_settings(settings).run().public
     assert not (public / "pagefind").exists()
+
+
+def test_every_image_of_an_article_loads_from_the_site_offline(full_crawl, tmp_path):
+    hugo_required()
+    archive = tmp_path / "archive"
+    shutil.copytree(full_crawl.archive, archive)
+    settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive), "HUGO_SEARCH": False}).settings
+    public = HugoSite.from_settings(settings).run().public
+    rel = "articles/qq/20250213A06E5300.md"
+    seen = run_in_chromium(public, "images-test.html", IMAGES_PAGE % page_url(rel), tmp_path)
+    assert len(seen) >= 2, seen  # the cover and the body's images
+    assert all(image["loaded"] and image["src"].startswith("/archived/") for image in seen), seen
