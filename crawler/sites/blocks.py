@@ -9,7 +9,7 @@ spans, ``<img>`` becomes an image block where it stands.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -43,6 +43,18 @@ def absolute_url(src: str, base: str | None) -> str:
     if src.startswith("//"):
         return "https:" + src
     return urljoin(base, src) if base else src
+
+
+def page_base_url(tree, url: str) -> str:
+    """What the page's relative links are relative to: its ``<base href>``
+    (itself resolved against the page URL) when that is an http(s) URL,
+    else the page URL. A relative cover kept as written would be refused as
+    "scheme not allowed" instead of fetched."""
+    for href in tree.xpath("//base/@href")[:1]:
+        resolved = absolute_url(href, url) if href.strip() else ""
+        if urlsplit(resolved).scheme.lower() in ("http", "https"):
+            return resolved
+    return url
 
 
 def image_src(element, base: str | None) -> str | None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import tldextract
 import trafilatura
-from crawler.sites.blocks import parse_document, without_xml_declaration
+from crawler.sites.blocks import absolute_url, page_base_url, parse_document, without_xml_declaration
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
@@ -114,7 +114,7 @@ def extract(url: str, page: str) -> dict:
         "date": published or "",
         "abstract": meta.description if meta is not None else None,
         "lang": lang or "und",
-        "thumbnail": (meta.image if meta is not None and meta.image else "") or "",
+        "thumbnail": absolute_url(meta.image, page_base_url(tree, url)) if meta is not None and meta.image else "",
         "blocks": blocks,
         "extractor": how,
     }
