@@ -19,12 +19,18 @@ from urllib.parse import urlsplit
 import tldextract
 import trafilatura
 from crawler.sites.blocks import absolute_url, page_base_url, parse_document, without_xml_declaration
+from crawler.sites import zh
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
 #: and replaced when it is under COLLAPSE_RATIO of it (a collapsed extraction).
 SHORT_TEXT_CHARS = 1000
 COLLAPSE_RATIO = 0.25
+#: On a Chinese page the densest container's text replaces trafilatura's when
+#: it reads this much more as an article (crawler/sites/zh.py): trafilatura
+#: keeps the benefit of the doubt.
+DENSITY_MARGIN = 1.2
+DENSITY_MIN_GAIN = 50
 #: A description shorter than this is a slogan, not a text worth archiving.
 DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access and without a cache: the bundled public
@@ -67,6 +73,17 @@ def _same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], str]:
+    """trafilatura's lines or the densest container's, whichever reads more
+    as an article, without Chinese boilerplate (crawler/sites/zh.py)."""
+    ours = zh.best_span(zh.strip_boilerplate(lines, title))
+    dense = [line for line in zh.density_lines(tree, page_base_url(tree, url)) if not _same_text(line, title)]
+    dense = zh.best_span(zh.strip_boilerplate(dense, title))
+    if zh.text_quality(dense) > DENSITY_MARGIN * zh.text_quality(ours) + DENSITY_MIN_GAIN:
+        return dense, "density"
+    return ours, "trafilatura"
+
+
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
@@ -97,6 +114,8 @@ def extract(url: str, page: str) -> dict:
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)  # the headline, repeated as the first line of the body
     how = "trafilatura"
+    if (lang or "").lower().startswith("zh") or zh.is_chinese(title + "".join(lines[:20])):
+        lines, how = _chinese(tree, url, title, lines)
     found = sum(len(line.strip()) for line in lines)
     if found < DESCRIPTION_FALLBACK_CHARS:
         # No body found (a JavaScript shell, a social post): the page's own

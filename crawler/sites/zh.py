@@ -1,0 +1,235 @@
+"""Chinese news pages in the generic path: the right block, without the boilerplate.
+
+trafilatura reads Chinese pages well when they are built like Western ones.
+Three things go wrong with the rest (bench/extraction_zh.py):
+
+* Table layouts and text split over many short ``<p>``: trafilatura keeps a
+  whole layout table (navigation, rankings and footer cells included), or
+  takes a longer comment or related-news block for the article.
+* Boilerplate that Chinese pages share whatever the site, at the edges of the
+  body: 责任编辑/编辑/来源 lines, 相关阅读/相关新闻 lists, share bars
+  (分享到 微信 微博), "点击进入" links, copyright notices and disclaimers.
+
+So a second candidate is read from the DOM by the density of prose, the
+idea behind CETD and GeneralNewsExtractor (not their code): every block of
+text counts for its length when it reads as prose (sentence punctuation, few
+links) and against it otherwise (menus, link lists, labels); the element
+whose subtree sums highest is the article's container. Chinese text has a
+punctuation mark every few characters, menus and link lists have none, which
+makes the sign reliable. Then both candidates are judged by the same measure
+and the better taken; the boilerplate lines are dropped from the edges of the
+text. No rule names a site.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.sites.blocks import BLOCK_TAGS, SKIP_TAGS, blocks_from_element
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Sentence punctuation of Chinese prose (full width), and the Latin marks
+#: that old pages use in its place.
+PROSE_PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》…,.!?;]")
+#: Under this many characters a line is prose only if it ends a sentence.
+SHORT_LINE_CHARS = 40
+SENTENCE_END = re.compile(r"[。！？!?…]|[.;；]\s*$|[。！？!?][”’」』]")
+#: Share of CJK characters over which a text is treated as Chinese.
+CHINESE_SHARE = 0.3
+#: A block of text reads as prose with at least one punctuation mark per this many characters.
+CHARS_PER_PUNCT = 40
+#: Blocks whose text is more than this share links are navigation.
+LINK_SHARE = 0.5
+#: A paragraph this long met a second time is a copy, not more article.
+REPEAT_MIN_CHARS = 20
+#: Elements never part of an article, by their tag.
+CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} | SKIP_TAGS
+
+#: Labels that start a line of credits or provenance, not article text.
+_CREDIT = (r"责任编辑|责编|编辑|主编|审核|审校|校对|监制|统筹|策划|值班编辑|实习编辑|本文编辑|网络编辑|"
+           r"来源|文章来源|本文来源|稿件来源|信息来源|新闻来源|图片来源|摄影|记者|通讯员|作者|撰稿|原标题|"
+           r"出处|发布时间|发布日期|更新时间|时间|日期|浏览次数|阅读量|点击数|点击量|字号|关键词|标签")
+CREDIT_LINE = re.compile(rf"^[\s【\[（(]*(?:{_CREDIT})\s*[：:︰]")
+#: A credit line is short; a long one is a sentence that happens to start so.
+CREDIT_MAX_CHARS = 60
+#: Headings of the lists that follow an article; from one of them on, nothing is the article.
+TAIL_HEADING = re.compile(
+    r"^[\s【\[（(>·•]*(?:相关(?:阅读|新闻|报道|链接|文章|推荐|专题|资讯|内容|视频|搜索)|延伸阅读|推荐阅读|扩展阅读|"
+    r"热门(?:推荐|文章|新闻|阅读|排行|评论)|精彩推荐|精彩(?:图片|专题)|猜你喜欢|为你推荐|你可能(?:还)?(?:喜欢|感兴趣)|"
+    r"更多(?:精彩|新闻|内容|相关)|往期(?:回顾|推荐)|今日(?:推荐|热点)|热点(?:推荐|新闻|排行)|排行榜|新闻排行|"
+    r"(?:24小时|一周|本周|今日)(?:热门|排行|热点)|网友评论|我要评论|发表评论|最新评论|热门评论|评论列表|上一篇|下一篇|"
+    r"免责声明|版权声明|特别声明)"
+    r"[\s】\]）)：:>]*")
+#: Whole lines of chrome anywhere in the body: share bars, print/close links,
+#: font-size switches, "click to enter" links, copyright and reprint notices.
+CHROME_LINE = re.compile(
+    r"^(?:[\s|·•]*(?:分享到|分享至|一键分享|扫一扫|微信扫一扫|扫描二维码|微信|微博|QQ空间|朋友圈|新浪微博|腾讯微博|豆瓣|"
+    r"人人网|复制链接|收藏|打印|关闭|关闭窗口|打印本页|返回顶部|回到顶部|我要纠错|纠错|举报|点赞|评论|条评论|"
+    r"大|中|小|字号|【大\s*中\s*小】|默认|A\+|A-)[\s|·•:：]*)+$"
+    r"|^.{0,30}(?:点击进入|点击查看|点击阅读|阅读原文|点击图片进入下一页|点击这里|进入专题|查看原文)[^。！？]{0,30}$"
+    r"|^.{0,300}(?:ICP备|ICP证|版权所有|版權所有|未经(?:授权|许可|书面授权).{0,20}(?:转载|使用|复制)|转载请注明|不得转载|"
+    r"All Rights Reserved|Copyright\s*©|©\s*\d{4}|本文(?:系|为)转载|本网站?(?:所刊载|注明)|凡本网注明|"
+    r"不代表.{0,24}(?:观点|立场)|仅供(?:参考|读者参考)|如有侵权|侵权行为|转载申请|禁止.{0,4}转载|"
+    r"许可证编号|举报电话|违法和不良信息).{0,300}$"
+    r"|^[\s|·•]*(?:更多|专题|more)\s*(?:>>|»|>|›)?[\s|·•]*$",
+    re.I | re.S)
+
+
+#: Buttons of a share bar; a short line with two of them is the bar.
+SHARE_WORD = re.compile(r"分享|微信|微博|QQ好友|QQ空间|朋友圈|复制链接|扫一扫|二维码|手机看|收藏|打印")
+SHARE_BAR_MAX_CHARS = 40
+
+
+def is_chrome(text: str) -> bool:
+    """A share bar, a "click to enter" link, a copyright or disclaimer line."""
+    text = text.strip()
+    if CHROME_LINE.search(text):
+        return True
+    return len(text) <= SHARE_BAR_MAX_CHARS and len(SHARE_WORD.findall(text)) >= 2
+
+
+def cjk_share(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    return len(CJK.findall(text)) / len(chars) if chars else 0.0
+
+
+def is_chinese(text: str) -> bool:
+    return cjk_share(text) >= CHINESE_SHARE
+
+
+def prose_like(text: str) -> bool:
+    """Whether a line reads as sentences rather than a label or a menu."""
+    text = text.strip()
+    if len(text) < 6:
+        return False
+    marks = len(PROSE_PUNCT.findall(text))
+    if not (marks >= 1 and marks * CHARS_PER_PUNCT >= len(text)):
+        return False
+    # a short line must end a sentence (or be a bracketed credit such as
+    # "（记者 某某）"): headlines and related-news titles have commas, not full stops
+    return len(text) >= SHORT_LINE_CHARS or bool(SENTENCE_END.search(text)) or text[0] in "（(【["
+
+
+def line_value(text: str) -> float:
+    """What a line is worth to an article: its length if it reads as prose,
+    minus its length if it does not (a menu, a list of titles, a label)."""
+    n = len(text.strip())
+    if is_chrome(text) or (n <= CREDIT_MAX_CHARS and CREDIT_LINE.search(text)):
+        return -n
+    return n if prose_like(text) else -0.5 * n
+
+
+def text_quality(lines: list[str]) -> float:
+    return sum(line_value(line) for line in lines)
+
+
+# --- the densest container ----------------------------------------------------------
+
+def _tag(element) -> str:
+    return element.tag.lower() if isinstance(element.tag, str) else ""
+
+
+def _hidden(element) -> bool:
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or element.get("hidden") is not None
+
+
+def _score(element, scores: dict) -> float:
+    """Sum of block values in ``element``'s subtree; fills ``scores``.
+
+    The element's own text (its text, its inline children's, and the tails)
+    is one block; nested block elements are scored on their own and added.
+    """
+    own_text: list[str] = []
+    link_chars = 0
+    total = 0.0
+
+    def inline(node, in_link: bool) -> None:
+        nonlocal link_chars, total
+        for child in node:
+            tag = _tag(child)
+            if tag in CHROME_TAGS or _hidden(child):
+                pass
+            elif tag in BLOCK_TAGS:
+                total += _score(child, scores)
+            elif tag:
+                linked = in_link or tag == "a"
+                if child.text:
+                    own_text.append(child.text)
+                    if linked:
+                        link_chars += len(child.text.strip())
+                inline(child, linked)
+            if child.tail:
+                own_text.append(child.tail)
+                if in_link:
+                    link_chars += len(child.tail.strip())
+
+    if element.text:
+        own_text.append(element.text)
+    inline(element, _tag(element) == "a")
+    text = "".join(own_text).strip()
+    if text:
+        total += -len(text) if link_chars > LINK_SHARE * len(text) else line_value(text)
+    scores[element] = total
+    return total
+
+
+def densest_container(tree):
+    """The element whose text sums highest as prose, or None."""
+    bodies = tree.xpath("//body")
+    if not bodies:
+        return None
+    scores: dict = {}
+    _score(bodies[0], scores)
+    best = max(scores.items(), key=lambda item: item[1], default=(None, 0))
+    return best[0] if best[1] > 0 else None
+
+
+def density_lines(tree, base_url: str) -> list[str]:
+    """The text lines of the densest container (headings and all)."""
+    node = densest_container(tree)
+    if node is None:
+        return []
+    return [b["text"].strip() for b in blocks_from_element(node, base_url) if b["type"] == "text" and b["text"].strip()]
+
+
+def best_span(lines: list[str]) -> list[str]:
+    """The run of consecutive lines worth most (the maximum-sum run of
+    ``line_value``): the article without the menus, dates and link lists
+    before it and the rankings and calendars after it; a short label
+    between two paragraphs stays when the paragraphs outweigh it."""
+    best, best_range = 0.0, (0, 0)
+    running, start = 0.0, 0
+    for i, line in enumerate(lines):
+        if running <= 0:
+            running, start = 0.0, i
+        running += line_value(line)
+        if running > best:
+            best, best_range = running, (start, i + 1)
+    return lines[best_range[0]:best_range[1]]
+
+
+# --- boilerplate at the edges ---------------------------------------------------------
+
+def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
+    """Lines without Chinese boilerplate: everything from the first heading
+    of a related-news or comment list on (once at least a line of article
+    came before), and every credit, share-bar, copyright or "click to
+    enter" line, and a paragraph met a second time."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for line in lines:
+        text = line.strip()
+        if not text or (len(text) >= REPEAT_MIN_CHARS and text in seen):
+            continue  # a paragraph twice is a copy (a print or mobile version in the page), not the article
+        seen.add(text)
+        if TAIL_HEADING.fullmatch(text) or (TAIL_HEADING.match(text) and len(text) <= 20):
+            if any(prose_like(kept) for kept in out):
+                break
+            continue
+        if is_chrome(text):
+            continue
+        if len(text) <= CREDIT_MAX_CHARS and CREDIT_LINE.search(text):
+            continue
+        out.append(line)
+    return out
