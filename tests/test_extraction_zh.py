@@ -151,3 +151,74 @@ def test_a_relative_base_href_is_itself_resolved():
     page = _cover_page('<base href="/mirror/">').replace('content="/content', 'content="img/content')
     fields = sites.extract("https://www.example.cn/news/story.html", page)
     assert fields["thumbnail"] == "https://www.example.cn/mirror/img/content/dam/news/2025/jcr:content.thumb.319.319.png"
+
+
+# --- Chinese pages in the generic path -------------------------------------------------
+
+ARTICLE = [
+    "新华社北京3月25日电 记者从国家林业和草原局获悉，今年以来全国已完成造林一千二百万亩。",
+    "据介绍，各地抓住春季有利时机，组织开展义务植树活动，",
+    "累计参加义务植树的群众超过三千万人次。",
+    "国家林草局有关负责人表示，",
+    "今年将继续推进大规模国土绿化行动，科学开展造林种草。",
+    "同时，要加强森林草原防火工作，严防重特大火灾发生。",
+    "专家指出，植树造林对改善生态环境、应对气候变化具有重要意义。",
+    "下一步，有关部门将加大资金投入，支持重点区域生态保护和修复。",
+]
+RELATED = ["春季造林进入高峰期", "多地启动森林防火应急响应", "全国绿化委员会发布年度公报",
+           "专家解读国土绿化新政策", "植树节：一起种下希望", "三北工程建设取得新进展"]
+COMMENTS = [f"网友{i}：这篇报道写得很好，希望各地都能重视植树造林，保护我们的绿水青山，为子孙后代留下美好家园！"
+            for i in range(12)]
+
+
+def _layout_page(extra_after: str = "") -> str:
+    """An old portal template: a layout table, the article split over short
+    <p>s in one cell, menus and a ranking in others, a longer comment block."""
+    nav = "".join(f'<a href="/c{i}.html">频道{i}</a> | ' for i in range(20))
+    ranking = "".join(f'<tr><td><a href="/r{i}.html">{t}</a></td></tr>' for i, t in enumerate(RELATED * 2))
+    body = "".join(f"<p>{p}</p>" for p in ARTICLE)
+    comments = "".join(f'<div class="c"><a href="/u{i}">网友{i}</a><p>{c}</p><span>2025-03-25</span></div>'
+                       for i, c in enumerate(COMMENTS))
+    return f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩_新闻中心</title></head><body>
+<table><tr><td colspan="2">{nav}</td></tr>
+<tr><td width="640"><h1>全国已完成造林一千二百万亩</h1>
+<div>2025年03月25日 10:21　来源：新华社</div>
+<table><tr><td>{body}</td></tr></table>{extra_after}</td>
+<td width="300"><table><tr><td>排行榜</td></tr>{ranking}</table></td></tr>
+<tr><td colspan="2"><div>网友评论</div>{comments}</td></tr>
+<tr><td colspan="2">关于我们 | 联系方式 | 版权所有 © 2025 新闻中心 京ICP备12345678号</td></tr></table>
+</body></html>"""
+
+
+def test_an_article_split_over_short_paragraphs_in_a_layout_table():
+    fields = sites.extract("https://www.example-news.cn/gn/2025/03-25/1001.shtml", _layout_page())
+    text = text_of(fields)
+    assert all(p in text for p in ARTICLE)
+    assert not any(t in text for t in RELATED)
+    assert "网友3" not in text and "ICP" not in text and "频道" not in text
+
+
+BOILERPLATE_AFTER = """<p>责任编辑：王小明</p><p>编辑：李华</p>
+<div>分享到： 微信 微博 QQ空间</div><p>【点击进入专题】</p>
+<p>免责声明：本文仅代表作者个人观点，与本网无关，不代表本网的立场。</p>
+<div><h3>相关新闻</h3><ul>{}</ul></div>""".format("".join(f"<li><a href='/n{i}.html'>{t}，详情请看</a></li>"
+                                                           for i, t in enumerate(RELATED)))
+
+
+def test_chinese_boilerplate_after_the_article_is_left_out():
+    page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩</title></head><body>
+<div class="article"><h1>全国已完成造林一千二百万亩</h1><p>来源：新华社</p>
+{"".join(f"<p>{p}</p>" for p in ARTICLE)}{BOILERPLATE_AFTER}</div></body></html>"""
+    fields = sites.extract("https://www.example-news.cn/2025/0325/story.html", page)
+    text = text_of(fields)
+    assert all(p in text for p in ARTICLE)
+    for junk in ("责任编辑", "编辑：", "分享到", "点击进入", "免责声明", "相关新闻", *RELATED, "来源："):
+        assert junk not in text, junk
+
+
+def test_a_sentence_that_starts_like_a_credit_line_stays():
+    lines = ["记者：你怎样看待今年的农业补贴政策？", "来源：据统计，今年全省粮食产量再创新高，达到六百亿斤。"]
+    page = f"""<html><head><meta charset="utf-8"><title>访谈</title></head><body><article>
+{"".join(f"<p>{p}</p>" for p in ARTICLE[:4] + lines + ARTICLE[4:])}</article></body></html>"""
+    text = text_of(sites.extract("https://www.example-news.cn/2025/0325/talk.html", page))
+    assert all(line in text for line in lines)

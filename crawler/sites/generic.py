@@ -76,7 +76,7 @@ def _same_text(a: str, b: str) -> bool:
 def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], str]:
     """trafilatura's lines or the densest container's, whichever reads more
     as an article, without Chinese boilerplate (crawler/sites/zh.py)."""
-    ours = zh.best_span(zh.strip_boilerplate(lines, title))
+    ours = zh.best_span(zh.strip_boilerplate(zh.layout_cells(lines), title))
     dense = [line for line in zh.density_lines(tree, page_base_url(tree, url)) if not _same_text(line, title)]
     dense = zh.best_span(zh.strip_boilerplate(dense, title))
     if zh.text_quality(dense) > DENSITY_MARGIN * zh.text_quality(ours) + DENSITY_MIN_GAIN:

@@ -33,7 +33,7 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 PROSE_PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》…,.!?;]")
 #: Under this many characters a line is prose only if it ends a sentence.
 SHORT_LINE_CHARS = 40
-SENTENCE_END = re.compile(r"[。！？!?…]|[.;；]\s*$|[。！？!?][”’」』]")
+SENTENCE_END = re.compile(r"。|[。！？!?…；;.][”’」』）)]?\s*$")
 #: Share of CJK characters over which a text is treated as Chinese.
 CHINESE_SHARE = 0.3
 #: A block of text reads as prose with at least one punctuation mark per this many characters.
@@ -42,6 +42,14 @@ CHARS_PER_PUNCT = 40
 LINK_SHARE = 0.5
 #: A paragraph this long met a second time is a copy, not more article.
 REPEAT_MIN_CHARS = 20
+#: A table cell this long holds running text: its table is layout, not data.
+LAYOUT_CELL_CHARS = 80
+TABLE_FILL = re.compile(r"(?:\s*\|\s*|[\s\u3000\xa0]{2,})+")
+#: Class or id words of the blocks around an article (never inside it).
+CHROME_NAME = re.compile(
+    r"(?:^|[\s_-])(?:comments?|comment-?list|reply|replies|related|relate|recommend\w*|rank\w*|hot-?news|"
+    r"share\w*|footer|foot|sidebar|side|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager)"
+    r"(?:$|[\s_-])", re.I)
 #: Elements never part of an article, by their tag.
 CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} | SKIP_TAGS
 
@@ -49,7 +57,7 @@ CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} |
 _CREDIT = (r"责任编辑|责编|编辑|主编|审核|审校|校对|监制|统筹|策划|值班编辑|实习编辑|本文编辑|网络编辑|"
            r"来源|文章来源|本文来源|稿件来源|信息来源|新闻来源|图片来源|摄影|记者|通讯员|作者|撰稿|原标题|"
            r"出处|发布时间|发布日期|更新时间|时间|日期|浏览次数|阅读量|点击数|点击量|字号|关键词|标签")
-CREDIT_LINE = re.compile(rf"^[\s【\[（(]*(?:{_CREDIT})\s*[：:︰]")
+CREDIT_LINE = re.compile(rf"^[\s|【\[（(]*(?:{_CREDIT})\s*[：:︰][^。！？?!，,]*$")
 #: A credit line is short; a long one is a sentence that happens to start so.
 CREDIT_MAX_CHARS = 60
 #: Headings of the lists that follow an article; from one of them on, nothing is the article.
@@ -60,6 +68,9 @@ TAIL_HEADING = re.compile(
     r"(?:24小时|一周|本周|今日)(?:热门|排行|热点)|网友评论|我要评论|发表评论|最新评论|热门评论|评论列表|上一篇|下一篇|"
     r"免责声明|版权声明|特别声明)"
     r"[\s】\]）)：:>]*")
+#: A list heading ends the article only after this much prose (before, it is
+#: a heading of the page's chrome above the article).
+TAIL_AFTER_CHARS = 80
 #: Whole lines of chrome anywhere in the body: share bars, print/close links,
 #: font-size switches, "click to enter" links, copyright and reprint notices.
 CHROME_LINE = re.compile(
@@ -99,7 +110,7 @@ def is_chinese(text: str) -> bool:
 
 def prose_like(text: str) -> bool:
     """Whether a line reads as sentences rather than a label or a menu."""
-    text = text.strip()
+    text = _compact(text)
     if len(text) < 6:
         return False
     marks = len(PROSE_PUNCT.findall(text))
@@ -110,10 +121,16 @@ def prose_like(text: str) -> bool:
     return len(text) >= SHORT_LINE_CHARS or bool(SENTENCE_END.search(text)) or text[0] in "（(【["
 
 
+def _compact(text: str) -> str:
+    """The line's characters as a reader counts them: no layout white space,
+    no table-cell bars (trafilatura writes layout tables as ``| a | b |``)."""
+    return TABLE_FILL.sub(" ", text).strip()
+
+
 def line_value(text: str) -> float:
     """What a line is worth to an article: its length if it reads as prose,
     minus its length if it does not (a menu, a list of titles, a label)."""
-    n = len(text.strip())
+    n = len(_compact(text))
     if is_chrome(text) or (n <= CREDIT_MAX_CHARS and CREDIT_LINE.search(text)):
         return -n
     return n if prose_like(text) else -0.5 * n
@@ -134,6 +151,21 @@ def _hidden(element) -> bool:
     return "display:none" in style or element.get("hidden") is not None
 
 
+def _chrome_element(element) -> bool:
+    """Comments, related lists, rankings, share bars, footers: by the names
+    pages give them (whole words of class and id), or by the heading they
+    open with (网友评论, 相关新闻 ...). A comment block is often longer than
+    the article and as much prose: its name or heading is what tells."""
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if names.strip() and CHROME_NAME.search(names):
+        return True
+    first = (element.text or "").strip()
+    if not first and len(element):
+        child = element[0]
+        first = (child.text_content() if isinstance(child.tag, str) else "").strip()
+    return bool(first) and len(first) <= 20 and bool(TAIL_HEADING.fullmatch(first))
+
+
 def _score(element, scores: dict) -> float:
     """Sum of block values in ``element``'s subtree; fills ``scores``.
 
@@ -150,6 +182,8 @@ def _score(element, scores: dict) -> float:
             tag = _tag(child)
             if tag in CHROME_TAGS or _hidden(child):
                 pass
+            elif tag in BLOCK_TAGS and _chrome_element(child):
+                total -= len(_compact(child.text_content()))
             elif tag in BLOCK_TAGS:
                 total += _score(child, scores)
             elif tag:
@@ -209,6 +243,20 @@ def best_span(lines: list[str]) -> list[str]:
     return lines[best_range[0]:best_range[1]]
 
 
+def layout_cells(lines: list[str]) -> list[str]:
+    """trafilatura's rows of a layout table (``| menu | the article | links |``)
+    as one line per cell, so that the article cell and the related-news cell
+    are judged apart. A row of short cells (a data table) stays a row."""
+    out: list[str] = []
+    for line in lines:
+        cells = [cell.strip() for cell in line.split("|")] if "|" in line else []
+        cells = [cell for cell in cells if cell and cell.strip("-: ")]
+        layout = any(len(_compact(cell)) >= LAYOUT_CELL_CHARS for cell in cells) or any(
+            TAIL_HEADING.fullmatch(cell) or is_chrome(cell) for cell in cells)
+        out.extend(cells if len(cells) > 1 and layout else [line])
+    return out
+
+
 # --- boilerplate at the edges ---------------------------------------------------------
 
 def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
@@ -224,7 +272,7 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
             continue  # a paragraph twice is a copy (a print or mobile version in the page), not the article
         seen.add(text)
         if TAIL_HEADING.fullmatch(text) or (TAIL_HEADING.match(text) and len(text) <= 20):
-            if any(prose_like(kept) for kept in out):
+            if sum(len(_compact(kept)) for kept in out if prose_like(kept)) >= TAIL_AFTER_CHARS:
                 break
             continue
         if is_chrome(text):
