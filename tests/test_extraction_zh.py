@@ -222,3 +222,17 @@ def test_a_sentence_that_starts_like_a_credit_line_stays():
 {"".join(f"<p>{p}</p>" for p in ARTICLE[:4] + lines + ARTICLE[4:])}</article></body></html>"""
     text = text_of(sites.extract("https://www.example-news.cn/2025/0325/talk.html", page))
     assert all(line in text for line in lines)
+
+
+@pytest.mark.parametrize("page_title, h1, expected", [
+    ("全国已完成造林一千二百万亩_国内新闻_新闻中心", "<h1>全国已完成造林一千二百万亩</h1>", "全国已完成造林一千二百万亩"),
+    ("劳伦斯：一个无法定义的“洛克菲勒”-搜狐财经", "", "劳伦斯：一个无法定义的“洛克菲勒”"),
+    ("17种产品、1个园区入选国家绿色制造名单 - 要闻 - 日报网", "", "17种产品、1个园区入选国家绿色制造名单"),
+    ("对比试车——测试两款新车", "", "对比试车——测试两款新车"),
+])
+def test_a_chinese_headline_is_the_title_without_channel_and_site(page_title, h1, expected):
+    page = f"""<html><head><meta charset="utf-8"><title>{page_title}</title></head><body><div class="article">
+{h1}{"".join(f"<p>{p}</p>" for p in ARTICLE)}</div></body></html>"""
+    fields = sites.extract("https://www.example-news.cn/2025/0325/story.html", page)
+    assert fields["title"] == expected
+    assert expected not in text_of(fields).split("\n")  # not repeated as the first paragraph

@@ -76,7 +76,8 @@ def _same_text(a: str, b: str) -> bool:
 def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], str]:
     """trafilatura's lines or the densest container's, whichever reads more
     as an article, without Chinese boilerplate (crawler/sites/zh.py)."""
-    ours = zh.best_span(zh.strip_boilerplate(zh.layout_cells(lines), title))
+    ours = zh.best_span(zh.strip_boilerplate(zh.layout_cells([line for line in lines
+                                                               if not _same_text(line, title)]), title))
     dense = [line for line in zh.density_lines(tree, page_base_url(tree, url)) if not _same_text(line, title)]
     dense = zh.best_span(zh.strip_boilerplate(dense, title))
     if zh.text_quality(dense) > DENSITY_MARGIN * zh.text_quality(ours) + DENSITY_MIN_GAIN:
@@ -115,6 +116,7 @@ def extract(url: str, page: str) -> dict:
         lines.pop(0)  # the headline, repeated as the first line of the body
     how = "trafilatura"
     if (lang or "").lower().startswith("zh") or zh.is_chinese(title + "".join(lines[:20])):
+        title = zh.headline(tree, title)
         lines, how = _chinese(tree, url, title, lines)
     found = sum(len(line.strip()) for line in lines)
     if found < DESCRIPTION_FALLBACK_CHARS:

@@ -48,7 +48,9 @@ TABLE_FILL = re.compile(r"(?:\s*\|\s*|[\s\u3000\xa0]{2,})+")
 #: Class or id words of the blocks around an article (never inside it).
 CHROME_NAME = re.compile(
     r"(?:^|[\s_-])(?:comments?|comment-?list|reply|replies|related|relate|recommend\w*|rank\w*|hot-?news|"
-    r"share\w*|footer|foot|sidebar|side|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager)"
+    r"share\w*|footer|foot|sidebar|side|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager|"
+    # the pinyin names Chinese templates use: 评论, 相关新闻/阅读/文章, 推荐, 排行(榜), 分享, 版权, 免责
+    r"pinglun|pl|plist|xgxw|xgyd|xgwz|xgtj|tuijian|tj|paihang|phb|fenxiang|fx|bdshare\w*|jiathis\w*|banquan|mianze)"
     r"(?:$|[\s_-])", re.I)
 #: Elements never part of an article, by their tag.
 CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} | SKIP_TAGS
@@ -281,3 +283,37 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
             continue
         out.append(line)
     return out
+
+
+# --- the headline ---------------------------------------------------------------------
+
+#: Between a headline and the channel and site names in a page title: "_", "|",
+#: "｜", "»", a dash with spaces around it, or a hyphen between two Chinese
+#: characters ("标题-搜狐财经"; not the one in "COVID-19", nor the "——" of a
+#: headline itself).
+TITLE_SEPARATOR = re.compile(r"\s*(?:_+|[|｜»]|\s[—–-]{1,2}\s|-{2,}|\s·\s|(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff]))\s*")
+#: A headline segment must hold this share of the whole page title.
+HEADLINE_SHARE = 0.4
+
+
+def headline(tree, title: str) -> str:
+    """The article's headline, without the channel and site names that page
+    titles carry ("标题_财经频道_某某网"): an ``<h1>`` that the page title
+    (or og:title) contains, else the longest segment of the title."""
+    titles = [t.strip() for t in [title, *tree.xpath("//title//text()"),
+                                  *tree.xpath("//meta[@property='og:title']/@content")] if t and t.strip()]
+    if not titles:
+        return title
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    for h1 in tree.xpath("//h1"):
+        text = re.sub(r"\s+", " ", h1.text_content()).strip()
+        if len(squash(text)) >= 4 and any(squash(text) in squash(t) for t in titles):
+            return text
+    full = titles[0]
+    segments = [seg for seg in TITLE_SEPARATOR.split(full) if seg.strip()]
+    if len(segments) > 1:
+        longest = max(segments, key=len)
+        if len(longest) >= HEADLINE_SHARE * len(full):
+            return longest.strip()
+    return full
+
