@@ -236,3 +236,19 @@ def test_a_chinese_headline_is_the_title_without_channel_and_site(page_title, h1
     fields = sites.extract("https://www.example-news.cn/2025/0325/story.html", page)
     assert fields["title"] == expected
     assert expected not in text_of(fields).split("\n")  # not repeated as the first paragraph
+
+
+PLATFORM_LINES = [
+    "特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台“网易号”用户上传并发布，本平台仅提供信息存储服务。",
+    "（原标题：全国已完成造林一千二百万亩，多地启动春季植树）",
+    "扫一扫在手机打开当前页", "【纠错】 【打印】 【关闭】", "返回搜狐，查看更多", "【责任编辑:王子】",
+]
+
+
+def test_platform_statements_and_page_tools_are_left_out_but_sentences_stay():
+    kept = ["声明指出，双方将加强合作，共同推进项目建设。", "他在声明中说：“我们将继续努力。”"]
+    page = f"""<html><head><meta charset="utf-8"><title>造林</title></head><body><div class="article">
+{"".join(f"<p>{p}</p>" for p in ARTICLE[:5] + kept + ARTICLE[5:] + PLATFORM_LINES)}</div></body></html>"""
+    text = text_of(sites.extract("https://www.example-news.cn/2025/0325/s.html", page))
+    assert all(line in text for line in kept + ARTICLE)
+    assert not any(line in text for line in PLATFORM_LINES)
