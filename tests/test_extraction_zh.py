@@ -252,3 +252,14 @@ def test_platform_statements_and_page_tools_are_left_out_but_sentences_stay():
     text = text_of(sites.extract("https://www.example-news.cn/2025/0325/s.html", page))
     assert all(line in text for line in kept + ARTICLE)
     assert not any(line in text for line in PLATFORM_LINES)
+
+
+def test_a_longer_comment_block_that_trafilatura_takes_is_not_the_article():
+    comments = "".join(f"<p>{c}{c}</p>" for c in COMMENTS)
+    page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩_新闻中心</title></head><body>
+<table><tr><td><h1>全国已完成造林一千二百万亩</h1><div>2025-03-25 10:21 来源：新华社</div>
+<font>{"".join(f"<p>{p}</p>" for p in ARTICLE)}</font></td></tr></table>
+<div id="pl" class="post-content"><div class="hd">网友评论（128）</div>{comments}</div></body></html>"""
+    text = text_of(sites.extract("https://www.example-news.cn/2025/0325/c.html", page))
+    assert all(p in text for p in ARTICLE)
+    assert "网友3" not in text

@@ -31,6 +31,9 @@ COLLAPSE_RATIO = 0.25
 #: keeps the benefit of the doubt.
 DENSITY_MARGIN = 1.2
 DENSITY_MIN_GAIN = 50
+#: ... and whenever more than this share of trafilatura's prose sits in the
+#: page's comment or related-news blocks.
+CHROME_SHARE = 0.5
 #: A description shorter than this is a slogan, not a text worth archiving.
 DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access and without a cache: the bundled public
@@ -78,10 +81,13 @@ def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], s
     as an article, without Chinese boilerplate (crawler/sites/zh.py)."""
     ours = zh.best_span(zh.strip_boilerplate(zh.layout_cells([line for line in lines
                                                                if not _same_text(line, title)]), title))
-    dense = [line for line in zh.density_lines(tree, page_base_url(tree, url)) if not _same_text(line, title)]
+    node = zh.densest_container(tree)
+    dense = [line for line in zh.density_lines(tree, page_base_url(tree, url), node) if not _same_text(line, title)]
     dense = zh.best_span(zh.strip_boilerplate(dense, title))
     if zh.text_quality(dense) > DENSITY_MARGIN * zh.text_quality(ours) + DENSITY_MIN_GAIN:
         return dense, "density"
+    if dense and zh.share_inside(ours, zh.chrome_text(tree, node)) > CHROME_SHARE:
+        return dense, "density"  # trafilatura read a comment or related block, however long
     return ours, "trafilatura"
 
 

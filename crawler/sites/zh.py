@@ -48,7 +48,7 @@ TABLE_FILL = re.compile(r"(?:\s*\|\s*|[\s\u3000\xa0]{2,})+")
 #: Class or id words of the blocks around an article (never inside it).
 CHROME_NAME = re.compile(
     r"(?:^|[\s_-])(?:comments?|comment-?list|reply|replies|related|relate|recommend\w*|rank\w*|hot-?news|"
-    r"share\w*|footer|foot|sidebar|side|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager|"
+    r"share\w*|footer|sidebar|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager|"
     # the pinyin names Chinese templates use: 评论, 相关新闻/阅读/文章, 推荐, 排行(榜), 分享, 版权, 免责
     r"pinglun|pl|plist|xgxw|xgyd|xgwz|xgtj|tuijian|tj|paihang|phb|fenxiang|fx|bdshare\w*|jiathis\w*|banquan|mianze)"
     r"(?:$|[\s_-])", re.I)
@@ -227,12 +227,32 @@ def densest_container(tree):
     return best[0] if best[1] > 0 else None
 
 
-def density_lines(tree, base_url: str) -> list[str]:
+def density_lines(tree, base_url: str, node=None) -> list[str]:
     """The text lines of the densest container (headings and all)."""
-    node = densest_container(tree)
+    node = densest_container(tree) if node is None else node
     if node is None:
         return []
     return [b["text"].strip() for b in blocks_from_element(node, base_url) if b["type"] == "text" and b["text"].strip()]
+
+
+def chrome_text(tree, article=None) -> str:
+    """The compacted text of the page's comment, related-news, share and
+    footer blocks (by name or opening heading), leaving out any that holds
+    ``article`` (a wrapper's name is no verdict on what it wraps)."""
+    parts = []
+    for element in tree.xpath("//body//*"):
+        if _tag(element) in BLOCK_TAGS and _chrome_element(element):
+            if article is not None and (element is article or article in element.iterdescendants()):
+                continue
+            parts.append(_compact(element.text_content()))
+    return "\n".join(parts)
+
+
+def share_inside(lines: list[str], text: str) -> float:
+    """The share of the prose in ``lines`` that is found in ``text``."""
+    prose = [_compact(line) for line in lines if prose_like(line)]
+    total = sum(len(line) for line in prose)
+    return sum(len(line) for line in prose if line in text) / total if total else 0.0
 
 
 def best_span(lines: list[str]) -> list[str]:
