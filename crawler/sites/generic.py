@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import tldextract
 import trafilatura
 from crawler.sites.blocks import absolute_url, page_base_url, parse_document, without_xml_declaration
-from crawler.sites import zh
+from crawler.sites import edges, zh
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
@@ -124,6 +124,8 @@ def extract(url: str, page: str) -> dict:
     if (lang or "").lower().startswith("zh") or zh.is_chinese(title + "".join(lines[:20])):
         title = zh.headline(tree, title)
         lines, how = _chinese(tree, url, title, lines)
+    else:
+        lines = edges.trim(lines)
     found = sum(len(line.strip()) for line in lines)
     if found < DESCRIPTION_FALLBACK_CHARS:
         # No body found (a JavaScript shell, a social post): the page's own
