@@ -263,3 +263,15 @@ def test_a_longer_comment_block_that_trafilatura_takes_is_not_the_article():
     text = text_of(sites.extract("https://www.example-news.cn/2025/0325/c.html", page))
     assert all(p in text for p in ARTICLE)
     assert "网友3" not in text
+
+
+def test_a_news_flash_page_keeps_its_one_sentence():
+    flash = "中国人民银行决定下调金融机构存款准备金率零点五个百分点。"
+    description = flash  # what a flash page's description usually is
+    page = f"""<html><head><meta charset="utf-8"><title>央行宣布降准_快讯</title>
+<meta name="description" content="{description}"></head><body><div class="nav"><a href="/">首页</a></div>
+<div class="flash"><h1>央行宣布降准</h1><p>{flash}</p></div></body></html>"""
+    url = "https://www.example-news.cn/flash/2025/0325/1.html"
+    fields = sites.extract(url, page)
+    assert text_of(fields) == flash and fields["extractor"] != "meta-description"
+    assert sites.too_little_text(url, fields["blocks"], 40) is None

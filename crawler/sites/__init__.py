@@ -17,14 +17,13 @@ a post or a news flash is short by nature.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from urllib.parse import urlsplit
 
 from courlan import normalize_url
 from w3lib.url import canonicalize_url
 
 from crawler.sites import generic, qq, x
-from crawler.sites.blocks import text_length
+from crawler.sites.blocks import text_length, text_width
 from crawler.textclean import clean_fields, clean_page
 
 logger = logging.getLogger(__name__)
@@ -74,12 +73,6 @@ def _generic_fallback(adapter, url: str, page: str, fields: dict) -> dict:
 def fell_back(fields: dict) -> bool:
     """Whether the generic path read a page its adapter could not."""
     return FALLBACK_NOTE in (fields.get("extractor") or "")
-
-
-def text_width(text: str) -> int:
-    """Display columns of ``text``: a wide (CJK) character counts two, so that
-    one floor means about as much text in Chinese as in English."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text.strip())
 
 
 def min_text_chars(url: str, default: int) -> int:

@@ -9,6 +9,7 @@ spans, ``<img>`` becomes an image block where it stands.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -224,3 +225,9 @@ def blocks_from_html(fragment: str, base_url=None, skip=None, stop=None, image_f
 
 def text_length(blocks) -> int:
     return sum(len(b["text"].strip()) for b in blocks if b["type"] == "text")
+
+
+def text_width(text: str) -> int:
+    """Display columns of ``text``: a wide (CJK) character counts two, so that
+    one floor means about as much text in Chinese as in English."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text.strip())

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import tldextract
 import trafilatura
-from crawler.sites.blocks import absolute_url, page_base_url, parse_document, without_xml_declaration
+from crawler.sites.blocks import absolute_url, page_base_url, parse_document, text_width, without_xml_declaration
 from crawler.sites import edges, zh
 from crawler.sites.pagemeta import meta_content, normalize_time
 
@@ -34,7 +34,7 @@ DENSITY_MIN_GAIN = 50
 #: ... and whenever more than this share of trafilatura's prose sits in the
 #: page's comment or related-news blocks.
 CHROME_SHARE = 0.5
-#: A description shorter than this is a slogan, not a text worth archiving.
+#: A description shorter than this (display columns) is a slogan, not a text worth archiving.
 DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access and without a cache: the bundled public
 #: suffix snapshot, nothing written under ~/.cache (nothing outside the archive).
@@ -126,14 +126,14 @@ def extract(url: str, page: str) -> dict:
         lines, how = _chinese(tree, url, title, lines)
     else:
         lines = edges.trim(lines)
-    found = sum(len(line.strip()) for line in lines)
+    found = sum(text_width(line) for line in lines)  # columns: a Chinese news flash is short in characters
     if found < DESCRIPTION_FALLBACK_CHARS:
         # No body found (a JavaScript shell, a social post): the page's own
         # description is the only text it carries; better than a "JavaScript
         # is not available" line, and it still has to pass the pipeline's
         # emptiness check.
         description = ((meta.description if meta is not None else None) or "").strip()
-        if len(description) >= DESCRIPTION_FALLBACK_CHARS and len(description) > found:
+        if text_width(description) >= DESCRIPTION_FALLBACK_CHARS and text_width(description) > found:
             lines, how = [description], "meta-description"
     blocks = [_paragraph(line) for line in lines]
     return {
