@@ -68,7 +68,7 @@ TAIL_HEADING = re.compile(
     r"热门(?:推荐|文章|新闻|阅读|排行|评论)|精彩推荐|精彩(?:图片|专题)|猜你喜欢|为你推荐|你可能(?:还)?(?:喜欢|感兴趣)|"
     r"更多(?:精彩|新闻|内容|相关)|往期(?:回顾|推荐)|今日(?:推荐|热点)|热点(?:推荐|新闻|排行)|排行榜|新闻排行|"
     r"(?:24小时|一周|本周|今日)(?:热门|排行|热点)|网友评论|我要评论|发表评论|最新评论|热门评论|评论列表|上一篇|下一篇|"
-    r"免责声明|版权声明|特别声明)"
+    r"免责声明|版权声明|特别声明|郑重声明|反侵权公告|版权公告|侵权声明)"
     r"[\s】\]）)：:>]*")
 #: A list heading ends the article only after this much prose (before, it is
 #: a heading of the page's chrome above the article).
@@ -79,7 +79,8 @@ CHROME_LINE = re.compile(
     r"^(?:[\s|·•【】\[\]]*(?:分享到|分享至|一键分享|扫一扫|微信扫一扫|扫描二维码|微信|微博|QQ空间|朋友圈|新浪微博|腾讯微博|豆瓣|"
     r"人人网|复制链接|收藏|打印|关闭|关闭窗口|打印本页|返回顶部|回到顶部|我要纠错|纠错|举报|点赞|评论|条评论|"
     r"大|中|小|字号|【大\s*中\s*小】|默认|A\+|A-)[\s|·•:：【】\[\]]*)+$"
-    r"|^.{0,30}(?:点击进入|点击查看|点击阅读|阅读原文|点击图片进入下一页|点击这里|进入专题|查看原文)[^。！？]{0,30}$"
+    r"|^.{0,30}(?:点击进入|点击查看|点击阅读|阅读原文|点击图片进入下一页|点击这里|进入专题|查看原文|点击注册|点击下载|点击订阅)"
+    r"[^。！？]{0,30}$"
     r"|^.{0,300}(?:ICP备|ICP证|版权所有|版權所有|未经(?:授权|许可|书面授权).{0,20}(?:转载|使用|复制)|转载请注明|不得转载|"
     r"All Rights Reserved|Copyright\s*©|©\s*\d{4}|本文(?:系|为)转载|本网站?(?:所刊载|注明)|凡本网注明|"
     r"不代表.{0,24}(?:观点|立场)|仅供(?:参考|读者参考)|如有侵权|侵权行为|转载申请|禁止.{0,4}转载|"
@@ -299,11 +300,12 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
         if not text or (len(text) >= REPEAT_MIN_CHARS and text in seen):
             continue  # a paragraph twice is a copy (a print or mobile version in the page), not the article
         seen.add(text)
-        if TAIL_HEADING.fullmatch(text) or (TAIL_HEADING.match(text) and len(text) <= 20):
+        key = re.sub(r"[\s|]+", "", text)  # "| 热门评论 |", "郑 重 声 明"
+        if TAIL_HEADING.fullmatch(key) or (TAIL_HEADING.match(key) and len(key) <= 20):
             if sum(len(_compact(kept)) for kept in out if prose_like(kept)) >= TAIL_AFTER_CHARS:
                 break
             continue
-        if is_chrome(text):
+        if is_chrome(text) or is_chrome(key):
             continue
         if len(text) <= CREDIT_MAX_CHARS and CREDIT_LINE.search(text):
             continue
