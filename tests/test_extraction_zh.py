@@ -275,3 +275,11 @@ def test_a_news_flash_page_keeps_its_one_sentence():
     fields = sites.extract(url, page)
     assert text_of(fields) == flash and fields["extractor"] != "meta-description"
     assert sites.too_little_text(url, fields["blocks"], 40) is None
+
+
+def test_a_chinese_page_nested_deeper_than_pythons_stack_is_read_and_harms_no_later_page():
+    text = "这是一篇埋得很深的中文新闻文章，用来检查极深的嵌套不会让提取崩溃或拖慢后面的网页。" * 3
+    for depth in (500, 1500, 800):
+        page = ("<html><head><meta charset='utf-8'><title>深</title></head><body>" + "<div>" * depth
+                + f"<p>{text}</p>" + "</div>" * depth + "</body></html>")
+        assert text in text_of(sites.extract(f"https://www.example.cn/deep{depth}.html", page))

@@ -50,8 +50,11 @@ CHROME_NAME = re.compile(
     r"(?:^|[\s_-])(?:comments?|comment-?list|reply|replies|related|relate|recommend\w*|rank\w*|hot-?news|"
     r"share\w*|footer|sidebar|nav\w*|breadcrumbs?|crumbs?|copyright|disclaimer|pagination|pager|"
     # the pinyin names Chinese templates use: 评论, 相关新闻/阅读/文章, 推荐, 排行(榜), 分享, 版权, 免责
-    r"pinglun|pl|plist|xgxw|xgyd|xgwz|xgtj|tuijian|tj|paihang|phb|fenxiang|fx|bdshare\w*|jiathis\w*|banquan|mianze)"
+    # (not the two-letter ones: "pl-4" is a padding class)
+    r"pinglun|plist|xgxw|xgyd|xgwz|xgtj|tuijian|paihang|phb|fenxiang|bdshare\w*|jiathis\w*|banquan|mianze)"
     r"(?:$|[\s_-])", re.I)
+#: blocks.py walks a container recursively; deeper ones are left to trafilatura.
+MAX_WALK_DEPTH = 400
 #: Elements never part of an article, by their tag.
 CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} | SKIP_TAGS
 
@@ -172,49 +175,62 @@ def _chrome_element(element) -> bool:
     if not first and len(element):
         child = element[0]
         first = (child.text_content() if isinstance(child.tag, str) else "").strip()
-    return bool(first) and len(first) <= 20 and bool(TAIL_HEADING.fullmatch(first))
+    first = re.sub(r"[\s|]+", "", first)
+    return bool(first) and len(first) <= 20 and bool(TAIL_HEADING.match(first))  # "网友评论（128）"
 
 
-def _score(element, scores: dict) -> float:
-    """Sum of block values in ``element``'s subtree; fills ``scores``.
+def block_scores(body) -> dict:
+    """Every block element of ``body`` with the sum of the block values in its subtree.
 
-    The element's own text (its text, its inline children's, and the tails)
-    is one block; nested block elements are scored on their own and added.
+    A block's own text (its text, its inline children's, and the tails) is
+    one line; nested block elements are lines of their own, added to their
+    ancestors' sums; a comment or related block counts against its parent
+    and is never a candidate. Iterative, not recursive: a page nested
+    thousands of levels deep must not exhaust Python's stack (a
+    RecursionError caught inside lxml left it stalling on the next page).
     """
-    own_text: list[str] = []
-    link_chars = 0
-    total = 0.0
-
-    def inline(node, in_link: bool) -> None:
-        nonlocal link_chars, total
-        for child in node:
-            tag = _tag(child)
-            if tag in CHROME_TAGS or _hidden(child):
-                pass
-            elif tag in BLOCK_TAGS and _chrome_element(child):
-                total -= len(_compact(child.text_content()))
-            elif tag in BLOCK_TAGS:
-                total += _score(child, scores)
-            elif tag:
-                linked = in_link or tag == "a"
-                if child.text:
-                    own_text.append(child.text)
-                    if linked:
-                        link_chars += len(child.text.strip())
-                inline(child, linked)
+    own: dict = {}  # block -> [text pieces, characters inside links]
+    parent: dict = {}
+    penalty: dict = {}
+    order: list = []
+    stack: list = [("element", body, None, False)]
+    while stack:
+        kind, item, owner, in_link = stack.pop()
+        if kind == "tail":
+            own[owner][0].append(item)
+            if in_link:
+                own[owner][1] += len(item.strip())
+            continue
+        tag = _tag(item)
+        if not tag or tag in CHROME_TAGS or _hidden(item):
+            continue  # a comment, a script, a hidden or chrome element: its text is no line
+        if item is body or tag in BLOCK_TAGS:
+            if item is not body and _chrome_element(item):
+                penalty[owner] = penalty.get(owner, 0.0) - len(_compact(item.text_content()))
+                continue
+            parent[item], owner = owner, item
+            own[item] = [[], 0]
+            order.append(item)
+        linked = in_link or tag == "a"
+        if item.text:
+            own[owner][0].append(item.text)
+            if linked:
+                own[owner][1] += len(item.text.strip())
+        for child in reversed(item):  # popped in document order, each child before its tail
             if child.tail:
-                own_text.append(child.tail)
-                if in_link:
-                    link_chars += len(child.tail.strip())
-
-    if element.text:
-        own_text.append(element.text)
-    inline(element, _tag(element) == "a")
-    text = "".join(own_text).strip()
-    if text:
-        total += -len(text) if link_chars > LINK_SHARE * len(text) else line_value(text)
-    scores[element] = total
-    return total
+                stack.append(("tail", child.tail, owner, linked))
+            stack.append(("element", child, owner, linked))
+    totals: dict = {}
+    for block in order:
+        text = "".join(own[block][0]).strip()
+        value = 0.0
+        if text:
+            value = -len(text) if own[block][1] > LINK_SHARE * len(text) else line_value(text)
+        totals[block] = value + penalty.get(block, 0.0)
+    for block in reversed(order):  # children come after their parents in document order
+        if parent[block] is not None:
+            totals[parent[block]] += totals[block]
+    return totals
 
 
 def densest_container(tree):
@@ -222,16 +238,26 @@ def densest_container(tree):
     bodies = tree.xpath("//body")
     if not bodies:
         return None
-    scores: dict = {}
-    _score(bodies[0], scores)
+    scores = block_scores(bodies[0])
     best = max(scores.items(), key=lambda item: item[1], default=(None, 0))
     return best[0] if best[1] > 0 else None
 
 
+def _depth(node) -> int:
+    """How many levels the subtree under ``node`` nests (iteratively)."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
+
+
 def density_lines(tree, base_url: str, node=None) -> list[str]:
-    """The text lines of the densest container (headings and all)."""
+    """The text lines of the densest container (headings and all); none
+    when it nests deeper than the block walker's recursion can go."""
     node = densest_container(tree) if node is None else node
-    if node is None:
+    if node is None or _depth(node) > MAX_WALK_DEPTH:
         return []
     return [b["text"].strip() for b in blocks_from_element(node, base_url) if b["type"] == "text" and b["text"].strip()]
 
