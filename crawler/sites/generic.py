@@ -121,7 +121,8 @@ def extract(url: str, page: str) -> dict:
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)  # the headline, repeated as the first line of the body
     how = "trafilatura"
-    if (lang or "").lower().startswith("zh") or zh.is_chinese(title + "".join(lines[:20])):
+    if (lang or "").lower().startswith("zh") or (not (lang or "").lower().startswith(("ja", "ko"))
+                                                 and zh.is_chinese(title + "".join(lines[:20]))):
         title = zh.headline(tree, title)
         lines, how = _chinese(tree, url, title, lines)
     else:

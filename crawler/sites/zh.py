@@ -34,8 +34,11 @@ PROSE_PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》…,.!?
 #: Under this many characters a line is prose only if it ends a sentence.
 SHORT_LINE_CHARS = 40
 SENTENCE_END = re.compile(r"。|[。！？!?…；;.][”’」』）)]?\s*$")
-#: Share of CJK characters over which a text is treated as Chinese.
+#: Share of CJK characters over which a text is treated as Chinese...
 CHINESE_SHARE = 0.3
+#: ... unless this share of it is kana: Japanese, which these rules do not know.
+KANA = re.compile(r"[\u3040-\u30ff]")
+KANA_SHARE = 0.05
 #: A block of text reads as prose with at least one punctuation mark per this many characters.
 CHARS_PER_PUNCT = 40
 #: Blocks whose text is more than this share links are navigation.
@@ -117,7 +120,10 @@ def cjk_share(text: str) -> float:
 
 
 def is_chinese(text: str) -> bool:
-    return cjk_share(text) >= CHINESE_SHARE
+    """Mostly Han characters, and not Japanese (kana among them)."""
+    if cjk_share(text) < CHINESE_SHARE:
+        return False
+    return len(KANA.findall(text)) <= KANA_SHARE * len(text)
 
 
 def prose_like(text: str) -> bool:
