@@ -283,3 +283,14 @@ def test_a_chinese_page_nested_deeper_than_pythons_stack_is_read_and_harms_no_la
         page = ("<html><head><meta charset='utf-8'><title>深</title></head><body>" + "<div>" * depth
                 + f"<p>{text}</p>" + "</div>" * depth + "</body></html>")
         assert text in text_of(sites.extract(f"https://www.example.cn/deep{depth}.html", page))
+
+
+def test_an_article_of_clauses_one_per_paragraph_is_found_in_a_layout_table():
+    clauses = [c + "，" for c in "今年以来 全国各地抓住春季有利时机 组织开展义务植树活动 累计参加的群众超过三千万人次 "
+               "新造林面积达到一千二百万亩 比去年同期增加一成 各地还加强了森林草原防火 严防重特大火灾发生 "
+               "有关部门表示 下一步将加大资金投入 支持重点区域生态保护和修复".split()]
+    clauses[-1] = clauses[-1].rstrip("，") + "。"
+    page = _layout_page().replace("".join(f"<p>{p}</p>" for p in ARTICLE), "".join(f"<p>{c}</p>" for c in clauses))
+    text = text_of(sites.extract("https://www.example-news.cn/gn/2025/03-25/1002.shtml", page))
+    assert all(c in text for c in clauses)
+    assert not any(t in text for t in RELATED) and "网友3" not in text

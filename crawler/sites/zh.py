@@ -33,7 +33,7 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 PROSE_PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》…,.!?;]")
 #: Under this many characters a line is prose only if it ends a sentence.
 SHORT_LINE_CHARS = 40
-SENTENCE_END = re.compile(r"。|[。！？!?…；;.][”’」』）)]?\s*$")
+SENTENCE_END = re.compile(r"。|[。！？!?…；;.，、：][”’」』）)]?\s*$")
 #: Share of CJK characters over which a text is treated as Chinese...
 CHINESE_SHARE = 0.3
 #: ... unless this share of it is kana: Japanese, which these rules do not know.
@@ -134,8 +134,9 @@ def prose_like(text: str) -> bool:
     marks = len(PROSE_PUNCT.findall(text))
     if not (marks >= 1 and marks * CHARS_PER_PUNCT >= len(text)):
         return False
-    # a short line must end a sentence (or be a bracketed credit such as
-    # "（记者 某某）"): headlines and related-news titles have commas, not full stops
+    # a short line must end a sentence or a clause (a sentence split over
+    # several <p>), or be a bracketed credit such as "（记者 某某）": headlines
+    # and related-news titles have commas inside, not at their end
     return len(text) >= SHORT_LINE_CHARS or bool(SENTENCE_END.search(text)) or text[0] in "（(【["
 
 
