@@ -59,6 +59,8 @@ def _generic_fallback(adapter, url: str, page: str, fields: dict) -> dict:
     """The generic path's body for a page its adapter could not read; the
     adapter's identity (site, id) and whatever metadata it found stay."""
     found = generic.extract(url, page)
+    if found["extractor"] == "meta-description":
+        return fields  # the page's description is no body: the adapter's empty result stands
     if text_width("".join(b["text"] for b in found["blocks"] if b["type"] == "text")) < FALLBACK_MIN_COLUMNS:
         return fields  # chrome around a missing body (a headline, a related title) is no article
     site = getattr(adapter, "SITE", adapter.__name__)
