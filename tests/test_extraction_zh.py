@@ -54,6 +54,13 @@ def test_a_page_nothing_can_read_stays_empty():
     assert not text_of(fields).strip() and not sites.fell_back(fields)
 
 
+def test_a_description_is_no_body_for_a_page_its_adapter_cannot_read():
+    description = "。".join(PARAGRAPHS)
+    page = f'<html><head><meta name="description" content="{description}"></head><body><div></div></body></html>'
+    fields = sites.extract("https://news.qq.com/a/20120315/000126.htm", page)
+    assert not text_of(fields).strip() and not sites.fell_back(fields)
+
+
 def test_x_shell_is_not_read_by_the_generic_path():
     shell = "<html><body><noscript>JavaScript is not available. Please enable it to continue.</noscript></body></html>"
     fields = sites.extract("https://x.com/someone/status/1234567890", shell)
