@@ -40,7 +40,8 @@ from bench import extraction_quality as english  # noqa: E402
 from crawler.extraction import extract_body  # noqa: E402
 
 #: One CJK ideograph (and kana/hangul) per token; other word runs whole.
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+_WIDE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{_WIDE}]|[^\W{_WIDE}]+")
 SHINGLE = 4
 #: Pages whose name hashes below this share of 256 are the held-out part.
 HELD_OUT_SHARE = 1 / 3
@@ -122,7 +123,8 @@ def _line(label: str, result, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="the Chinese dataset's folder")
-    parser.add_argument("--english", type=Path, help="also the English 181 pages (bench/extraction_quality.py's --data)")
+    parser.add_argument("--english", type=Path,
+                        help="also the English 181 pages (bench/extraction_quality.py's --data)")
     parser.add_argument("--split", choices=("tuning", "held-out", "both"), default="both")
     parser.add_argument("--per-page", type=Path, help="write per-page F1 as TSV here")
     args = parser.parse_args(argv)

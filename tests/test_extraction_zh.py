@@ -157,7 +157,8 @@ def test_a_qq_cover_from_a_relative_og_image_is_resolved():
 def test_a_relative_base_href_is_itself_resolved():
     page = _cover_page('<base href="/mirror/">').replace('content="/content', 'content="img/content')
     fields = sites.extract("https://www.example.cn/news/story.html", page)
-    assert fields["thumbnail"] == "https://www.example.cn/mirror/img/content/dam/news/2025/jcr:content.thumb.319.319.png"
+    assert fields["thumbnail"] == ("https://www.example.cn/mirror/img/content/dam/news/2025/"
+                                   "jcr:content.thumb.319.319.png")
 
 
 # --- Chinese pages in the generic path -------------------------------------------------

@@ -20,7 +20,8 @@ import re
 TAIL = re.compile(
     r"\b(?:subscrib\w*|newsletters?|sign up|delivered (?:to|through) your (?:inbox|letterbox)|"
     r"follow (?:us|him|her|them|@|\w+ on (?:twitter|facebook|instagram))|like this (?:story|article)|share (?:it|this)|"
-    r"reach the reporters?|may be reached at|have a tip\?|email \w+(?: \w+)? at|contributed (?:to )?(?:this )?report\w*|"
+    r"reach the reporters?|may be reached at|have a tip\?|email \w+(?: \w+)? at|"
+    r"contributed (?:to )?(?:this )?report\w*|"
     r"additional reporting|reporting by|editing by|all rights reserved|copyright|this copy is for your personal|"
     r"if you enjoyed this article|tell us what you think|you may also like|letters to the editor|"
     r"(?:listen|download|itunes):\s*https?://)",

@@ -352,7 +352,8 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
 #: "｜", "»", a dash with spaces around it, or a hyphen between two Chinese
 #: characters ("标题-搜狐财经"; not the one in "COVID-19", nor the "——" of a
 #: headline itself).
-TITLE_SEPARATOR = re.compile(r"\s*(?:_+|[|｜»]|\s[—–-]{1,2}\s|-{2,}|\s·\s|(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff]))\s*")
+TITLE_SEPARATOR = re.compile(
+    r"\s*(?:_+|[|｜»]|\s[—–-]{1,2}\s|-{2,}|\s·\s|(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff]))\s*")
 #: A headline segment must hold this share of the whole page title.
 HEADLINE_SHARE = 0.4
 
