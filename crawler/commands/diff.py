@@ -93,7 +93,7 @@ class Command(ScrapyCommand):
                 old, new = pick(versions, opts.old or "1"), pick(versions, opts.new)
                 new_label, new_text = f"{new.file} ({new.label})", new.text
         except LookupError as exc:
-            raise UsageError(str(exc), print_help=False) from None
+            raise UsageError(printable(exc), print_help=False) from None
         old_label = f"{old.file} ({old.label})"
         diff = diff_articles(old.text, new_text)
         color = opts.color == "always" or (opts.color == "auto" and sys.stdout.isatty())
@@ -118,7 +118,7 @@ class Command(ScrapyCommand):
         spider = crawler.spider
         if not spider.found:
             reason = "; ".join(spider.errors) or "no answer"
-            raise UsageError(f"live page {url} not fetched: {reason}", print_help=False)
+            raise UsageError(printable(f"live page {url} not fetched: {reason}"), print_help=False)
         answered, fields = spider.found[0]
         article = {**fields, "source_url": source, "url": answered}
         return f"live {answered}", markdown.render(article)
