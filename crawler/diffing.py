@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from crawler.markdown import parse, without_capture_keys
+from crawler.textclean import printable
 
 #: Two paragraphs at least this similar (SequenceMatcher ratio) count as one
 #: paragraph changed; less similar ones as one removed and one added.
@@ -484,6 +485,7 @@ def _prefixed(prefix: str, segments, color: bool, side: str | None) -> list[str]
     for pieces in rows:
         line, styled = base + prefix, bool(base)
         for tag, piece in pieces:
+            piece = printable(piece)  # a page's own escape sequences never reach the terminal
             if color and tag != EQUAL:
                 line += _STYLE["strong-" + tag] + piece + _RESET + base
                 styled = True
@@ -494,6 +496,7 @@ def _prefixed(prefix: str, segments, color: bool, side: str | None) -> list[str]
 
 
 def _paint(text: str, style: str, color: bool) -> str:
+    text = printable(text)
     return f"{_STYLE[style]}{text}{_RESET}" if color else text
 
 

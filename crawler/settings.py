@@ -17,7 +17,9 @@ ARCHIVE_DIR = "archive"
 # An extraction shorter than this fraction of the stored copy's text is not
 # allowed to replace it: it is kept aside under archive/rejected/ instead.
 ARCHIVE_MIN_LENGTH_RATIO = 0.5
-# Fewer characters of body text than this counts as an empty extraction.
+# Less body text than this counts as an empty extraction, in display columns
+# (a CJK character counts two: 20 Chinese characters pass). The default for
+# sites whose adapter sets no MIN_TEXT_CHARS of its own (x.com posts: 1).
 ARCHIVE_MIN_TEXT_CHARS = 40
 # Fetch the body images and cover thumbnail of every article, so that the
 # WARC replays the article with its pictures.

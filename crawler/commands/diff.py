@@ -27,6 +27,7 @@ from crawler.commands.history import resolve
 from crawler.diffing import diff_articles, render_html, render_text
 from crawler.failures import binary_content
 from crawler.lock import ArchiveUnusable
+from crawler.textclean import printable
 from crawler.versions import article_versions, pick
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -121,21 +122,23 @@ class Command(ScrapyCommand):
                     return
             else:
                 if len(versions) < 2 and opts.old is None:
-                    print(f"{path}: one version only ({versions[0].label}); nothing to compare")
+                    print(printable(f"{path}: one version only ({versions[0].label}); nothing to compare"))
                     return
                 old, new = pick(versions, opts.old or "1"), pick(versions, opts.new)
                 new_label, new_text = f"{new.file} ({new.label})", new.text
         except LookupError as exc:
-            raise UsageError(str(exc), print_help=False) from None
+            raise UsageError(printable(exc), print_help=False) from None
         old_label = f"{old.file} ({old.label})"
         diff = diff_articles(old.text, new_text)
         color = opts.color == "always" or (opts.color == "auto" and sys.stdout.isatty())
         out = render_text(diff, color=color, context=opts.context, old_label=old_label, new_label=new_label)
-        print(out if out else f"no change in the article text between {old_label} and {new_label}", end="" if out else "\n")
+        # render_text escapes the page's text itself (its own colours are the only escapes)
+        print(out if out else printable(f"no change in the article text between {old_label} and {new_label}"),
+              end="" if out else "\n")
         if opts.html:
             title = str(versions[-1].meta.get("title") or path)
             Path(opts.html).write_text(render_html(diff, old_label, new_label, title), encoding="utf-8")
-            print(f"side-by-side diff written to {opts.html}", file=sys.stderr)
+            print(printable(f"side-by-side diff written to {opts.html}"), file=sys.stderr)
         self.exitcode = 0
 
     def _live(self, old, state) -> tuple[str, str]:
@@ -158,7 +161,7 @@ class Command(ScrapyCommand):
         spider = crawler.spider
         if not spider.found:
             reason = "; ".join(spider.errors) or "no answer"
-            raise LiveFailed(f"live page {url} not fetched: {reason}")
+            raise LiveFailed(printable(f"live page {url} not fetched: {reason}"))
         answered, fields = spider.found[0]
         article = {**fields, "source_url": source, "url": answered}
         return f"live {answered}", markdown.render(article)

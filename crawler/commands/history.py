@@ -20,6 +20,7 @@ from crawler.diffing import diff_articles
 from crawler.lock import ArchiveUnusable, check_archive_dir
 from crawler.storage import ArchiveStore
 from crawler.store import find, open_readonly
+from crawler.textclean import printable
 from crawler.versions import article_versions, labels
 
 
@@ -91,11 +92,12 @@ class Command(ScrapyCommand):
         versions = article_versions(archive, path)
         named = labels(versions)
         title = versions[-1].meta.get("title") if versions else ""
-        print(f"{title}\n{path}" + (f"  ({state.source_url})" if state else ""))
+        # titles, URLs and errors come from pages: escaped, never sent to the terminal raw
+        print(printable(f"{title}\n{path}" + (f"  ({state.source_url})" if state else "")))
         if state:
             since = f" since {state.status_since}" if state.status != "ok" and state.status_since else ""
-            print(f"status: {state.status}{since}; last checked {state.last_checked or 'never'}"
-                  + (f"; last error: {state.last_error}" if state.last_error and state.status != "ok" else ""))
+            print(printable(f"status: {state.status}{since}; last checked {state.last_checked or 'never'}"
+                            + (f"; last error: {state.last_error}" if state.last_error and state.status != "ok" else "")))
         print(f"{len(versions)} version{'s' if len(versions) != 1 else ''}, newest first:")
         for index in range(len(versions) - 1, -1, -1):
             version = versions[index]
@@ -108,5 +110,5 @@ class Command(ScrapyCommand):
                 except Exception as exc:  # a damaged copy
                     change = f"cannot compare ({exc})"
             mark = f"{named[len(versions) - 1 - index]:>7}"
-            print(f"  {mark}  {version.label:<20}  {size:>8,} bytes  {version.file}\n"
-                  f"           {change}")
+            print(printable(f"  {mark}  {version.label:<20}  {size:>8,} bytes  {version.file}\n"
+                            f"           {change}"))

@@ -131,8 +131,11 @@ class MarkdownWriterPipeline:
         article["text_digest"] = parts_digest(new_parts)  # the state keeps it (crawler/extensions/state.py)
         new_len = len(plain_text(article.get("blocks") or []).strip())
 
-        if new_len < self.min_chars:
-            self._reject(rel, text, f"empty extraction ({new_len} characters of text)", "empty extraction")
+        short = sites.too_little_text(article.get("url") or article["source_url"], article.get("blocks"),
+                                      self.min_chars)
+        if short:
+            self._reject(rel, text, f"empty extraction ({new_len} characters of text, {short[0]} columns; "
+                                    f"this site's floor is {short[1]})", "empty extraction")
         if self.max_chars and new_len > self.max_chars:
             self._reject(rel, text, f"text of {new_len} characters is longer than ARCHIVE_MAX_TEXT_CHARS "
                                     f"({self.max_chars})", "text too long")

@@ -9,7 +9,8 @@ spans, ``<img>`` becomes an image block where it stands.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+import unicodedata
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -43,6 +44,18 @@ def absolute_url(src: str, base: str | None) -> str:
     if src.startswith("//"):
         return "https:" + src
     return urljoin(base, src) if base else src
+
+
+def page_base_url(tree, url: str) -> str:
+    """What the page's relative links are relative to: its ``<base href>``
+    (itself resolved against the page URL) when that is an http(s) URL,
+    else the page URL. A relative cover kept as written would be refused as
+    "scheme not allowed" instead of fetched."""
+    for href in tree.xpath("//base/@href")[:1]:
+        resolved = absolute_url(href, url) if href.strip() else ""
+        if urlsplit(resolved).scheme.lower() in ("http", "https"):
+            return resolved
+    return url
 
 
 def image_src(element, base: str | None) -> str | None:
@@ -212,3 +225,9 @@ def blocks_from_html(fragment: str, base_url=None, skip=None, stop=None, image_f
 
 def text_length(blocks) -> int:
     return sum(len(b["text"].strip()) for b in blocks if b["type"] == "text")
+
+
+def text_width(text: str) -> int:
+    """Display columns of ``text``: a wide (CJK) character counts two, so that
+    one floor means about as much text in Chinese as in English."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text.strip())

@@ -8,6 +8,11 @@ times longer, the default mode's text is taken. The headline, which
 trafilatura repeats as the first line, is dropped. Metadata (title, date,
 language, cover) from trafilatura's metadata reader, with the page's own
 ``article:published_time`` for a time of day.
+
+Chinese pages then go through crawler/sites/zh.py (the densest prose
+container against trafilatura's text, Chinese boilerplate, the headline
+without site names); other pages lose the site's own lines at the edges of
+the text (crawler/sites/edges.py). Both measured by bench/extraction_zh.py.
 """
 
 from __future__ import annotations
@@ -18,14 +23,23 @@ from urllib.parse import urlsplit
 
 import tldextract
 import trafilatura
-from crawler.sites.blocks import parse_document, without_xml_declaration
+from crawler.sites import edges, zh
+from crawler.sites.blocks import absolute_url, page_base_url, parse_document, text_width, without_xml_declaration
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
 #: and replaced when it is under COLLAPSE_RATIO of it (a collapsed extraction).
 SHORT_TEXT_CHARS = 1000
 COLLAPSE_RATIO = 0.25
-#: A description shorter than this is a slogan, not a text worth archiving.
+#: On a Chinese page the densest container's text replaces trafilatura's when
+#: it reads this much more as an article (crawler/sites/zh.py): trafilatura
+#: keeps the benefit of the doubt.
+DENSITY_MARGIN = 1.2
+DENSITY_MIN_GAIN = 50
+#: ... and whenever more than this share of trafilatura's prose sits in the
+#: page's comment or related-news blocks.
+CHROME_SHARE = 0.5
+#: A description shorter than this (display columns) is a slogan, not a text worth archiving.
 DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access and without a cache: the bundled public
 #: suffix snapshot, nothing written under ~/.cache (nothing outside the archive).
@@ -67,6 +81,21 @@ def _same_text(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], str]:
+    """trafilatura's lines or the densest container's, whichever reads more
+    as an article, without Chinese boilerplate (crawler/sites/zh.py)."""
+    ours = zh.best_span(zh.strip_boilerplate(zh.layout_cells([line for line in lines
+                                                               if not _same_text(line, title)]), title))
+    node = zh.densest_container(tree)
+    dense = [line for line in zh.density_lines(tree, page_base_url(tree, url), node) if not _same_text(line, title)]
+    dense = zh.best_span(zh.strip_boilerplate(dense, title))
+    if zh.text_quality(dense) > DENSITY_MARGIN * zh.text_quality(ours) + DENSITY_MIN_GAIN:
+        return dense, "density"
+    if dense and zh.share_inside(ours, zh.chrome_text(tree, node)) > CHROME_SHARE:
+        return dense, "density"  # trafilatura read a comment or related block, however long
+    return ours, "trafilatura"
+
+
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
@@ -97,14 +126,20 @@ def extract(url: str, page: str) -> dict:
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)  # the headline, repeated as the first line of the body
     how = "trafilatura"
-    found = sum(len(line.strip()) for line in lines)
+    if (lang or "").lower().startswith("zh") or (not (lang or "").lower().startswith(("ja", "ko"))
+                                                 and zh.is_chinese(title + "".join(lines[:20]))):
+        title = zh.headline(tree, title)
+        lines, how = _chinese(tree, url, title, lines)
+    else:
+        lines = edges.trim(lines)
+    found = sum(text_width(line) for line in lines)  # columns: a Chinese news flash is short in characters
     if found < DESCRIPTION_FALLBACK_CHARS:
         # No body found (a JavaScript shell, a social post): the page's own
         # description is the only text it carries; better than a "JavaScript
         # is not available" line, and it still has to pass the pipeline's
         # emptiness check.
         description = ((meta.description if meta is not None else None) or "").strip()
-        if len(description) >= DESCRIPTION_FALLBACK_CHARS and len(description) > found:
+        if text_width(description) >= DESCRIPTION_FALLBACK_CHARS and text_width(description) > found:
             lines, how = [description], "meta-description"
     blocks = [_paragraph(line) for line in lines]
     return {
@@ -114,7 +149,7 @@ def extract(url: str, page: str) -> dict:
         "date": published or "",
         "abstract": meta.description if meta is not None else None,
         "lang": lang or "und",
-        "thumbnail": (meta.image if meta is not None and meta.image else "") or "",
+        "thumbnail": absolute_url(meta.image, page_base_url(tree, url)) if meta is not None and meta.image else "",
         "blocks": blocks,
         "extractor": how,
     }

@@ -15,7 +15,8 @@ import re
 from datetime import timedelta, timezone
 from urllib.parse import urlsplit
 
-from crawler.sites.blocks import absolute_url, blocks_from_element, blocks_from_html, parse_document, text_length
+from crawler.sites.blocks import (absolute_url, blocks_from_element, blocks_from_html, page_base_url, parse_document,
+                                  text_length)
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 SITE = "qq"
@@ -141,9 +142,10 @@ def _image_value(value) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip().startswith(("http", "//")) else None
 
 
-def cover_image(tree, data: dict, page: str) -> str:
+def cover_image(tree, data: dict, page: str, base: str | None = None) -> str:
     """The cover: the page data's own cover key (top level first), then the
-    share meta tags, then the page's 640x360 list thumbnail."""
+    share meta tags (resolved against ``base``, the page's base URL), then
+    the page's 640x360 list thumbnail."""
     for key in COVER_KEYS:
         value = _image_value(data.get(key))
         if value:
@@ -153,7 +155,7 @@ def cover_image(tree, data: dict, page: str) -> str:
         return absolute_url(value, None)
     meta = meta_content(tree, "og:image", "twitter:image", "image")
     if meta:
-        return absolute_url(meta, None)
+        return absolute_url(meta, base)
     # last resort: a 640x360 list thumbnail in the page; smaller ones are
     # other articles' ("作者其他文章", 294x195)
     found = [url for url in COVER_URL_RE.findall(page) if "_640360/" in url]
@@ -288,8 +290,9 @@ def extract(url: str, page: str) -> dict:
     ) or normalize_time(meta_content(tree, "article:published_time", "apub:time", "pubdate", "publishdate"), BEIJING)
     abstract = data.get("abstract") or data.get("desc") or None
 
-    from_dom = dom_blocks(tree, url)
-    from_json = json_blocks(data, url)
+    base = page_base_url(tree, url)
+    from_dom = dom_blocks(tree, base)
+    from_json = json_blocks(data, base)
     if text_length(from_json) > text_length(from_dom):
         blocks, how = from_json, "qq:embedded-data"
     else:
@@ -301,7 +304,7 @@ def extract(url: str, page: str) -> dict:
         "date": date or "",
         "abstract": abstract if isinstance(abstract, str) else None,
         "lang": LANG,
-        "thumbnail": cover_image(tree, data, page),
+        "thumbnail": cover_image(tree, data, page, base),
         "blocks": blocks,
         "extractor": how,
     }

@@ -22,6 +22,12 @@ from crawler.sites.blocks import absolute_url, parse_document
 from crawler.sites.pagemeta import normalize_time
 
 SITE = "x"
+#: A post is whatever its author wrote, "ok" included; the shell's collapsed
+#: extraction has no post text at all (only ``tweetText`` is read).
+MIN_TEXT_CHARS = 1
+#: An empty result is the script shell: the browser reads it, not the generic
+#: path (which would take its "JavaScript is not available." for a post).
+GENERIC_FALLBACK = False
 HOSTS = {"x.com", "twitter.com", "www.x.com", "www.twitter.com", "mobile.x.com", "mobile.twitter.com"}
 STATUS_PATH = re.compile(r"^/(?:[A-Za-z0-9_]{1,15}|i/web)/status(?:es)?/(\d{1,20})(?:/|$)")
 

@@ -15,7 +15,6 @@ import scrapy
 from scrapy.utils.response import get_meta_refresh
 
 from crawler import browser, identity, markdown
-from crawler.browser import extraction_failed
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
@@ -151,6 +150,9 @@ class QqSpider(scrapy.Spider):
             return
         if note:
             self.logger.warning("%s: %s", response.url, note)
+        if fields is not None and sites.fell_back(fields):
+            self.crawler.stats.inc_value("extraction/generic_fallback")
+            self.logger.warning("%s: %s", response.url, fields["extractor"])
         if fields is None:
             self.fail(seed_url, f"undecodable text: the article does not read as {charset} "
                                 "nor as any charset guessed from its bytes", kind="undecodable text")
@@ -232,7 +234,8 @@ class QqSpider(scrapy.Spider):
         off: it followed a refresh even from a page with an article on it
         (losing the page when the target was blocked) and looped on a page
         that refreshes itself. Followed once per address, through every guard."""
-        if extraction_failed(fields, self.settings.getint("ARCHIVE_MIN_TEXT_CHARS")):
+        if fields.get("extractor") == "meta-description" or sites.too_little_text(
+                response.url, fields["blocks"], self.settings.getint("ARCHIVE_MIN_TEXT_CHARS")):
             _, target = get_meta_refresh(response)
             seen = {response.url, response.meta["seed_url"], *response.meta.get("redirect_urls", ())}
             if target and target not in seen:
