@@ -38,8 +38,20 @@ class ChangeLog:
         """Every event, oldest first (a torn last line, if any, is skipped)."""
         if not self.store.exists(self.name):
             return
-        for line in self.store.read_text(self.name).splitlines():
-            try:
-                yield json.loads(line)
-            except ValueError:
-                continue
+        yield from _parse(self.store.read_bytes(self.name))
+
+
+def _parse(data: bytes) -> list[dict]:
+    """The events of whole lines (a torn or damaged line is skipped). Split
+    on newlines only: a title may hold U+2028, which ``splitlines`` splits on."""
+    events = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
