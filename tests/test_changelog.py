@@ -19,3 +19,26 @@ def test_a_title_with_a_line_separator_is_read_back(tmp_path):
     with (tmp_path / "changes.jsonl").open("a") as handle:
         handle.write('{"torn": ')  # a torn last line is skipped
     assert list(log.events()) == events
+
+
+def test_the_events_of_a_run_are_those_after_its_starting_offset(tmp_path):
+    log = ChangeLog(ArchiveStore(tmp_path))
+    assert log.size() == 0 and log.events_since(0) == []
+    log.append({"event": "archived", "article": "articles/web/a.md"})
+    start = log.size()
+    assert log.events_since(start) == []
+    log.append({"event": "changed", "article": "articles/web/a.md"})
+    log.append({"event": "gone", "article": "articles/web/b.md"})
+    assert [e["event"] for e in log.events_since(start)] == ["changed", "gone"]
+    # a log replaced by a shorter one (rotated by hand): all of it is new
+    (tmp_path / "changes.jsonl").write_text('{"event":"back"}\n')
+    assert log.events_since(start) == [{"event": "back"}]
+
+
+def test_the_last_events_are_read_from_the_end(tmp_path):
+    log = ChangeLog(ArchiveStore(tmp_path))
+    for i in range(100):
+        log.append({"event": "changed", "n": i, "title": "é" * (i % 7)})
+    for block in (1, 7, 64, 1 << 16):
+        assert [e["n"] for e in log.last(30, block=block)] == list(range(70, 100))
+    assert len(log.last(500)) == 100 and log.last(0) == []
