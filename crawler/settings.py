@@ -215,8 +215,8 @@ WACZ_PATH = ""
 # article archived, changed, gone or back) sends NO notification. A target
 # that fails is logged and counted (stats notify/failed); it never changes
 # the run's exit status. Requests go through http_proxy/https_proxy when
-# set (exempt the targets with no_proxy). Not sent from a shared run
-# (REDIS_URL): follow changes.atom there. Empty: no notification.
+# set (exempt the targets with no_proxy). A shared run (REDIS_URL) sends one
+# too, from its last worker out, with every worker's events. Empty: none.
 NOTIFY_URLS = []
 # At most this many articles named in one notification; the rest are counted.
 NOTIFY_MAX_ARTICLES = 50

@@ -14,7 +14,10 @@ from __future__ import annotations
 import http.server
 import json
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import PurePosixPath
 
@@ -28,7 +31,7 @@ from crawler.storage import ArchiveStore
 from tests.conftest import SEEDS, run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, build_site
 from tests.fixtures.server import FixtureProxy
-from tests.test_refresh import QQ_001, corrected_001, news, url
+from tests.test_refresh import QQ_001, TEXT, corrected_001, news, url
 
 SITE = "https://archive.example.org/news/"
 QQ_ARTICLE = "articles/qq/20250210A05NRE00.md"
@@ -77,6 +80,11 @@ def stats_value(log: str, key: str):
     return int(found.group(1)) if found else None
 
 
+def read_feed(archive) -> bytes | None:
+    path = archive / "changes.atom"
+    return path.read_bytes() if path.exists() else None
+
+
 def events_of(archive) -> list[dict]:
     return [json.loads(line) for line in (archive / "changes.jsonl").read_text(encoding="utf-8").splitlines()]
 
@@ -101,7 +109,7 @@ def runs(tmp_path_factory):
                           settings={"NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/first"})
         assert first.returncode == 0, first.log[-4000:]
         events_first = events_of(archive)
-        feed_first = (archive / "changes.atom").read_bytes()
+        feed_first = read_feed(archive)
         # the web changes: one character corrected, one story deleted
         web.pages[QQ_001.source_url] = Page(body=corrected_001())
         del web.pages[url("deleted")]
@@ -110,11 +118,11 @@ def runs(tmp_path_factory):
         second = run_scrapy(["refresh"], archive, web.url, env_extra=env,
                             settings={"NOTIFY_URLS": targets, "SITE_BASE_URL": SITE})
         events_second = events_of(archive)
-        feed_second = (archive / "changes.atom").read_bytes()
+        feed_second = read_feed(archive)
         # nothing changes any more
         third = run_scrapy(["refresh"], archive, web.url, env_extra=env,
                            settings={"NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/third"})
-        yield {"archive": archive, "first": first, "second": second, "third": third, "receiver": receiver,
+        yield {"web": web, "archive": archive, "first": first, "second": second, "third": third, "receiver": receiver,
                "dead": dead, "events_first": events_first, "events_second": events_second,
                "feed_first": feed_first, "feed_second": feed_second}
     finally:
@@ -242,3 +250,56 @@ def test_notify_urls_from_the_command_line():
     assert parse_urls(["json://a/b"]) == ["json://a/b"]
     assert parse_urls("json://a/b ntfy://topic,mailto://u:p@example.org?to=x@y.org,z@y.org") == [
         "json://a/b", "ntfy://topic", "mailto://u:p@example.org?to=x@y.org,z@y.org"]
+
+
+def test_a_shared_refresh_notifies_once_from_the_last_worker_with_every_worker_s_events(runs, tmp_path):
+    """Two ``scrapy refresh`` workers of one shared run on a redis-server on
+    127.0.0.1: one notification, sent by the worker that closes the run,
+    with the events of the whole run; the feed has them all too."""
+    pytest.importorskip("redis")
+    from tests.test_distributed import WORKER_SETTINGS, start_redis, worker_env
+
+    web, receiver = runs["web"], runs["receiver"]
+    archive = tmp_path / "archive"
+    shutil.copytree(runs["archive"], archive)
+    before = len(events_of(archive))
+    # the deleted story is back; the other one is edited
+    web.pages[url("deleted")] = Page(body=news("Story deleted"))
+    edited = TEXT[:3] + ["Construction is due to start in the autumn and the first berth should open within four years."]
+    web.pages[url("kept")] = Page(body=news("Story kept", text=edited))
+    web.not_modified.clear()
+    (tmp_path / "redis").mkdir()
+    redis_proc, port = start_redis(tmp_path / "redis")
+    env = {**worker_env(web.url), "no_proxy": "127.0.0.1"}
+    procs = []
+    try:
+        for i in range(2):
+            folder = tmp_path / f"worker{i}"
+            folder.mkdir()
+            cmd = [sys.executable, "-m", "scrapy", "refresh", "-s", f"ARCHIVE_DIR={archive}",
+                   "-s", f"REDIS_URL=redis://127.0.0.1:{port}/0", "-s", "REDIS_KEY_PREFIX=alerts",
+                   "-s", "REDIS_RUN_ID=alerts", "-s", f"NOTIFY_URLS=json://127.0.0.1:{receiver.port}/shared"]
+            for key, value in WORKER_SETTINGS.items():
+                cmd += ["-s", f"{key}={value}"]
+            procs.append(subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))
+        results = [(proc.wait(180), proc.stdout.read()) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        redis_proc.terminate()
+        redis_proc.wait(10)
+    for code, log in results:
+        assert code == 0, log[-4000:]
+    run_events = events_of(archive)[before:]
+    kinds = sorted(e["event"] for e in run_events)
+    assert kinds == ["back", "changed"], run_events
+    posts = receiver.posts("/shared")
+    assert len(posts) == 1, receiver.received
+    assert posts[0]["title"] == "news archive shared refresh: 1 changed, 1 back"
+    assert "- Story kept: " in posts[0]["message"] and "- Story deleted: answers again" in posts[0]["message"]
+    senders = [log for _, log in results if "change notification sent to" in log]
+    assert len(senders) == 1  # the last worker out, after writing the state back
+    assert senders[0].index("capture state written back") < senders[0].index("change notification sent to")
+    assert_feed_is_the_log(read_feed(archive), events_of(archive))

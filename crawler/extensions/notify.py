@@ -1,7 +1,7 @@
 """Change alerts: ``archive/changes.atom`` and one notification per run.
 
 Two extensions, both acting when the spider closes, once every outcome of
-the run is recorded:
+the run is recorded (a shared run's notification: when the run closes):
 
 * ``ChangeFeed`` rewrites ``archive/changes.atom`` (the last
   ``CHANGES_FEED_ENTRIES`` events of ``changes.jsonl``, newest first,
@@ -27,9 +27,9 @@ are in the run's stats dump.
 
 **Shared runs (REDIS_URL).** Every worker rewrites the feed when the log
 grew since it started, holding the change log's lock, so the last rewrite
-has every event. Notifications are not sent from a shared run (a worker
-sees only the events since it joined): a note says so and the feed is the
-way to follow it.
+has every event. The notification is sent once, by the last worker out, when
+it closes the run: the run's events are those after the byte the log ended
+at when the run's first worker opened (kept in Redis with the run).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import asyncio
 import logging
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -155,7 +156,12 @@ def _redacted(url: str) -> str:
 
 
 class ChangeNotify:
-    """One notification per run with events, to every ``NOTIFY_URLS`` target."""
+    """One notification per run with events, to every ``NOTIFY_URLS`` target.
+
+    A single-machine run notifies when its spider closes. In a shared run the
+    first worker to open notes in Redis where the change log ended; the last
+    worker out, closing the run, notifies once with every event since then,
+    whichever worker recorded it (crawler.signals.shared_run_closing)."""
 
     def __init__(self, crawler, urls: list[str]):
         self.crawler = crawler
@@ -164,36 +170,91 @@ class ChangeNotify:
         settings = crawler.settings
         self.site_url = settings.get("SITE_BASE_URL") or ""
         self.limit = settings.getint("NOTIFY_MAX_ARTICLES")
+        self.shared = shared_run(settings)
 
     @classmethod
     def from_crawler(cls, crawler):
         urls = parse_urls(crawler.settings.get("NOTIFY_URLS"))
         if not urls:
             raise NotConfigured("NOTIFY_URLS is empty")
-        if shared_run(crawler.settings):
-            logger.warning("change notifications are not sent from a shared run (REDIS_URL): "
-                           "follow archive/%s instead", FEED)
-            raise NotConfigured("change notifications are off in a shared run")
         ext = cls(crawler, urls)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        if ext.shared:
+            from crawler import signals as crawler_signals
+
+            crawler.signals.connect(ext.shared_spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(ext.shared_run_closing, signal=crawler_signals.shared_run_closing)
+        else:
+            crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    def _run_name(self, spider=None) -> str:
+        name = getattr(spider, "name", None) or getattr(self.crawler.spidercls, "name", "")
+        return "refresh" if name == "refresh" else "crawl"
+
+    # --- a single-machine run -------------------------------------------------
+
     async def spider_closed(self, spider, reason=None):
-        stats = self.crawler.stats
         try:
             events = await self.events.read()
-            run = "refresh" if getattr(spider, "name", "") == "refresh" else "crawl"
-            note = message(events, self.site_url, run=run, limit=self.limit)
+            note = message(events, self.site_url, run=self._run_name(spider), limit=self.limit)
         except Exception as exc:  # noqa: BLE001 - never fails the run
-            logger.error("change notification not made: %s: %s", type(exc).__name__, exc)
-            stats.inc_value("notify/failed")
+            self._not_made(exc)
             return
         if note is None:
             logger.info("no change recorded this run: no notification sent")
             return
-        stats.set_value("notify/events", len(events))
+        self.crawler.stats.set_value("notify/events", len(events))
         # Apprise's senders block (HTTP, SMTP): in a thread, off the reactor
-        for target, error in await asyncio.to_thread(self.send, *note):
+        self._report(await asyncio.to_thread(self.send, *note))
+
+    # --- a shared run -----------------------------------------------------------
+
+    def _offset_key(self):
+        from crawler.distributed.run import SharedRun
+
+        run = SharedRun.of(self.crawler)
+        return run.client, run.keys.run("changes_offset")
+
+    def shared_spider_opened(self, spider):
+        """The run's events start where the log ended when its first worker
+        opened: no worker records anything before it has opened, and the
+        run's keys outlive workers that die and are started again."""
+        try:
+            client, key = self._offset_key()
+            client.set(key, self.events.log.size(), nx=True)
+        except Exception as exc:  # noqa: BLE001 - never fails the run
+            self._not_made(exc)
+
+    def shared_run_closing(self):
+        """This worker is the last out of the finished run: every worker's
+        events are in the log."""
+        try:
+            client, key = self._offset_key()
+            offset = client.get(key)
+            if offset is None:
+                raise LookupError("the run's start in the change log is not in Redis")
+            events = self.events.log.events_since(int(offset))
+            note = message(events, self.site_url, run=f"shared {self._run_name()}", limit=self.limit)
+        except Exception as exc:  # noqa: BLE001 - never fails the run
+            self._not_made(exc)
+            return
+        if note is None:
+            logger.info("no change recorded in shared run: no notification sent")
+            return
+        self.crawler.stats.set_value("notify/events", len(events))
+        # in a thread of its own: Apprise may run an event loop, and this is the reactor's thread
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify") as pool:
+            self._report(pool.submit(self.send, *note).result())
+
+    # --- sending ----------------------------------------------------------------
+
+    def _not_made(self, exc: Exception) -> None:
+        logger.error("change notification not made: %s: %s", type(exc).__name__, exc)
+        self.crawler.stats.inc_value("notify/failed")
+
+    def _report(self, results) -> None:
+        stats = self.crawler.stats
+        for target, error in results:
             if error is None:
                 logger.info("change notification sent to %s", target)
                 stats.inc_value("notify/sent")
