@@ -252,6 +252,46 @@ def test_notify_urls_from_the_command_line():
         "json://a/b", "ntfy://topic", "mailto://u:p@example.org?to=x@y.org,z@y.org"]
 
 
+#: Loaded by the refresh below through PYTHONPATH: a gone article's outcome
+#: takes 2 s to record in the archive I/O thread (a slow shared filesystem).
+SLOW_GONE = """
+import time
+import crawler.extensions.state as _state
+_gone = _state.ArchiveStateRecorder._gone
+
+def _slow_gone(self, *args):
+    time.sleep(2)
+    return _gone(self, *args)
+_state.ArchiveStateRecorder._gone = _slow_gone
+"""
+
+
+def test_the_notification_and_feed_wait_for_outcomes_still_being_recorded(runs, tmp_path):
+    """A gone article is recorded in the archive I/O thread, after its
+    signal; the run's notification and feed still have it."""
+    from tests.conftest import ROOT
+
+    web, receiver = runs["web"], runs["receiver"]
+    archive = tmp_path / "archive"
+    shutil.copytree(runs["archive"], archive)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_GONE, encoding="utf-8")
+    page = web.pages.pop(url("kept"))
+    try:
+        result = run_scrapy(["refresh"], archive, web.url,
+                            env_extra={"no_proxy": "127.0.0.1", "PYTHONPATH": f"{site}:{ROOT}"},
+                            settings={"NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/slow"})
+    finally:
+        web.pages[url("kept")] = page
+    assert result.returncode == 0, result.log[-4000:]
+    assert events_of(archive)[-1]["event"] == "gone" and events_of(archive)[-1]["url"] == url("kept")
+    posts = receiver.posts("/slow")
+    assert len(posts) == 1 and posts[0]["title"] == "news archive refresh: 1 gone"
+    assert f"  source: {url('kept')}" in posts[0]["message"]
+    assert_feed_is_the_log(read_feed(archive), events_of(archive))
+
+
 def test_a_shared_refresh_notifies_once_from_the_last_worker_with_every_worker_s_events(runs, tmp_path):
     """Two ``scrapy refresh`` workers of one shared run on a redis-server on
     127.0.0.1: one notification, sent by the worker that closes the run,
