@@ -208,7 +208,8 @@ WACZ_PATH = ""
 # Where to tell people what a crawl or refresh changed: Apprise URLs
 # (https://github.com/caronc/apprise/wiki), e.g. "mailto://user:pass@example.org",
 # "matrix://…", "slack://…", "tgram://…", "ntfy://…", "json://host/path" (a
-# webhook). A list, or one string of URLs separated by spaces or commas.
+# webhook). A list, or one string of URLs separated by spaces or commas (or a
+# JSON list) on the command line.
 # Every run that recorded events sends ONE notification to each target: the
 # changed, gone and back articles by name, with their change counts and
 # links, and how many were newly archived. A run that recorded nothing (no

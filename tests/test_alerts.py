@@ -250,6 +250,7 @@ def test_notify_urls_from_the_command_line():
     assert parse_urls(["json://a/b"]) == ["json://a/b"]
     assert parse_urls("json://a/b ntfy://topic,mailto://u:p@example.org?to=x@y.org,z@y.org") == [
         "json://a/b", "ntfy://topic", "mailto://u:p@example.org?to=x@y.org,z@y.org"]
+    assert parse_urls('["json://a/b", "tgram://bot/chat"]') == ["json://a/b", "tgram://bot/chat"]
 
 
 #: Loaded by the refresh below through PYTHONPATH: a gone article's outcome

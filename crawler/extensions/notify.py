@@ -35,6 +35,7 @@ at when the run's first worker opened (kept in Redis with the run).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
@@ -140,11 +141,14 @@ class ChangeFeed:
 
 
 def parse_urls(value) -> list[str]:
-    """``NOTIFY_URLS``: a list, or one string of URLs separated by spaces or
-    commas (a comma inside a URL, as in ``mailto://…?to=a@x,b@y``, stays:
-    only one before a new ``scheme://`` separates)."""
+    """``NOTIFY_URLS``: a list, a JSON list, or one string of URLs separated
+    by spaces or commas (a comma inside a URL, as in
+    ``mailto://…?to=a@x,b@y``, stays: only one before a new ``scheme://``
+    separates)."""
     if not value:
         return []
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        value = json.loads(value)
     if isinstance(value, str):
         value = re.split(r"[\s,]+(?=[A-Za-z][A-Za-z0-9+.-]*://)", value.strip())
     return [url.strip() for url in value if url and url.strip()]
