@@ -162,6 +162,10 @@ EXTENSIONS = {
     "crawler.extensions.warcindex.CdxjIndex": 510,
     # A WACZ of the archive when the run ends; off unless WACZ_ON_CLOSE.
     "crawler.extensions.waczexport.WaczExport": 520,
+    # archive/changes.atom after a run that recorded events (CHANGES_FEED_ENTRIES).
+    "crawler.extensions.notify.ChangeFeed": 530,
+    # One notification per run that recorded events; off unless NOTIFY_URLS.
+    "crawler.extensions.notify.ChangeNotify": 535,
 }
 
 # No console that runs code in the crawl: Scrapy's telnet console and its
@@ -208,6 +212,33 @@ WACZ_ON_CLOSE = False
 # Where the WACZ goes: empty for <ARCHIVE_DIR>/wacz/archive.wacz; a relative
 # path is taken inside ARCHIVE_DIR, an absolute one as it is.
 WACZ_PATH = ""
+
+# --- Change alerts ----------------------------------------------------------
+# Where to tell people what a crawl or refresh changed: Apprise URLs
+# (https://github.com/caronc/apprise/wiki), e.g. "mailto://user:pass@example.org",
+# "matrix://…", "slack://…", "tgram://…", "ntfy://…", "json://host/path" (a
+# webhook). A list, or one string of URLs separated by spaces or commas (or a
+# JSON list) on the command line.
+# Every run that recorded events sends ONE notification to each target: the
+# changed, gone and back articles by name, with their change counts and
+# links, and how many were newly archived. A run that recorded nothing (no
+# article archived, changed, gone or back) sends NO notification. A target
+# that fails is logged and counted (stats notify/failed); it never changes
+# the run's exit status. Requests go through http_proxy/https_proxy when
+# set (exempt the targets with no_proxy). A shared run (REDIS_URL) sends one
+# too, from its last worker out, with every worker's events. Empty: none.
+NOTIFY_URLS = []
+# At most this many articles named in one notification; the rest are counted.
+NOTIFY_MAX_ARTICLES = 50
+# The public address of the Hugo site (what `scrapy hugo --base-url` builds
+# for), e.g. "https://archive.example.org/news/": notifications and the feed
+# then link each article's page and each change's side-by-side diff there.
+# Empty: they name the article file and the `scrapy diff` command instead.
+SITE_BASE_URL = ""
+# archive/changes.atom, a feed of the change log for any feed reader: its
+# last this many events, newest first, rewritten atomically after every run
+# that recorded events (also without NOTIFY_URLS). 0: no feed.
+CHANGES_FEED_ENTRIES = 200
 
 # --- Hugo site ----------------------------------------------------------
 # `scrapy hugo` builds archive/articles/ as a static site. It works in

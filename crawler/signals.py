@@ -10,3 +10,7 @@ article_unchanged = object()
 article_gone = object()
 #: An article that was gone answers again. Arguments: url, key, spider.
 article_back = object()
+#: The last worker out of a shared run is closing it: every worker has left,
+#: the state is written back, the run's keys are still in Redis. Sent in
+#: that worker only (crawler.distributed.extension). No arguments.
+shared_run_closing = object()

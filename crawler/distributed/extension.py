@@ -13,7 +13,8 @@
   worker's counters, its failures among them, are added to the run's; the
   worker leaves the run (its heartbeat kept from a thread until then). The
   last one out of a finished run writes the capture state back to SQLite,
-  packs the WACZ (``WACZ_ON_CLOSE``), records and logs the run's summary
+  packs the WACZ (``WACZ_ON_CLOSE``), sends the run's change notification
+  (``NOTIFY_URLS``, crawler.extensions.notify), records and logs the run's summary
   and frees the archive. The others wait for that record: every worker of a
   finished run exits 0 or 1 by the whole run's outcome, counted by the one
   list of failure stats (crawler.failures.RUN_FAILURE_STATS) that a
@@ -277,6 +278,10 @@ class SharedCrawl:
             logger.exception("the capture state could not be written back to the archive")
             stats.set_value("archive/state_save_failed", 1)
         self._pack_wacz()
+        # the run's own last words (change notifications), while its keys are there
+        from crawler import signals as crawler_signals
+
+        self.crawler.signals.send_catch_log(crawler_signals.shared_run_closing)
         pipe = client.pipeline()
         for key in FINAL_STATS:
             if stats.get_value(key) is not None:

@@ -1,0 +1,288 @@
+"""Change alerts: ``archive/changes.atom`` and one notification per run.
+
+Two extensions, both acting when the spider closes, once every outcome of
+the run is recorded (a shared run's notification: when the run closes):
+
+* ``ChangeFeed`` rewrites ``archive/changes.atom`` (the last
+  ``CHANGES_FEED_ENTRIES`` events of ``changes.jsonl``, newest first,
+  crawler/alerts.py) after a run that recorded events, atomically through
+  crawler/storage.py. Stats ``feed/entries``, or ``feed/failed``.
+* ``ChangeNotify`` sends one notification listing the run's changed, gone
+  and back articles (newly archived ones counted) to every ``NOTIFY_URLS``
+  target through Apprise; nothing when the run recorded nothing. Stats
+  ``notify/events``, ``notify/sent``, ``notify/failed``. A target that fails
+  is logged and counted, and never changes the run's exit status.
+
+**Which events are the run's.** The change log is read from the byte it
+ended at when the run started (``RunEvents``), not collected from the
+writer as events happen. The log is the record: whatever appended to it
+this run (the state recorder, a late record of an outcome a killed run
+wrote, in the reactor or the archive I/O thread) is in it, and nothing that
+failed to reach it (a full disk) is announced. No other process appends
+meanwhile: the run holds the archive's lock. The log is read once the
+archive I/O thread has done everything asked of it before the spider
+closed (a no-op queued behind the outcomes the state recorder hands it), so
+the last outcomes are in; and in ``spider_closed``, so that the stats above
+are in the run's stats dump.
+
+**Shared runs (REDIS_URL).** Every worker rewrites the feed when the log
+grew since it started, holding the change log's lock, so the last rewrite
+has every event. The notification is sent once, by the last worker out, when
+it closes the run: the run's events are those after the byte the log ended
+at when the run's first worker opened (kept in Redis with the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.alerts import atom_feed, message
+from crawler.changelog import ChangeLog
+from crawler.distributed import enabled as shared_run
+from crawler.iothread import run_io
+from crawler.storage import ArchiveStore
+
+logger = logging.getLogger(__name__)
+
+FEED = "changes.atom"
+
+
+class RunEvents:
+    """The change-log events appended during this run (one per crawler)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
+        self.log = ChangeLog(self.archive)
+        self.offset = self.log.size()  # taken when the extensions are made: before the engine starts
+
+    @classmethod
+    def of(cls, crawler) -> "RunEvents":
+        events = getattr(crawler, "_run_events", None)
+        if events is None:
+            events = crawler._run_events = cls(crawler)
+        return events
+
+    async def settled(self) -> None:
+        """Wait until the archive I/O thread has done what was queued before
+        now: outcomes the state recorder handed it included."""
+        await run_io(self.crawler, lambda: None)
+
+    async def read(self) -> list[dict]:
+        await self.settled()
+        return self.log.events_since(self.offset)
+
+    def grew(self) -> bool:
+        return self.log.size() != self.offset
+
+
+class ChangeFeed:
+    """``archive/changes.atom`` after every run that recorded events."""
+
+    def __init__(self, crawler, entries: int):
+        self.crawler = crawler
+        self.entries = entries
+        self.events = RunEvents.of(crawler)
+        settings = crawler.settings
+        self.site_url = settings.get("SITE_BASE_URL") or ""
+        self.feed_id = uuid.uuid5(uuid.NAMESPACE_URL,
+                                  self.site_url or self.events.archive.root.as_uri()).urn
+        self.shared = shared_run(settings)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        entries = crawler.settings.getint("CHANGES_FEED_ENTRIES")
+        if entries <= 0:
+            raise NotConfigured("CHANGES_FEED_ENTRIES is 0")
+        ext = cls(crawler, entries)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    async def spider_closed(self, spider, reason=None):
+        try:
+            # in the archive I/O thread: after every outcome queued there
+            written = await run_io(self.crawler, self.write)
+        except Exception as exc:  # noqa: BLE001 - the feed is derived: logged, counted, rewritten next run
+            logger.error("%s not written: %s: %s", FEED, type(exc).__name__, exc)
+            self.crawler.stats.set_value("feed/failed", 1)
+            return
+        if written is not None:
+            self.crawler.stats.set_value("feed/entries", written)
+
+    def write(self) -> int | None:
+        """Rewrite the feed if the log grew this run (or the feed is missing);
+        the number of entries written, None when nothing was to do."""
+        archive = self.events.archive
+        if not self.events.grew() and archive.exists(FEED):
+            return None
+        if self.shared:
+            # the log's own lock: the last rewrite reads the last event
+            from crawler.distributed.locks import named_lock
+
+            with named_lock(self.crawler, "changelog"):
+                return self._write()
+        return self._write()
+
+    def _write(self) -> int | None:
+        events = self.events.log.last(self.entries)
+        if not events:
+            return None
+        self.events.archive.write_bytes(FEED, atom_feed(events, self.feed_id, self.site_url))
+        logger.info("%s written: the last %d change-log events", FEED, len(events))
+        return len(events)
+
+
+def parse_urls(value) -> list[str]:
+    """``NOTIFY_URLS``: a list, a JSON list, or one string of URLs separated
+    by spaces or commas (a comma inside a URL, as in
+    ``mailto://…?to=a@x,b@y``, stays: only one before a new ``scheme://``
+    separates)."""
+    if not value:
+        return []
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        value = json.loads(value)
+    if isinstance(value, str):
+        value = re.split(r"[\s,]+(?=[A-Za-z][A-Za-z0-9+.-]*://)", value.strip())
+    return [url.strip() for url in value if url and url.strip()]
+
+
+def _redacted(url: str) -> str:
+    """A URL Apprise did not take, named without its secrets: its scheme."""
+    return url.split("://", 1)[0] + "://…" if "://" in url else "(not a URL)"
+
+
+class ChangeNotify:
+    """One notification per run with events, to every ``NOTIFY_URLS`` target.
+
+    A single-machine run notifies when its spider closes. In a shared run the
+    first worker to open notes in Redis where the change log ended; the last
+    worker out, closing the run, notifies once with every event since then,
+    whichever worker recorded it (crawler.signals.shared_run_closing)."""
+
+    def __init__(self, crawler, urls: list[str]):
+        self.crawler = crawler
+        self.urls = urls
+        self.events = RunEvents.of(crawler)
+        settings = crawler.settings
+        self.site_url = settings.get("SITE_BASE_URL") or ""
+        self.limit = settings.getint("NOTIFY_MAX_ARTICLES")
+        self.shared = shared_run(settings)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        urls = parse_urls(crawler.settings.get("NOTIFY_URLS"))
+        if not urls:
+            raise NotConfigured("NOTIFY_URLS is empty")
+        ext = cls(crawler, urls)
+        if ext.shared:
+            from crawler import signals as crawler_signals
+
+            crawler.signals.connect(ext.shared_spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(ext.shared_run_closing, signal=crawler_signals.shared_run_closing)
+        else:
+            crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _run_name(self, spider=None) -> str:
+        name = getattr(spider, "name", None) or getattr(self.crawler.spidercls, "name", "")
+        return "refresh" if name == "refresh" else "crawl"
+
+    # --- a single-machine run -------------------------------------------------
+
+    async def spider_closed(self, spider, reason=None):
+        try:
+            events = await self.events.read()
+            note = message(events, self.site_url, run=self._run_name(spider), limit=self.limit)
+        except Exception as exc:  # noqa: BLE001 - never fails the run
+            self._not_made(exc)
+            return
+        if note is None:
+            logger.info("no change recorded this run: no notification sent")
+            return
+        self.crawler.stats.set_value("notify/events", len(events))
+        # Apprise's senders block (HTTP, SMTP): in a thread, off the reactor
+        self._report(await asyncio.to_thread(self.send, *note))
+
+    # --- a shared run -----------------------------------------------------------
+
+    def _offset_key(self):
+        from crawler.distributed.run import SharedRun
+
+        run = SharedRun.of(self.crawler)
+        return run.client, run.keys.run("changes_offset")
+
+    def shared_spider_opened(self, spider):
+        """The run's events start where the log ended when its first worker
+        opened: no worker records anything before it has opened, and the
+        run's keys outlive workers that die and are started again."""
+        try:
+            client, key = self._offset_key()
+            client.set(key, self.events.log.size(), nx=True)
+        except Exception as exc:  # noqa: BLE001 - never fails the run
+            self._not_made(exc)
+
+    def shared_run_closing(self):
+        """This worker is the last out of the finished run: every worker's
+        events are in the log."""
+        try:
+            client, key = self._offset_key()
+            offset = client.get(key)
+            if offset is None:
+                raise LookupError("the run's start in the change log is not in Redis")
+            events = self.events.log.events_since(int(offset))
+            note = message(events, self.site_url, run=f"shared {self._run_name()}", limit=self.limit)
+        except Exception as exc:  # noqa: BLE001 - never fails the run
+            self._not_made(exc)
+            return
+        if note is None:
+            logger.info("no change recorded in shared run: no notification sent")
+            return
+        self.crawler.stats.set_value("notify/events", len(events))
+        # in a thread of its own: Apprise may run an event loop, and this is the reactor's thread
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify") as pool:
+            self._report(pool.submit(self.send, *note).result())
+
+    # --- sending ----------------------------------------------------------------
+
+    def _not_made(self, exc: Exception) -> None:
+        logger.error("change notification not made: %s: %s", type(exc).__name__, exc)
+        self.crawler.stats.inc_value("notify/failed")
+
+    def _report(self, results) -> None:
+        stats = self.crawler.stats
+        for target, error in results:
+            if error is None:
+                logger.info("change notification sent to %s", target)
+                stats.inc_value("notify/sent")
+            else:
+                logger.error("change notification not sent to %s: %s", target, error)
+                stats.inc_value("notify/failed")
+
+    def send(self, title: str, body: str) -> list[tuple[str, str | None]]:
+        """Each target on its own, so each failure is named and counted:
+        ``[(target without its secrets, None or why it failed)]``."""
+        import apprise
+
+        results = []
+        for url in self.urls:
+            target = _redacted(url)
+            try:
+                sender = apprise.Apprise()
+                if not sender.add(url):
+                    results.append((target, "not an Apprise URL it can use"))
+                    continue
+                target = sender[0].url(privacy=True)
+                sent = sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+                results.append((target, None if sent else "the service refused it or was not reached "
+                                                            "(Apprise's warning above says which)"))
+            except Exception as exc:  # noqa: BLE001 - a target's failure is its own
+                results.append((target, f"{type(exc).__name__}: {exc}"))
+        return results
