@@ -14,7 +14,8 @@ What identifies an article, in this order:
 3. the front page or a section above the article is never the article;
 4. the body: most of the stored copy's text is in the new page (a headline
    and one corrected paragraph change little of it), or the title is the
-   same (an article moved without an edit).
+   same and some of the text is (an article moved and rewritten; a
+   recurring headline alone is no evidence).
 
 Without a stored copy (a first capture) only 1 to 3 can speak, and an
 address that is neither the front page nor a section is taken.
@@ -33,6 +34,9 @@ from crawler import sites
 #: it to be the same article (a corrected story keeps most of its text; two
 #: different stories of one site share almost none).
 SHARED_TEXT = 0.5
+#: With the same title, this share is enough (an article moved and much
+#: rewritten); a recurring headline ("Morning briefing") alone never is.
+TITLE_SHARED_TEXT = 0.2
 #: Shingle size, in characters of text without spaces and punctuation: long
 #: enough that two different stories share few, short enough for a brief.
 SHINGLE = 5
@@ -79,8 +83,8 @@ def above(seed_url: str, final_url: str) -> bool:
 def canonical_url(response) -> str | None:
     """The page's own address for itself (``rel=canonical``, else ``og:url``), absolute."""
     try:
-        found = response.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
-                               " | //meta[@property='og:url']/@content").getall()
+        found = (response.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href")
+                 .getall() + response.xpath("//meta[@property='og:url']/@content").getall())
     except (AttributeError, ValueError):  # not a text response
         return None
     for value in found:
@@ -102,12 +106,13 @@ def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None,
     known = {sites.article_key(u) for u in [seed_url, *(stored.urls if stored else ())] if u}
     if sites.article_key(final_url) in known or (canonical and sites.article_key(canonical) in known):
         return None
-    if above(seed_url, final_url) or (canonical and above(seed_url, canonical)):
+    if above(seed_url, final_url):  # (a canonical naming the front page is a common misconfiguration)
         return "the site's front page or a section page"
     if stored is None or not stored.paragraphs:
         return None  # a first capture: an article address is taken
     share = shared_text(stored.paragraphs, paragraphs or [])
-    if share >= SHARED_TEXT or (title and _normal(title) == _normal(stored.title or "")):
+    same_title = bool(title) and _normal(title) == _normal(stored.title or "")
+    if share >= SHARED_TEXT or (same_title and share >= TITLE_SHARED_TEXT):
         return None
     return (f"another article: {title!r}, not {stored.title!r}, "
             f"{share:.0%} of the archived text in it")

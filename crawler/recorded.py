@@ -12,10 +12,12 @@ record one twice. The state is derived; these two are the evidence:
 * a change-log ``archived``/``changed`` event naming the article file and
   the digest of its text (``text_digest``).
 
-``(file, text digest)`` says which outcome a piece of evidence is about.
-Records written before they named the digest are matched by the capture
-the text came from instead (``WARC-Concurrent-To``, ``record_id``), which
-the article file names in its front matter (``warc_record_id``).
+``(file, capture, text digest)`` says which outcome a piece of evidence is
+about: the capture the text came from (``WARC-Concurrent-To``,
+``record_id``), which the article file names in its front matter
+(``warc_record_id``), tells a revert from the version it returns to; the
+digest tells a file written by hand or by an earlier version apart.
+Records written before they named the digest are matched by the capture.
 Open WARCs (``.open``, a live or a dead worker's) are read too, up to their
 last whole record. What was read is not read again: a WARC and the change
 log are read on from where the last look ended, so a run that records many
@@ -47,8 +49,20 @@ def _warc_fields(payload: bytes) -> dict:
     return fields
 
 
+def _matches(recorded, capture: str | None, digest: str | None) -> bool:
+    """Whether one of the recorded (capture, digest) pairs is this version:
+    what both sides know must agree, and something must be known. The
+    capture tells a revert (the same text as an earlier version, a new
+    capture) from the version it returns to."""
+    for seen_capture, seen_digest in recorded:
+        known = [(a, b) for a, b in ((seen_capture, capture), (seen_digest, digest)) if a and b]
+        if known and all(a == b for a, b in known):
+            return True
+    return False
+
+
 class Evidence:
-    """The (article file, text digest) pairs whose text record and event exist."""
+    """The versions of article files whose text record and event exist."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -57,10 +71,10 @@ class Evidence:
         # the change log's after its last whole line (both only grow)
         self._offsets: dict[str, int] = {}
         self._log_offset = 0
-        self._text_pairs: set = set()  # (file, capture) of records without a digest
-        self._text_digests: set = set()  # (file, text digest)
-        self._events: set = set()
-        self._event_digests: set = set()
+        # file -> the (capture, text digest) pairs recorded for it; either may
+        # be unknown (None): records written before they named the digest
+        self._texts: dict[str, set] = {}
+        self._events: dict[str, set] = {}
 
     @classmethod
     def of(cls, crawler) -> "Evidence":
@@ -76,13 +90,13 @@ class Evidence:
         """Whether the text record of this version of the file was written."""
         with self.lock:
             self._read_warcs()
-            return (path, digest) in self._text_digests or (capture is not None and (path, capture) in self._text_pairs)
+            return _matches(self._texts.get(path, ()), capture, digest)
 
     def event(self, path: str, capture: str | None, digest: str | None = None) -> bool:
         """Whether the change log has the archived/changed event of this version."""
         with self.lock:
             self._read_log()
-            return (path, digest) in self._event_digests or (capture is not None and (path, capture) in self._events)
+            return _matches(self._events.get(path, ()), capture, digest)
 
     # --- reading --------------------------------------------------------------
 
@@ -94,7 +108,7 @@ class Evidence:
         except FileNotFoundError:
             return
         if size < self._log_offset:  # replaced by a shorter file: read anew
-            self._log_offset, self._events, self._event_digests = 0, set(), set()
+            self._log_offset, self._events = 0, {}
         if size == self._log_offset:
             return
         with open(path, "rb") as handle:
@@ -108,10 +122,8 @@ class Evidence:
                 except ValueError:
                     continue  # a torn line a crash left
                 if isinstance(event, dict) and event.get("event") in RECORDED_EVENTS and event.get("article"):
-                    if event.get("text_digest"):
-                        self._event_digests.add((event["article"], event["text_digest"]))
-                    elif event.get("record_id"):  # written before events named their text's digest
-                        self._events.add((event["article"], event["record_id"]))
+                    self._events.setdefault(event["article"], set()).add(
+                        (event.get("record_id"), event.get("text_digest")))
 
     def _read_warcs(self) -> None:
         """Every WARC's records past what was read; a file closed since (its
@@ -143,10 +155,9 @@ class Evidence:
                     if record.rec_type == "metadata":
                         fields = _warc_fields(record.content_stream().read())
                         path = fields.get("article-file")
-                        if path and fields.get("text-digest"):
-                            self._text_digests.add((path, fields["text-digest"]))
-                        elif path:  # written before metadata records named their text's digest
-                            self._text_pairs.add((path, record.rec_headers.get_header("WARC-Concurrent-To")))
+                        if path:
+                            self._texts.setdefault(path, set()).add(
+                                (record.rec_headers.get_header("WARC-Concurrent-To"), fields.get("text-digest")))
                     # where it starts (read after its content: warcio reads to
                     # its end to tell): the next look reads on from the last
                     # record, which an open file may hold only in part

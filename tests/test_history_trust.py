@@ -411,3 +411,90 @@ def test_evidence_reads_a_growing_warc_and_change_log_on_from_where_it_stopped(s
         seen.append((evidence.text(path, None, event["text_digest"]), evidence.event(path, None, event["text_digest"])))
     assert seen[-1] == (True, True) and seen[0] == (False, False)
     assert not evidence.text("articles/other.md", None, event["text_digest"])
+
+
+# --- found by review: each reproduced with a real refresh, each failing before its fix ---------------
+
+def test_a_304_from_another_story_a_redirect_led_to_is_not_unchanged(site, tmp_path):
+    """Scrapy's redirect keeps If-Modified-Since: the older story answers 304."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    pages[url("mayor-resigns")] = Page(body=pages[url("mayor-resigns")].body,
+                                       headers=[("Last-Modified", "Thu, 13 Feb 2025 12:00:00 GMT")])
+    pages[url("tram-delayed")] = Page(body=pages[url("tram-delayed")].body,
+                                      headers=[("Last-Modified", "Mon, 10 Feb 2025 08:00:00 GMT")])
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", url("tram-delayed"))])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert f"gone: {url('mayor-resigns')}: redirected away to {url('tram-delayed')}" in result.log
+    assert [e["event"] for e in events(archive)] == ["archived", "gone"]
+    assert "revisit" not in response_records(archive, url("tram-delayed"))  # no revisit of the article there
+
+
+def test_a_revert_whose_run_was_killed_is_recorded_by_the_next(site, tmp_path):
+    """A -> B -> A, the run writing the second A killed before any record:
+    the first A's records are not this version's."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    a = pages[url("mayor-resigns")]
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    pages[url("mayor-resigns")] = a
+    killed = run_scrapy(["refresh"], archive, proxy.url,
+                        settings={"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1})
+    assert killed.returncode == -9
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == 0 and "written but never recorded" in again.log, again.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", "changed", "changed"]
+    assert len(metadata_files(archive)) == 3
+
+
+def test_an_og_url_naming_the_front_page_does_not_make_an_edit_gone(site, tmp_path):
+    from scrapy.http import HtmlResponse
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    new = url("mayor-resigns-after-council-vote")
+    head = f'<meta property="og:url" content="{HOST}/"><link rel="canonical" href="{new}">'
+    title = "Mayor resigns after council vote"
+    body = reference_page(title, [f"{title}.", STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    body = body.replace("<head>", "<head>" + head)
+    assert identity.canonical_url(HtmlResponse(new, body=body.encode(), encoding="utf-8")) == new  # canonical first
+    pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", new)])
+    pages[new] = Page(body=body.encode())
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+
+
+def test_another_story_under_a_recurring_headline_is_not_the_article(site, tmp_path):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    brief = f"{HOST}/2025/02/13/morning-briefing/"
+    pages[brief] = page("Morning briefing", STORY)
+    pages[f"{HOST}/2025/02/14/morning-briefing/"] = page("Morning briefing", OTHER)
+    (seeds / "note.md").write_text(f"- [brief]({brief})\n", encoding="utf-8")
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[brief] = Page(status=301, headers=[("Location", f"{HOST}/2025/02/14/morning-briefing/")])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", "gone"]
+    assert "eleven years" in next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")
+
+
+def test_an_article_alive_where_it_last_answered_is_not_gone_when_its_old_slug_404s(site, tmp_path):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    headline_edit(pages)
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    del pages[url("mayor-resigns")]  # the site drops the old slug's redirect
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    assert "unchanged:  1" in result.log[result.log.index("refresh summary"):]

@@ -21,6 +21,7 @@ import logging
 
 from scrapy.exceptions import NotConfigured
 
+from crawler import sites
 from crawler.iothread import run_io
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
@@ -45,10 +46,12 @@ class WarcCaptureMiddleware:
         """(records, revisit kind): what this exchange is written as."""
         builder = self.writer.builder
         via_proxy = bool(request.meta.get("proxy"))
-        original = request.meta.get("refresh_original")
-        refused = request.meta.get("refresh_refused")
-        # (the answer may come from the article's other host: a 304 answers
-        # the conditional request sent, and the revisit names the original's URI)
+        # only an answer for the same article (the same key: qq's other host
+        # too, whose revisit names the original's URI) is a revisit of its
+        # earlier capture; a redirect to another address never is
+        key = sites.article_key(response.url)
+        original, refused = (earlier if earlier and sites.article_key(earlier["uri"]) == key else None
+                             for earlier in (request.meta.get("refresh_original"), request.meta.get("refresh_refused")))
         if original and response.status == 304:
             return not_modified_records(builder, response, original, via_proxy=via_proxy), "not-modified"
         if (original or refused) and response.status == 200:

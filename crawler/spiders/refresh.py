@@ -22,6 +22,7 @@ from datetime import timedelta
 import scrapy
 
 from crawler import signals as crawler_signals
+from crawler import sites
 from crawler.netguard import port_policy
 from crawler.spiders.qq import QqSpider, validators
 from crawler.store import find, shared_store
@@ -55,6 +56,7 @@ class RefreshSpider(QqSpider):
         self.articles = [a for a in (article.split("\n") if isinstance(article, str) else article or []) if a]
         self.limit = int(limit) if limit not in (None, "") else None
         self.keys_by_url: dict[str, str] = {}
+        self.last_urls: dict[str, str] = {}  # source URL -> where the article last answered, if elsewhere
 
     reads_seeds = False
 
@@ -83,6 +85,8 @@ class RefreshSpider(QqSpider):
         for state in due:
             self.seed_urls[state.source_url] = state.seed or state.path
             self.keys_by_url[state.source_url] = state.key
+            if state.url and state.url != state.source_url:
+                self.last_urls[state.source_url] = state.url
             headers, original = {}, state.original()
             if state.browser or not state.text_digest:
                 # the text comes by the page's scripts: an unchanged shell says
@@ -106,6 +110,16 @@ class RefreshSpider(QqSpider):
     async def parse_article(self, response):
         seed_url = response.meta["seed_url"]
         capture = response.meta.get("warc_capture") or {}
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        if response.status == 304 and sites.article_key(response.url) != sites.article_key(asked):
+            # redirected elsewhere, and the conditional headers went along:
+            # that page's 304 says nothing about the article. Fetched in full,
+            # so that the same-article rule can judge it.
+            meta = {k: v for k, v in response.meta.items()
+                    if k in ("seed_url", "seed", "article_key", "redirect_urls", "tried", "first_reason", "first_kind")}
+            yield scrapy.Request(response.url, callback=self.parse_article, errback=self.on_error,
+                                 dont_filter=True, meta=meta)
+            return
         if response.status == 304 or capture.get("revisit") == "identical":
             # the server says, or the bytes show, that nothing changed
             self.crawler.signals.send_catch_log(
@@ -121,6 +135,14 @@ class RefreshSpider(QqSpider):
             return
         async for result in super().parse_article(response):
             yield result
+
+    def alternates(self, url, meta):
+        """Also the address the article last answered at (a slug its site
+        moved it to, whose old address may stop redirecting)."""
+        found = super().alternates(url, meta)
+        last = self.last_urls.get(meta["seed_url"])
+        tried = {meta["seed_url"], url, *meta.get("tried", ()), *meta.get("redirect_urls", ())}
+        return found + [last] if last and last not in tried and last not in found else found
 
     def fail(self, url: str, reason: str, kind: str | None = None):
         key = self.keys_by_url.get(url)
