@@ -27,6 +27,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from crawler.storage import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 FILENAME = "state.sqlite3"
@@ -252,8 +254,11 @@ def open_readonly(archive_dir: str | os.PathLike) -> StateStore | None:
 
 
 def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> StateStore:
-    """The archive's store; rebuilt from the archive when missing or damaged
-    (a damaged file is moved aside as ``state.sqlite3.damaged-<time>``)."""
+    """The archive's store; rebuilt from the archive when missing, empty
+    beside archived articles, or damaged (a damaged file is moved aside as
+    ``state.sqlite3.damaged-<time>``). A rebuild is made in a file of its
+    own and put in place whole: a rebuild killed half-way leaves no partial
+    state that a later run would trust."""
     root = Path(archive_dir)
     path = root / FILENAME
     existed = path.exists()
@@ -262,14 +267,13 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
         try:
             store = StateStore(path)
             store.check()
-            if store.count() == 0 and any((root / "articles").rglob("*.md")):
-                # empty beside archived articles: a first run stopped before it
-                # recorded anything (or a truncation): filled from the archive
-                logger.warning("capture state %s is empty while %s holds articles: rebuilt from the archive",
-                               path, root / "articles")
-                count = rebuild_into(store, root) if rebuild_missing else 0
-                logger.warning("capture state rebuilt from %s: %d articles", root, count)
-            return store
+            if not (rebuild_missing and store.count() == 0 and any((root / "articles").rglob("*.md"))):
+                return store
+            # empty beside archived articles: a first run stopped before it
+            # recorded anything (or a truncation): filled from the archive
+            logger.warning("capture state %s is empty while %s holds articles: rebuilt from the archive",
+                           path, root / "articles")
+            store.close()
         except (StoreDamaged, sqlite3.DatabaseError) as exc:
             if store is not None:
                 store.close()
@@ -281,12 +285,28 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
                 if side.exists():
                     os.replace(side, f"{aside}{suffix}")
     root.mkdir(parents=True, exist_ok=True)
-    store = StateStore(path)
     if rebuild_missing and (root / "articles").is_dir():
-        count = rebuild_into(store, root)
+        count = _rebuild_whole(root, path)
         if existed or count:
             logger.warning("capture state rebuilt from %s: %d articles", root, count)
-    return store
+    return StateStore(path)
+
+
+def _rebuild_whole(root: Path, path: Path) -> int:
+    """Rebuild into ``state.sqlite3.rebuilding``, then put it in place."""
+    building = path.with_name(f"{FILENAME}.rebuilding")
+    for suffix in ("", "-wal", "-shm"):  # a rebuild killed before: started again
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    with StateStore(building) as fresh:
+        count = rebuild_into(fresh, root)
+        fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-wal", "-shm"):  # the replaced file's, never applied to the new one
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.replace(building, path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    fsync_dir(root)
+    return count
 
 
 def rebuild_into(store: StateStore, root) -> int:

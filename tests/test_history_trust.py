@@ -498,3 +498,28 @@ def test_an_article_alive_where_it_last_answered_is_not_gone_when_its_old_slug_4
     assert result.returncode == 0, result.log[-3000:]
     assert [e["event"] for e in events(archive)] == ["archived", "changed"]
     assert "unchanged:  1" in result.log[result.log.index("refresh summary"):]
+
+
+def test_a_rebuild_killed_half_way_leaves_no_partial_state(site, tmp_path):
+    """The rebuild is written aside and put in place whole: a kill half-way
+    leaves no state, and the next run rebuilds it all."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proxy, pages, seeds = site
+    pages[url("tram-delayed")] = page("Tram line delayed", OTHER)
+    (seeds / "note.md").write_text(f"- [mayor]({url('mayor-resigns')})\n- [tram]({url('tram-delayed')})\n",
+                                   encoding="utf-8")
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    for name in ("state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"):
+        (archive / name).unlink(missing_ok=True)
+    killed_after_one_row = (
+        "import os, signal\nfrom crawler import store\nreal = store.StateStore.put\n"
+        "def put(self, state):\n    real(self, state)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"store.StateStore.put = put\nstore.open_store({str(archive)!r})\n")
+    assert subprocess.run([sys.executable, "-c", killed_after_one_row], cwd=ROOT).returncode == -9
+    with open_store(archive) as store:
+        assert store.count() == 2
