@@ -135,6 +135,8 @@ class StateStore:
                 if name not in have:
                     self.db.execute(f"ALTER TABLE articles ADD COLUMN {name} TEXT")
             self.db.execute("CREATE INDEX IF NOT EXISTS articles_path ON articles (path)")
+            self.db.execute("CREATE INDEX IF NOT EXISTS articles_source_url ON articles (source_url)")
+            self.db.execute("CREATE INDEX IF NOT EXISTS articles_url ON articles (url)")
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
@@ -165,6 +167,13 @@ class StateStore:
     @_locked
     def by_path(self, path: str) -> ArticleState | None:
         row = self.db.execute("SELECT * FROM articles WHERE path=?", (path,)).fetchone()
+        return self._state(row) if row else None
+
+    @_locked
+    def by_address(self, url: str) -> ArticleState | None:
+        """The article whose source URL, or else whose last answering URL, is ``url``."""
+        row = self.db.execute("SELECT * FROM articles WHERE source_url=? OR url=? ORDER BY source_url=? DESC LIMIT 1",
+                              (url, url, url)).fetchone()
         return self._state(row) if row else None
 
     def all(self) -> Iterator[ArticleState]:

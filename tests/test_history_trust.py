@@ -173,7 +173,8 @@ def test_two_share_links_of_one_qq_article_are_one_article_on_every_crawl(tmp_pa
         assert [s.path for s in store.all()] == [f"articles/qq/{article.article_id}.md"]
 
 
-def test_a_refresh_keeps_the_stored_file_and_key_whatever_today_derives(site, tmp_path):
+@pytest.mark.parametrize("command", [["refresh"], ["crawl", "qq"]])
+def test_a_refresh_keeps_the_stored_file_and_key_whatever_today_derives(site, tmp_path, command):
     """A library upgrade or a domain move must not fork an article: the state's
     key and file are the article's identity."""
     import sqlite3
@@ -192,7 +193,8 @@ def test_a_refresh_keeps_the_stored_file_and_key_whatever_today_derives(site, tm
                    ("articles/cityhall/mayor.md",))
     db.close()
     pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
-    result = run_scrapy(["refresh"], archive, proxy.url)
+    args = command + (["-a", f"seeds={seeds}"] if command[0] == "crawl" else [])
+    result = run_scrapy(args, archive, proxy.url)
     assert result.returncode == 0, result.log[-3000:]
     assert [p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md")] == [
         "articles/cityhall/mayor.md"]
@@ -523,3 +525,19 @@ def test_a_rebuild_killed_half_way_leaves_no_partial_state(site, tmp_path):
     assert subprocess.run([sys.executable, "-c", killed_after_one_row], cwd=ROOT).returncode == -9
     with open_store(archive) as store:
         assert store.count() == 2
+
+
+def test_a_seed_naming_where_an_article_moved_to_is_that_article(site, tmp_path):
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    headline_edit(pages)
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    # a later seed names the article's new address
+    (seeds / "later.md").write_text(f"- [moved]({url('mayor-resigns-after-council-vote')})\n", encoding="utf-8")
+    again = run_crawl(archive, proxy.url, seeds=seeds)
+    assert again.returncode == 0, again.log[-3000:]
+    assert len(list((archive / "articles").rglob("*.md"))) == 1
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    with open_store(archive) as store:
+        assert store.count() == 1

@@ -24,7 +24,7 @@ from crawler.store import COLUMNS, ArticleState, open_store
 
 logger = logging.getLogger(__name__)
 
-# KEYS: articles paths; ARGV: key, path, json. One article per file: a key
+# KEYS: articles paths urls; ARGV: key, path, json, source URL, URL. One article per file: a key
 # that moved (a new canonical form) takes its file's entry over.
 _PUT = """
 local old = redis.call('HGET', KEYS[2], ARGV[2])
@@ -36,23 +36,26 @@ if before then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[1]) end
 return 1
 """
 
 
-# KEYS: claim articles:new paths:new articles paths meta; ARGV: holder run-id.
+# KEYS: claim articles:new paths:new urls:new articles paths urls meta; ARGV: holder run-id.
 # The loaded state replaces the run's, atomically, only while the loader
 # still holds the claim (the run's seeder key): a worker whose claim lapsed
 # (stalled past the lease) and was taken over never overwrites the other's.
 _INSTALL = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
   return 0
 end
-redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]); redis.call('PERSIST', KEYS[4]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]); redis.call('PERSIST', KEYS[5]) end
-redis.call('HSET', KEYS[6], 'run', ARGV[2], 'saved', '0')
+redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+for i = 2, 4 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('RENAME', KEYS[i], KEYS[i + 3]); redis.call('PERSIST', KEYS[i + 3]) end
+end
+redis.call('HSET', KEYS[8], 'run', ARGV[2], 'saved', '0')
 return 1
 """
 #: States per pipelined write of a load.
@@ -66,12 +69,13 @@ class ClaimLost(RuntimeError):
 
 
 class RedisStore:
-    """StateStore's interface (get, by_path, all, count, due, put, update) on Redis."""
+    """StateStore's interface (get, by_path, by_address, all, count, due, put) on Redis."""
 
     def __init__(self, client, prefix: str):
         self.client = client
         self.articles = f"{prefix}:state:articles"
         self.paths = f"{prefix}:state:paths"
+        self.urls = f"{prefix}:state:urls"  # source URL or last answering URL -> key
         self.meta = f"{prefix}:state:meta"
         self._put = client.register_script(_PUT)
         self._install = client.register_script(_INSTALL)
@@ -91,6 +95,10 @@ class RedisStore:
 
     def by_path(self, path: str) -> ArticleState | None:
         key = self.client.hget(self.paths, path)
+        return self.get(key.decode() if isinstance(key, bytes) else key) if key else None
+
+    def by_address(self, url: str) -> ArticleState | None:
+        key = self.client.hget(self.urls, url)
         return self.get(key.decode() if isinstance(key, bytes) else key) if key else None
 
     def all(self) -> Iterator[ArticleState]:
@@ -119,7 +127,8 @@ class RedisStore:
 
     def put(self, state: ArticleState) -> None:
         data = json.dumps(dataclasses.asdict(state), ensure_ascii=False)
-        self._put(keys=[self.articles, self.paths], args=[state.key, state.path, data])
+        self._put(keys=[self.articles, self.paths, self.urls],
+                  args=[state.key, state.path, data, state.source_url, state.url or ""])
 
 
     def close(self) -> None:
@@ -161,19 +170,21 @@ class RedisStore:
             self.save(archive_dir)
         with open_store(archive_dir) as sqlite:
             states = list(sqlite.all())
-        staged = (f"{self.articles}:load:{claim[1] if claim else run_id}",
-                  f"{self.paths}:load:{claim[1] if claim else run_id}")
+        staged = tuple(f"{name}:load:{claim[1] if claim else run_id}" for name in (self.articles, self.paths, self.urls))
         self.client.delete(*staged)
         for start in range(0, len(states), LOAD_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for state in states[start:start + LOAD_BATCH]:
                 pipe.hset(staged[0], state.key, json.dumps(dataclasses.asdict(state), ensure_ascii=False))
                 pipe.hset(staged[1], state.path, state.key)
-            pipe.expire(staged[0], STAGED_TTL)
-            pipe.expire(staged[1], STAGED_TTL)
+                for url in (state.url, state.source_url):  # the source URL wins a clash
+                    if url:
+                        pipe.hset(staged[2], url, state.key)
+            for name in staged:
+                pipe.expire(name, STAGED_TTL)
             pipe.execute()
         installed = self._install(keys=[claim[0] if claim else self.meta, *staged, self.articles, self.paths,
-                                        self.meta], args=[claim[1] if claim else "", run_id])
+                                        self.urls, self.meta], args=[claim[1] if claim else "", run_id])
         if not installed:
             raise ClaimLost(f"the state load for shared run {run_id} is no longer this worker's")
         logger.info("capture state loaded into Redis for shared run %s: %d articles", run_id, len(states))
