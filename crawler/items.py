@@ -44,6 +44,8 @@ class Article(scrapy.Item):
     # an outcome recorded late (crawler.pipelines.recordrepair): which of its
     # records exist already, and the capture its text came from
     recorded = scrapy.Field()  # {"text": bool, "event": bool, "capture": record id or None}
+    # a replaced copy whose own outcome was never recorded: recorded first
+    late = scrapy.Field()  # {"path", "text", "capture", "digest", "done", "outcome", "change"}
 
 
 def plain_text(blocks) -> str:

@@ -541,3 +541,33 @@ def test_a_seed_naming_where_an_article_moved_to_is_that_article(site, tmp_path)
     assert [e["event"] for e in events(archive)] == ["archived", "changed"]
     with open_store(archive) as store:
         assert store.count() == 1
+
+
+@pytest.mark.parametrize("killed", ["first-capture", "version"])
+def test_an_unrecorded_copy_replaced_by_a_new_version_is_recorded_first(site, tmp_path, killed):
+    """A run killed after writing a copy; the page changes again before the
+    next check: the killed run's outcome is recorded late, then the change."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    kill = {"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1}
+    versions = [page("Mayor resigns", [STORY[0].replace("eleven", n), *STORY[1:]])
+                for n in ("twelve", "thirteen")]
+    if killed == "first-capture":
+        assert run_crawl(archive, proxy.url, seeds=seeds, settings=kill).returncode == -9
+    else:
+        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+        pages[url("mayor-resigns")] = versions[0]
+        assert run_scrapy(["refresh"], archive, proxy.url, settings=kill).returncode == -9
+    pages[url("mayor-resigns")] = versions[1]
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0 and "never recorded" in result.log, result.log[-3000:]
+    expected = ["archived", "changed"] if killed == "first-capture" else ["archived", "changed", "changed"]
+    assert [e["event"] for e in events(archive)] == expected
+    assert len(metadata_files(archive)) == len(expected)  # one text record a version, the replaced one's too
+    copies = sorted((archive / "versions").rglob("*.md"))
+    recorded = {e.get("text_digest") for e in events(archive)}
+    from crawler.diffing import text_digest
+
+    assert all(text_digest(c.read_text(encoding="utf-8")) in recorded for c in copies)

@@ -133,6 +133,14 @@ class ArchiveStateRecorder:
         # the event before the state: a crash between the two leaves the event
         # logged (the next check finds the state behind, not the log), and
         # crawler.recorded finds it there: an event is never logged twice
+        late = article.get("late")
+        if late and not late["done"]["event"]:  # the replaced copy's own outcome, first
+            change = late["change"] or {}
+            self._event("changed" if late["outcome"] == "updated" else "archived", state, now,
+                        record_id=late["capture"], text_digest=late["digest"],
+                        previous_version=change.get("previous_version"),
+                        previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
+                        recorded_late=True)
         recorded = article.get("recorded") or {}
         record_id = recorded["capture"] if "capture" in recorded else capture.get("record_id")
         if recorded.get("event"):

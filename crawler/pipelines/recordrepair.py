@@ -20,7 +20,7 @@ import logging
 from itemadapter import ItemAdapter
 
 from crawler import markdown, sites
-from crawler.diffing import diff_articles, same_digest
+from crawler.diffing import diff_articles, same_digest, text_digest
 from crawler.iothread import run_io
 from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
@@ -44,6 +44,9 @@ class UnrecordedOutcomes:
 
     def repair(self, item):
         article = ItemAdapter(item)
+        if article.get("outcome") == "updated":
+            self._replaced_unrecorded(article)
+            return item
         if article.get("outcome") != "unchanged" or article.get("same_as") or not article.get("path") \
                 or not self.archive.exists(article["path"]):
             return item  # (same_as: written by this run, under another seed URL)
@@ -79,3 +82,35 @@ class UnrecordedOutcomes:
         self.crawler.stats.inc_value(f"archive/{outcome}")
         article["outcome"] = outcome
         return item
+
+    def _replaced_unrecorded(self, article) -> None:
+        """A new version replaced a copy whose own outcome was never recorded
+        (a run killed after writing it, the page changed again since): that
+        outcome is recorded first, late (``article["late"]``: its text
+        record and its event, each only if missing), so that no version
+        exists that the change log and the WARC never heard of."""
+        path, previous = article["path"], (article.get("change") or {}).get("previous_version")
+        state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
+        if not previous or not self.archive.exists(previous):
+            return
+        text = self.archive.read_text(previous)
+        digest = text_digest(text)
+        if state is not None and state.text_digest and same_digest(state.text_digest, digest) is not False:
+            return  # its outcome was recorded: the state's text is this copy's
+        capture = markdown.parse(text)[0].get("warc_record_id")
+        evidence = Evidence.of(self.crawler)
+        done = {"text": evidence.text(path, capture, digest), "event": evidence.event(path, capture, digest)}
+        if done["text"] and done["event"]:
+            return  # only the state was behind: the state recorder brings it up to date
+        versions = [v for v in article_versions(self.archive, path) if not v.current]
+        before = versions[-2] if len(versions) >= 2 and versions[-1].file == previous else None
+        article["late"] = {
+            "path": path, "text": text, "capture": capture, "digest": digest, "done": done,
+            "outcome": "updated" if before else "archived",
+            "change": {"previous_version": before.file, "previous_record_id": before.meta.get("warc_record_id"),
+                       "counts": diff_articles(before.text, text).counts, "recorded_late": True} if before else None,
+        }
+        logger.warning("%s: %s of %s (now %s) was written but never recorded (the run that wrote it stopped): "
+                       "recorded now, before the new version", article["source_url"],
+                       "a version" if before else "the first capture", path, previous)
+        self.crawler.stats.inc_value("archive/recorded_late")

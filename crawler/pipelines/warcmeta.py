@@ -35,25 +35,33 @@ class WarcMetadataPipeline:
         return await run_io(self.crawler, self.write, item)
 
     def write(self, item):
-        """The article's text and metadata records, written together."""
+        """The article's text and metadata records, written together (and
+        before them, those of a replaced copy never recorded: ``late``)."""
         article = ItemAdapter(item)
+        url = article.get("url") or article["source_url"]
+        late = article.get("late")
+        if late and not late["done"]["text"]:
+            self._records(url, late["text"], late["capture"], article, late["path"], late["outcome"], late["digest"])
         recorded = article.get("recorded") or {}
         if article.get("outcome") == "unchanged" or recorded.get("text"):
             return item  # (recorded: a killed run wrote it; once is enough)
         # the capture the text came from: this one, or for an outcome recorded
         # late, the one the file names (crawler.recorded reads it back)
         capture_id = recorded["capture"] if "capture" in recorded else (article.get("capture") or {}).get("record_id")
-        url = article.get("url") or article["source_url"]
+        self._records(url, article.get("rendered") or markdown.render(article), capture_id, article,
+                      article.get("path"), article.get("outcome"), article.get("text_digest"))
+        return item
+
+    def _records(self, url, markdown_text, capture_id, article, path, outcome, digest) -> None:
         builder = self.writer.builder
-        text = text_record(builder, url, article.get("rendered") or markdown.render(article), capture_id)
+        text = text_record(builder, url, markdown_text, capture_id)
         about = metadata_record(builder, url, {
-            "article-file": article.get("path"),
-            "article-outcome": article.get("outcome"),
+            "article-file": path,
+            "article-outcome": outcome,
             "extractor": article.get("extractor"),
             "source-url": article.get("source_url"),
             "text-record": text.rec_headers.get_header("WARC-Record-ID"),
             "text-uri": f"urn:markdown:{url}",
-            "text-digest": article.get("text_digest"),
+            "text-digest": digest,
         }, capture_id)
         self.writer.write(text, about)
-        return item
