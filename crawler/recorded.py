@@ -75,6 +75,7 @@ class Evidence:
         # be unknown (None): records written before they named the digest
         self._texts: dict[str, set] = {}
         self._events: dict[str, set] = {}
+        self._statuses: dict[str, str] = {}  # file -> its last gone/back event
 
     @classmethod
     def of(cls, crawler) -> "Evidence":
@@ -98,6 +99,13 @@ class Evidence:
             self._read_log()
             return _matches(self._events.get(path, ()), capture, digest)
 
+    def last_status(self, path: str) -> str | None:
+        """``gone`` or ``back``: the article's last such event in the change log
+        (a run killed between logging one and recording its state logs it once)."""
+        with self.lock:
+            self._read_log()
+            return self._statuses.get(path)
+
     # --- reading --------------------------------------------------------------
 
     def _read_log(self) -> None:
@@ -108,7 +116,7 @@ class Evidence:
         except FileNotFoundError:
             return
         if size < self._log_offset:  # replaced by a shorter file: read anew
-            self._log_offset, self._events = 0, {}
+            self._log_offset, self._events, self._statuses = 0, {}, {}
         if size == self._log_offset:
             return
         with open(path, "rb") as handle:
@@ -121,6 +129,8 @@ class Evidence:
                     event = json.loads(line)
                 except ValueError:
                     continue  # a torn line a crash left
+                if isinstance(event, dict) and event.get("event") in ("gone", "back") and event.get("article"):
+                    self._statuses[event["article"]] = event["event"]
                 if isinstance(event, dict) and event.get("event") in RECORDED_EVENTS and event.get("article"):
                     self._events.setdefault(event["article"], set()).add(
                         (event.get("record_id"), event.get("text_digest")))

@@ -571,3 +571,19 @@ def test_an_unrecorded_copy_replaced_by_a_new_version_is_recorded_first(site, tm
     from crawler.diffing import text_digest
 
     assert all(text_digest(c.read_text(encoding="utf-8")) in recorded for c in copies)
+
+
+def test_a_gone_or_back_event_whose_state_was_not_written_is_not_logged_twice(site, tmp_path):
+    from tests.fixtures.killpoint import extensions_killed_after_event
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    good = pages.pop(url("mayor-resigns"))  # 404: gone
+    for kind in ("gone", "back"):
+        killed = run_scrapy(["refresh"], archive, proxy.url,
+                            settings={"EXTENSIONS": extensions_killed_after_event(), "KILL_AFTER_EVENT": kind})
+        assert killed.returncode == -9, killed.log[-2000:]
+        assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+        pages[url("mayor-resigns")] = good
+    assert [e["event"] for e in events(archive)] == ["archived", "gone", "back"]

@@ -22,6 +22,7 @@ from crawler.changelog import ChangeLog
 from crawler.distributed import article_lock, changelog_guard
 from crawler.diffing import same_digest, text_digest
 from crawler.iothread import io_executor, run_io
+from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
 from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
 
@@ -204,7 +205,8 @@ class ArchiveStateRecorder:
             state.last_checked, state.last_error = now, reason
             if was != GONE:
                 state.status, state.status_since = GONE, now
-                self._event("gone", state, now, reason=reason)
+                if Evidence.of(self.crawler).last_status(state.path) != "gone":
+                    self._event("gone", state, now, reason=reason)
             self.store.put(state)
 
     # --- helpers --------------------------------------------------------------
@@ -237,7 +239,8 @@ class ArchiveStateRecorder:
         """A successful check: the failure count resets; a gone article is back."""
         state.last_checked, state.failures, state.last_error = now, 0, None
         if was == GONE:
-            self._event("back", state, now)
+            if Evidence.of(self.crawler).last_status(state.path) != "back":
+                self._event("back", state, now)
             self.crawler.signals.send_catch_log(crawler_signals.article_back, url=url, key=state.key,
                                                 spider=self.crawler.spider)
         if state.status != OK:
