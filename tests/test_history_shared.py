@@ -70,3 +70,39 @@ def test_a_shared_refresh_worker_killed_before_recording_a_change_has_it_recorde
             assert store.by_path(path).text_digest == text_digest((archive / path).read_text("utf-8")), path
     for path in generated:
         assert "Wednesday" in (archive / path).read_text("utf-8")
+
+
+def test_two_share_links_of_one_article_crawled_by_two_workers_are_one_article(tmp_path):
+    """Different keys, one article id, one file: the workers take the file's
+    lock, so the second finds the first's copy, recorded."""
+    from tests.conftest import SEEDS
+    from tests.fixtures.qq_site import build_site, read_seed
+
+    article = read_seed("004_0f7ec6953a63be2f.txt")
+    share = f"https://view.inews.qq.com/wxn/{article.article_id}"
+    pages = build_site()
+    for address, served in list(pages.items()):  # slow pages: each worker holds one while the other asks
+        if served.status == 200 and "text/html" in served.content_type:
+            pages[address] = Page(body=served.body, headers=served.headers, content_type=served.content_type,
+                                  delay=1.5)
+    pages[share] = pages[article.source_url]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "004.txt").write_bytes((SEEDS / "004_0f7ec6953a63be2f.txt").read_bytes())
+    (seeds / "share.md").write_text(f"- [shared]({share})\n", encoding="utf-8")
+    server, port = start_redis(tmp_path)
+    proxy = FixtureProxy(pages).start()
+    archive = tmp_path / "archive"
+    try:
+        workers = [start_worker(tmp_path, f"w{i}", ["crawl", "qq", "-a", f"seeds={seeds}"], archive,
+                                f"redis://127.0.0.1:{port}/0", "share", proxy.url, ARCHIVE_IMAGES="False",
+                                CONCURRENT_REQUESTS=1) for i in range(2)]
+        results = finish(workers, timeout=200)
+    finally:
+        proxy.stop()
+        server.kill()
+    assert [code for code, _ in results] == [0, 0], results[0][1][-3000:]
+    events = [json.loads(line)["event"] for line in (archive / "changes.jsonl").read_text().splitlines()]
+    assert events == ["archived"]
+    assert metadata_files(archive) == [f"articles/qq/{article.article_id}.md"]
+    assert not (archive / "versions").exists()

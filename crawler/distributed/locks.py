@@ -152,8 +152,8 @@ def item_key(item) -> str:
 
 
 class ArticleLockPipeline:
-    """First pipeline of a shared crawl: the article's lock, from before its
-    file is read until its outcome is recorded (item scraped, dropped or failed)."""
+    """First pipeline of a shared crawl: the lock of the article's file, from
+    before it is read until its outcome is recorded (item scraped, dropped or failed)."""
 
     def __init__(self, locks: ArticleLocks, crawler=None):
         self.locks = locks
@@ -172,12 +172,18 @@ class ArticleLockPipeline:
     async def process_item(self, item, spider=None):
         article = ItemAdapter(item)
         if article.get("source_url"):
+            from crawler.pipelines.markdown import article_path
+
             article["key"] = item_key(item)
+            # the file, not the key: two seed URLs of one article (share links
+            # with other keys, one article id) are one file, written by one
+            # worker at a time, the second finding the first's copy recorded
+            name = f"file:{article_path(article)}"
             try:
-                await self.locks.acquire(article["key"])
+                await self.locks.acquire(name)
             except RedisError as exc:
                 raise DropItem(f"not archived: Redis lost ({exc})") from None
-            self.holding[id(item)] = article["key"]
+            self.holding[id(item)] = name
         return item
 
     async def done(self, item, **kwargs):
