@@ -21,7 +21,9 @@ Records written before they named the digest are matched by the capture.
 Open WARCs (``.open``, a live or a dead worker's) are read too, up to their
 last whole record. What was read is not read again: a WARC and the change
 log are read on from where the last look ended, so a run that records many
-outcomes late reads each record once.
+outcomes late reads each record once. In the WARCs the CDXJ index covers, a
+page's text records are found through the index, so a repair after a kill
+reads a few records, not the whole archive.
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ import logging
 import threading
 from pathlib import Path
 
+import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.changelog import FILENAME as CHANGELOG
+from crawler.warc.lookup import index_lines
+
+#: The archive's CDXJ index and what it covers (crawler/extensions/warcindex.py).
+INDEX, INDEX_MANIFEST = "index.cdxj", "index.files.json"
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +83,7 @@ class Evidence:
         self._texts: dict[str, set] = {}
         self._events: dict[str, set] = {}
         self._statuses: dict[str, str] = {}  # file -> its last gone/back event
+        self._looked_up: set[str] = set()  # page URLs whose text records the index gave
 
     @classmethod
     def of(cls, crawler) -> "Evidence":
@@ -87,10 +95,16 @@ class Evidence:
 
     # --- questions ----------------------------------------------------------
 
-    def text(self, path: str, capture: str | None, digest: str | None = None) -> bool:
-        """Whether the text record of this version of the file was written."""
+    def text(self, path: str, capture: str | None, digest: str | None = None, url: str | None = None) -> bool:
+        """Whether the text record of this version of the file was written.
+        ``url``: the page it was extracted from (its ``fetched_url``), whose
+        text records the CDXJ index finds in the WARCs it covers; without
+        it, those are read whole too."""
         with self.lock:
-            self._read_warcs()
+            indexed = self._indexed() if url else {}
+            if url and url not in self._looked_up:
+                self._look_up(url, indexed)
+            self._read_warcs(skip=indexed)
             return _matches(self._texts.get(path, ()), capture, digest)
 
     def event(self, path: str, capture: str | None, digest: str | None = None) -> bool:
@@ -135,14 +149,50 @@ class Evidence:
                     self._events.setdefault(event["article"], set()).add(
                         (event.get("record_id"), event.get("text_digest")))
 
-    def _read_warcs(self) -> None:
-        """Every WARC's records past what was read; a file closed since (its
+    def _indexed(self) -> dict[str, int]:
+        """The WARC files the CDXJ index covers, as they were indexed (name -> size)."""
+        try:
+            manifest = json.loads((self.root / INDEX_MANIFEST).read_text(encoding="utf-8"))
+            return {name: entry["size"] for name, entry in manifest.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def _look_up(self, url: str, indexed: dict[str, int]) -> None:
+        """The metadata records beside ``url``'s text records in the indexed
+        WARCs: each follows its text record, written in the same group."""
+        self._looked_up.add(url)
+        for line in index_lines(self.root / INDEX, surt.surt(f"urn:markdown:{url}")):
+            fields = json.loads(line.split(" ", 2)[2])
+            if fields.get("filename") not in indexed:
+                continue  # read whole below
+            try:
+                with open(self.root / "warc" / fields["filename"], "rb") as handle:
+                    handle.seek(int(fields["offset"]))
+                    records = iter(ArchiveIterator(handle))
+                    next(records)  # the text record
+                    self._metadata(next(records))
+            except (OSError, ValueError, KeyError, StopIteration) as exc:
+                logger.debug("evidence: %s at %s not readable (%s)", url, fields.get("filename"), exc)
+
+    def _metadata(self, record) -> None:
+        if record.rec_type != "metadata":
+            return
+        fields = _warc_fields(record.content_stream().read())
+        if fields.get("article-file"):
+            self._texts.setdefault(fields["article-file"], set()).add(
+                (record.rec_headers.get_header("WARC-Concurrent-To"), fields.get("text-digest")))
+
+    def _read_warcs(self, skip: dict[str, int] | None = None) -> None:
+        """Every WARC's records past what was read, but those the index
+        covers (``skip``, name -> size as indexed); a file closed since (its
         ``.open`` name dropped) is read under its new name from its start."""
         folder = self.root / "warc"
         if not folder.is_dir():
             return
         for warc in sorted(folder.iterdir()):
             if not (warc.name.endswith(".warc.gz") or warc.name.endswith(".warc.gz.open")):
+                continue
+            if skip and warc.name in skip:
                 continue
             try:
                 size = warc.stat().st_size
@@ -162,12 +212,7 @@ class Evidence:
                 handle.seek(offset)
                 records = ArchiveIterator(handle)
                 for record in records:
-                    if record.rec_type == "metadata":
-                        fields = _warc_fields(record.content_stream().read())
-                        path = fields.get("article-file")
-                        if path:
-                            self._texts.setdefault(path, set()).add(
-                                (record.rec_headers.get_header("WARC-Concurrent-To"), fields.get("text-digest")))
+                    self._metadata(record)
                     # where it starts (read after its content: warcio reads to
                     # its end to tell): the next look reads on from the last
                     # record, which an open file may hold only in part

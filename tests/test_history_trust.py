@@ -587,3 +587,22 @@ def test_a_gone_or_back_event_whose_state_was_not_written_is_not_logged_twice(si
         assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
         pages[url("mayor-resigns")] = good
     assert [e["event"] for e in events(archive)] == ["archived", "gone", "back"]
+
+
+def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tmp_path):
+    """A repair after a kill reads a few records, not every WARC of the archive."""
+    from crawler import markdown
+    from crawler.diffing import text_digest
+    from crawler.recorded import Evidence
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (path,) = [p for p in (archive / "articles").rglob("*.md")]
+    text = path.read_text(encoding="utf-8")
+    meta = markdown.parse(text)[0]
+    rel = path.relative_to(archive).as_posix()
+    evidence = Evidence(archive)
+    assert evidence.text(rel, meta["warc_record_id"], text_digest(text), url=meta["fetched_url"])
+    assert evidence._offsets == {}  # no WARC read whole
+    assert not Evidence(archive).text(rel, meta["warc_record_id"], "t1:" + "0" * 64, url=meta["fetched_url"])

@@ -57,9 +57,10 @@ class UnrecordedOutcomes:
             return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
         path = article["path"]
         text = article["rendered"] = self.archive.read_text(path)  # its text record holds the file as it is
-        capture = markdown.parse(text)[0].get("warc_record_id")
+        meta = markdown.parse(text)[0]
+        capture = meta.get("warc_record_id")
         evidence = Evidence.of(self.crawler)
-        done = {"text": evidence.text(path, capture, article["text_digest"]),
+        done = {"text": evidence.text(path, capture, article["text_digest"], url=meta.get("fetched_url")),
                 "event": evidence.event(path, capture, article["text_digest"])}
         versions = article_versions(self.archive, path)
         if len(versions) >= 2:
@@ -97,9 +98,11 @@ class UnrecordedOutcomes:
         digest = text_digest(text)
         if state is not None and state.text_digest and same_digest(state.text_digest, digest) is not False:
             return  # its outcome was recorded: the state's text is this copy's
-        capture = markdown.parse(text)[0].get("warc_record_id")
+        meta = markdown.parse(text)[0]
+        capture = meta.get("warc_record_id")
         evidence = Evidence.of(self.crawler)
-        done = {"text": evidence.text(path, capture, digest), "event": evidence.event(path, capture, digest)}
+        done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
+                "event": evidence.event(path, capture, digest)}
         if done["text"] and done["event"]:
             return  # only the state was behind: the state recorder brings it up to date
         versions = [v for v in article_versions(self.archive, path) if not v.current]

@@ -23,8 +23,10 @@ from warcio.archiveiterator import ArchiveIterator
 logger = logging.getLogger(__name__)
 
 
-def _lines_for(index: Path, key: str) -> list[str]:
-    """Every line of the sorted ``index`` whose SURT key is ``key``."""
+def index_lines(index: Path, key: str) -> list[str]:
+    """Every line of the sorted ``index`` whose SURT key is ``key`` (none if there is no index)."""
+    if not Path(index).is_file():
+        return []
     prefix = (key + " ").encode("utf-8")
     with open(index, "rb") as handle:
         lo, hi = 0, os.fstat(handle.fileno()).st_size
@@ -56,7 +58,7 @@ def _latest_response(root: Path, url: str):
     if not index.is_file():
         return None
     try:
-        lines = _lines_for(index, surt.surt(url))
+        lines = index_lines(index, surt.surt(url))
     except (OSError, ValueError) as exc:
         logger.warning("index lookup of %s failed: %s", url, exc)
         return None
