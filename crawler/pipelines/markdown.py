@@ -24,6 +24,7 @@ from crawler import markdown, sites
 from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_digest
 from crawler.iothread import run_io
 from crawler.items import plain_text
+from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
 from crawler.versions import article_versions, stamp_name
 from crawler.store import shared_store
@@ -223,7 +224,11 @@ class MarkdownWriterPipeline:
 
     def _reverted_to(self, rel: str, digest: str) -> str | None:
         """The earlier version whose text the new one equals, if any (a page
-        flipping between two texts): named in the change, not a new text."""
+        flipping between two texts): named in the change, not a new text.
+        The versions are read only when the change log has recorded this
+        text for the file before (a live article can have hundreds)."""
+        if self.crawler is not None and not Evidence.of(self.crawler).event(rel, None, digest):
+            return None
         for version in reversed(article_versions(self.store, rel)):
             if version.current:
                 continue
