@@ -187,15 +187,16 @@ class MarkdownWriterPipeline:
         (a domain move or a new canonical form would fork the article into a
         second file). A file another key already holds is that article (two
         seed URLs of one article, e.g. two share links of one qq story), and
-        so is an article whose source URL, or the address it answered at,
-        is an archived article's (a seed naming where an article moved to).
+        so is a seed URL that is an archived article's source or last
+        address (a seed naming where an article moved to). Where a new seed
+        URL's page answered is no evidence: two articles redirected to one
+        consent page are not one article.
         Only the one logged migration (legacy_path) renames a file."""
         derived = article_path(article)
         if self.crawler is None:
             return derived
         store = shared_store(self.crawler)
-        state = (store.get(article["key"]) or store.by_path(derived) or store.by_address(article["source_url"])
-                 or (article.get("url") and store.by_address(article["url"])) or None)
+        state = store.get(article["key"]) or store.by_path(derived) or store.by_address(article["source_url"])
         if state is None:
             return derived
         if state.key != article["key"]:
