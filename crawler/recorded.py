@@ -37,6 +37,7 @@ import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.changelog import FILENAME as CHANGELOG
+from crawler.diffing import same_digest
 from crawler.warc.lookup import index_lines
 
 #: The archive's CDXJ index and what it covers (crawler/extensions/warcindex.py).
@@ -62,8 +63,12 @@ def _matches(recorded, capture: str | None, digest: str | None) -> bool:
     capture tells a revert (the same text as an earlier version, a new
     capture) from the version it returns to."""
     for seen_capture, seen_digest in recorded:
-        known = [(a, b) for a, b in ((seen_capture, capture), (seen_digest, digest)) if a and b]
-        if known and all(a == b for a, b in known):
+        said = []  # what both sides know, and whether it agrees
+        if seen_capture and capture:
+            said.append(seen_capture == capture)
+        if seen_digest and digest and same_digest(seen_digest, digest) is not None:
+            said.append(same_digest(seen_digest, digest))  # (digests of two algorithms say nothing)
+        if said and all(said):
             return True
     return False
 

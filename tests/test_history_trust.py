@@ -606,3 +606,16 @@ def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tm
     assert evidence.text(rel, meta["warc_record_id"], text_digest(text), url=meta["fetched_url"])
     assert evidence._offsets == {}  # no WARC read whole
     assert not Evidence(archive).text(rel, meta["warc_record_id"], "t1:" + "0" * 64, url=meta["fetched_url"])
+
+
+def test_evidence_matches_a_version_by_what_both_sides_know():
+    from crawler.recorded import _matches
+
+    recorded = {("<urn:uuid:a>", "t1:" + "a" * 64)}
+    assert _matches(recorded, "<urn:uuid:a>", "t1:" + "a" * 64)
+    assert not _matches(recorded, "<urn:uuid:b>", "t1:" + "a" * 64)  # a revert: the same text, a new capture
+    assert not _matches(recorded, "<urn:uuid:a>", "t1:" + "b" * 64)  # a file changed by hand
+    assert _matches(recorded, None, "a" * 64)  # a digest from before digests named their algorithm
+    # a digest of another algorithm says nothing: the capture decides, and alone it is not enough
+    assert _matches(recorded, "<urn:uuid:a>", "t2:" + "c" * 64)
+    assert not _matches({(None, "t1:" + "a" * 64)}, None, "t2:" + "a" * 64)
