@@ -19,6 +19,7 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.extraction import ExtractionError, ExtractionPool
 from crawler.failures import binary_content, failure_reason, is_image
+from crawler.iothread import run_io
 from crawler.items import Article
 from crawler.netguard import blocked_reason, parse_networks, port_policy
 from crawler.seeds import load_seeds
@@ -192,7 +193,11 @@ class QqSpider(scrapy.Spider):
         )
         yield article
         if self.settings.getbool("ARCHIVE_IMAGES"):
-            for request in self.image_requests(article):
+            urls = self.image_urls(article)
+            # index look-ups and WARC reads in the archive I/O thread, not on the reactor
+            indexed = urls and (Path(self.settings.get("ARCHIVE_DIR")) / "index.cdxj").is_file()
+            earlier = await run_io(self.crawler, self.earlier_captures, urls) if indexed else {}
+            for request in self.image_requests(urls, earlier):
                 yield request
 
     def not_the_article(self, key: str, seed_url: str, response, fields: dict) -> str | None:
@@ -282,26 +287,33 @@ class QqSpider(scrapy.Spider):
             kind = first_kind  # unreachable, then absent: the worst of the two
         self.fail(seed_url, f"{first}; then {reason} at {url}" if first else reason, kind=kind)
 
-    def image_requests(self, article):
+    @staticmethod
+    def image_urls(article) -> list[str]:
         urls = [b["src"] for b in article.get("blocks") or [] if b["type"] == "image"]
         if article.get("thumbnail"):
             urls.append(article["thumbnail"])
-        for url in dict.fromkeys(urls):
-            if url.startswith(("http://", "https://")):
-                # archived before: asked conditionally, and an unchanged
-                # answer is a revisit of that capture, not a second copy
-                earlier = latest_capture(self.settings.get("ARCHIVE_DIR"), url)
-                headers = {name: earlier[key] for name, key in (("If-None-Match", "etag"),
-                                                               ("If-Modified-Since", "last_modified"))
-                           if earlier and earlier.get(key)}
-                yield scrapy.Request(
-                    url,
-                    callback=self.image_archived,
-                    errback=self.image_failed,
-                    headers=headers,
-                    meta={"refresh_original": earlier} if earlier else {},
-                    priority=-10,  # after the articles
-                )
+        return [url for url in dict.fromkeys(urls) if url.startswith(("http://", "https://"))]
+
+    def earlier_captures(self, urls) -> dict:
+        """The latest capture of each image archived before (crawler.warc.lookup)."""
+        return {url: latest_capture(self.settings.get("ARCHIVE_DIR"), url) for url in urls}
+
+    def image_requests(self, urls, earlier: dict):
+        """Each image once; one archived before is asked conditionally, and an
+        unchanged answer is a revisit of that capture, not a second copy."""
+        for url in urls:
+            capture = earlier.get(url)
+            headers = {name: capture[key] for name, key in (("If-None-Match", "etag"),
+                                                           ("If-Modified-Since", "last_modified"))
+                       if capture and capture.get(key)}
+            yield scrapy.Request(
+                url,
+                callback=self.image_archived,
+                errback=self.image_failed,
+                headers=headers,
+                meta={"refresh_original": capture} if capture else {},
+                priority=-10,  # after the articles
+            )
 
     def image_archived(self, response):
         stats = self.crawler.stats
