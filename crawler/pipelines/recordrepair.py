@@ -94,11 +94,13 @@ class UnrecordedOutcomes:
         state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
         if not previous or not self.archive.exists(previous):
             return
-        text = self.archive.read_text(previous)
-        digest = text_digest(text)
+        try:
+            text = self.archive.read_text(previous)
+            digest, meta = text_digest(text), markdown.parse(text)[0]
+        except Exception:  # a copy damaged by hand or by disk: no outcome of the crawler's to record
+            return
         if state is not None and state.text_digest and same_digest(state.text_digest, digest) is not False:
             return  # its outcome was recorded: the state's text is this copy's
-        meta = markdown.parse(text)[0]
         capture = meta.get("warc_record_id")
         evidence = Evidence.of(self.crawler)
         done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
