@@ -44,8 +44,10 @@ _WORD = re.compile(r"\w+")
 SHINGLE = 4
 
 
-def shingles(text: str) -> Counter:
-    tokens = _WORD.findall(text or "")
+def shingles(text: str, token: re.Pattern = _WORD) -> Counter:
+    """4-token shingles; ``token`` is what a token is (a word here; a CJK
+    character for Chinese, bench/extraction_zh.py)."""
+    tokens = token.findall(text or "")
     if not tokens:
         return Counter()
     if len(tokens) < SHINGLE:
@@ -53,9 +55,9 @@ def shingles(text: str) -> Counter:
     return Counter(tuple(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
 
 
-def page_score(true: str, pred: str) -> tuple[float | None, float | None]:
+def page_score(true: str, pred: str, token: re.Pattern = _WORD) -> tuple[float | None, float | None]:
     """(precision, recall) of one page; None where the score is undefined."""
-    t, p = shingles(true), shingles(pred)
+    t, p = shingles(true, token), shingles(pred, token)
     tp = sum((t & p).values())
     fp = sum((p - t).values())
     fn = sum((t - p).values())
