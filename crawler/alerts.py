@@ -46,8 +46,8 @@ def links(event: dict, site_url: str = "") -> dict:
     if site_url:
         base = site_url.rstrip("/") + "/"
         if article:
-            # Hugo lowercases page paths
-            out["page"] = base + urllib.parse.quote(_stem(article).lower()) + "/"
+            # the page keeps the id's case (hugo/config.yaml: disablePathToLower)
+            out["page"] = base + urllib.parse.quote(_stem(article)) + "/"
         if previous and article:
             stamp = PurePosixPath(previous).stem
             out["diff"] = base + urllib.parse.quote(f"diffs/{_stem(article)}/{stamp}.html")

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -115,8 +116,8 @@ def make_archive(root: Path) -> dict:
 
 
 def page_url(rel: str) -> str:
-    """The site path of an article's page: Hugo lowercases it."""
-    return "/" + rel[len("articles/"):-len(".md")].lower() + "/"
+    """The site path of an article's page: the id keeps its case (disablePathToLower)."""
+    return "/" + rel[len("articles/"):-len(".md")] + "/"
 
 
 def page_of(public: Path, rel: str) -> Path:
@@ -448,3 +449,34 @@ def test_images_are_shown_from_the_archive_and_marked_when_never_captured(full_c
     bare = lxml_html.fromstring(page_of(built[0] / SITE_DIR / "public", paths["000_916c35625ed2f8d3.txt"]).read_bytes())
     marked = bare.xpath("//article//img")
     assert marked and all("not-archived" in i.get("class") and i.get("src").startswith("https://") for i in marked)
+
+
+def test_the_command_says_how_to_view_the_site_and_serves_it_with_the_ids_case(tmp_path):
+    """`scrapy hugo --serve` builds, then serves the site on 127.0.0.1; the page
+    of an article is at the id the commands print (its case kept)."""
+    import urllib.request
+
+    hugo_required()
+    archive = tmp_path / "archive"
+    paths = make_archive(archive)
+    built = run_command("--archive", str(archive))
+    assert built.returncode == 0 and "to view it: scrapy hugo --serve" in built.stdout, built.stderr
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "scrapy", "hugo", "--archive", str(archive), "--serve", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        rel = paths["000_916c35625ed2f8d3.txt"]  # articles/qq/20250213A06E5300.md
+        assert any(c.isupper() for c in rel)
+        url = f"http://127.0.0.1:{port}{page_url(rel)}"
+        for _ in range(600):
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5) as answer:
+                    page = answer.read().decode("utf-8")
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.1)
+        assert "马斯克" in page
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -23,7 +23,7 @@ class Command(ScrapyCommand):
     requires_crawler_process = False
 
     def syntax(self) -> str:
-        return "[--archive DIR] [--output DIR] [--base-url URL]"
+        return "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
 
     def short_desc(self) -> str:
         return "Build the archive as a static Hugo site, with each article's versions and diffs"
@@ -35,6 +35,8 @@ class Command(ScrapyCommand):
                             help="where the site is written (default: HUGO_OUTPUT_DIR, else <archive>/site/public)")
         parser.add_argument("--base-url", metavar="URL", dest="base_url",
                             help="root URL the site is served from (default: HUGO_BASE_URL)")
+        parser.add_argument("--serve", metavar="PORT", nargs="?", const=1313, type=int,
+                            help="then serve the built site on http://127.0.0.1:PORT/ (1313) until Ctrl-C")
         one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
@@ -61,3 +63,21 @@ class Command(ScrapyCommand):
             if line not in result.stderr and line not in result.stdout:
                 print(f"WARN {line}", file=sys.stderr)
         print(f"site built in {result.public}")
+        if opts.serve is None:
+            print("to view it: scrapy hugo --serve (http://127.0.0.1:1313/), or any web server on that folder")
+            return
+        serve(result.public, opts.serve)
+
+
+def serve(folder, port: int) -> None:
+    """The built site over HTTP on 127.0.0.1 (the standard library's server), until Ctrl-C."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        print(f"serving the site on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass

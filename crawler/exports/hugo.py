@@ -206,7 +206,7 @@ class HugoSite:
         stem = rel[: -len(".md")]
         up = "../" * (stem.count("/") + 2)  # from diffs/<stem>/ to the site's root
         shown = {url: up + copy for url, copy in images.items()}
-        back = ("the article and its versions", f"{up}{urllib.parse.quote(stem.lower())}/")
+        back = ("the article and its versions", f"{up}{urllib.parse.quote(stem)}/")
         copies = article_versions(self.store, f"articles/{rel}")
         versions = []
         for copy, successor in zip(copies, copies[1:]):
