@@ -619,3 +619,26 @@ def test_evidence_matches_a_version_by_what_both_sides_know():
     # a digest of another algorithm says nothing: the capture decides, and alone it is not enough
     assert _matches(recorded, "<urn:uuid:a>", "t2:" + "c" * 64)
     assert not _matches({(None, "t1:" + "a" * 64)}, None, "t2:" + "a" * 64)
+
+
+def test_a_change_recorded_but_for_its_state_is_not_counted_again(site, tmp_path):
+    """Killed between the change-log event and the state write: the next
+    check finds the text and its records there, counts it unchanged, and
+    the state catches up (the run after says nothing of it)."""
+    from tests.fixtures.killpoint import extensions_killed_after_event
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    headline_edit(pages)
+    killed = run_scrapy(["refresh"], archive, proxy.url,
+                        settings={"EXTENSIONS": extensions_killed_after_event(), "KILL_AFTER_EVENT": "changed"})
+    assert killed.returncode == -9
+    for _ in range(2):
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+        summary = result.log[result.log.index("refresh summary"):]
+        assert "unchanged:  1" in summary and "changed:    0" in summary, summary
+        assert "never recorded" not in result.log
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    assert len(metadata_files(archive)) == 2

@@ -129,8 +129,11 @@ class ArchiveStateRecorder:
             state.text_digest = digest
             state.last_changed = capture.get("date") or now
             state.first_captured = state.first_captured or capture.get("date") or now
-        elif same_digest(state.text_digest, digest) is None:
-            state.text_digest = digest  # made by an earlier digest algorithm: the same text, named anew
+        elif same_digest(state.text_digest, digest) is not True:
+            # "unchanged": the file holds this text. A digest of an earlier
+            # algorithm is named anew; one the state fell behind on (a kill
+            # between the event and the state write) catches up
+            state.text_digest = digest
         # the event before the state: a crash between the two leaves the event
         # logged (the next check finds the state behind, not the log), and
         # crawler.recorded finds it there: an event is never logged twice

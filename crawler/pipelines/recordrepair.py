@@ -62,6 +62,12 @@ class UnrecordedOutcomes:
         evidence = Evidence.of(self.crawler)
         done = {"text": evidence.text(path, capture, article["text_digest"], url=meta.get("fetched_url")),
                 "event": evidence.event(path, capture, article["text_digest"])}
+        if done["text"] and done["event"]:
+            # recorded but for the state (a kill between the event and the
+            # state write): "unchanged", and the state recorder catches up
+            logger.info("%s: %s was recorded but for the capture state: state brought up to date",
+                        article["source_url"], path)
+            return item
         versions = article_versions(self.archive, path)
         if len(versions) >= 2:
             current, previous = versions[-1].text, versions[-2]
