@@ -13,9 +13,9 @@ import time
 
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from crawler import signals as crawler_signals
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Progress:
     def from_crawler(cls, crawler):
         interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         if interval <= 0:
-            raise NotConfigured("PROGRESS_INTERVAL is 0")
+            raise feature_off(__name__, "PROGRESS_INTERVAL is 0")
         ext = cls(crawler, interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
