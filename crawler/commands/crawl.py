@@ -5,6 +5,9 @@ when any seed URL could not be archived (the summary extension counts them
 in ``archive/seed_urls_failed``), when a WARC file is damaged
 (``warc/damaged_files``), when the crawl cannot start, and when it was
 stopped before it finished.
+
+The console says warnings, errors and the summary only, the summary last
+(``-v`` or ``-L INFO`` for the detail; a log file keeps it).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
-from crawler.cli import check_spider_arguments, one_line_errors, reject_unknown_options
+from crawler.cli import (add_verbose, check_spider_arguments, one_line_errors, print_summary, quiet_console,
+                         reject_unknown_options)
 from crawler.failures import RUN_FAILURE_STATS
 from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
@@ -76,6 +80,7 @@ def locked_run(command, spider: str, spargs: dict) -> int:
             crawler = command.crawler_process.create_crawler(spider)
             command.crawler_process.crawl(crawler, **spargs)
             command.crawler_process.start()
+            print_summary(crawler)
             return run_status(crawler, command.crawler_process)
     except ArchiveLocked as exc:
         return not_started(exc, EXIT_LOCKED)
@@ -89,11 +94,13 @@ class Command(ScrapyCrawlCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
+        add_verbose(parser)
         one_line_errors(self, parser)
 
     def process_options(self, args, opts) -> None:
         # checked here, before Scrapy starts its logging: a mistake is the one line said
         super().process_options(args, opts)
+        quiet_console(self, opts)
         reject_unknown_options(self, args)
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`", print_help=False)

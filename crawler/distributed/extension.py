@@ -289,6 +289,7 @@ class SharedCrawl:
                 pipe.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
         pipe.execute()
         record = run_record(client, run.keys, run.spider_name)
+        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.cli.print_summary)
         ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
         pipe = client.pipeline()
         pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)

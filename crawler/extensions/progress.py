@@ -4,11 +4,13 @@ Every ``PROGRESS_INTERVAL`` seconds (the way Scrapy's LogStats reports
 pages/min), one line: seed URLs (or due articles) with an outcome, out of
 how many, the rate, and the time left at that rate. The first line comes
 after one interval, so a short run says nothing more than its summary.
+Logged at INFO, and said on stderr too when the console is quiet (the default).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 from itemadapter import ItemAdapter
@@ -78,7 +80,12 @@ class Progress:
         return f"progress: {done} of {total} {what} done{share}, {rate:.1f}/min{left}"
 
     def log(self, spider):
-        logger.info(self.line(spider))
+        line = self.line(spider)
+        logger.info(line)
+        if self.crawler.settings.getbool("CONSOLE_QUIET"):
+            # a console left at warnings (crawler.cli.quiet_console) still says how far the run is
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def spider_closed(self, spider, reason):
         if self.task is not None and self.task.running:

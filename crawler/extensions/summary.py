@@ -4,6 +4,9 @@ Every seed URL ends with an outcome; one that never got one (its request
 vanished, say) is failed with that said. The count of failed seed URLs goes
 into the stats as ``archive/seed_urls_failed``, which the ``crawl`` command
 turns into a non-zero exit status for cron.
+
+The summary is logged at INFO (a log file keeps it) and kept as
+``crawler.run_summary`` for the commands to print last.
 """
 
 from __future__ import annotations
@@ -107,8 +110,7 @@ class CrawlSummary:
         for url in seed_urls:
             if url in self.failures:
                 lines.append(f"    - {_short(url)}: {_short(self.failures[url], 500)}")
-        log = logger.error if counts["failed"] else logger.info
-        log("\n".join(lines))
+        self._say(lines)
 
     def _refresh_summary(self, urls, counts, failed_by_reason):
         """checked / unchanged / changed / gone / back / failed, each changed
@@ -126,7 +128,13 @@ class CrawlSummary:
         lines.append(f"  failed:     {counts['failed']}")
         lines += [f"    {n} x {kind}" for kind, n in sorted(failed_by_reason.items())]
         lines += [f"    - {_short(u)}: {_short(self.failures[u], 500)}" for u in urls if u in self.failures]
-        (logger.error if counts["failed"] else logger.info)("\n".join(lines))
+        self._say(lines)
+
+    def _say(self, lines):
+        """Into the log at INFO, and for the command to print last."""
+        text = "\n".join(lines)
+        self.crawler.run_summary = text
+        logger.info(text)
 
 
 def _reason_kind(reason: str) -> str:
