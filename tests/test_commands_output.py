@@ -1,5 +1,6 @@
 """What a run prints (issue 25, "Output"): the summary last and little else by default, the detail
-with ``-v``/``-L INFO`` and in a log file, features that are off silent above INFO.
+with ``-v``/``-L INFO`` and in a log file, features that are off silent above INFO, and a run
+stopped by Ctrl-C or SIGTERM said to be interrupted (not failed), with 128 + the signal's number.
 
 Every test runs the real ``scrapy`` command as a subprocess, its stdout and stderr in one pipe (the
 order a terminal shows). Requests go to the fixture web or to 127.0.0.1 proxies only.
@@ -10,9 +11,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ import pytest
 from tests.conftest import ROOT, SEEDS
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (DEBUG|INFO|WARNING|ERROR|CRITICAL): ")
+INTERRUPTED = re.compile(r"^interrupted: (\d+) not done, run again to finish$")
 
 
 def command(args: list[str], archive: Path) -> list[str]:
@@ -122,3 +127,72 @@ def test_diff_live_prints_no_scrapy_banner(tmp_path):
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "Versions:" not in proc.stdout and "Overridden settings" not in proc.stdout, proc.stdout[-3000:]
     assert proc.stdout.rstrip().splitlines()[-1].startswith("scrapy diff: live page ")
+
+
+class HangingProxy:
+    """A proxy on 127.0.0.1 that takes connections and never answers: the run waits on it."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(50)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+
+    def close(self):
+        self.server.close()
+        for conn in self.connections:
+            conn.close()
+
+
+def interrupted_run(args: list[str], archive: Path, signum: int) -> subprocess.CompletedProcess:
+    proxy = HangingProxy()
+    try:
+        proc = subprocess.Popen(command([*args, "-s", "DOWNLOAD_TIMEOUT=3"], archive), cwd=ROOT,
+                                env=environment(proxy.url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        deadline = time.monotonic() + 60
+        while not proxy.connections and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proxy.connections, "the run never asked the proxy"
+        proc.send_signal(signum)
+        out, _ = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out)
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_crawl_says_what_was_not_done_with_128_plus_the_signal(signum, status, tmp_path):
+    proc = interrupted_run(["crawl", "qq", "-a", f"seeds={SEEDS}"], tmp_path / "archive", signum)
+    assert proc.returncode == status, proc.stdout[-3000:]
+    block = summary_block(proc.stdout, "crawl summary")
+    done = INTERRUPTED.match(block[-1])
+    assert done and int(done[1]) >= 1, block
+    # what was never reached is not a failure
+    assert "no result" not in proc.stdout, proc.stdout[-3000:]
+    assert f"{signal.Signals(signum).name}: finishing the requests under way" in proc.stdout
+
+
+def test_an_interrupted_refresh_says_what_was_not_checked(tmp_path):
+    archive = tmp_path / "archive"
+    (archive / "articles/qq").mkdir(parents=True)
+    text = (SEEDS / "000_916c35625ed2f8d3.txt").read_text(encoding="utf-8")
+    head, body = text.split("\n---\n", 1)
+    (archive / "articles/qq/20250213A06E5300.md").write_text(
+        f'{head}\nfetched_url: "https://new.qq.com/rain/a/20250213A06E5300"\nwarc_date: "2026-11-20T10:00:00Z"'
+        f"\n---\n{body}", encoding="utf-8")
+    proc = interrupted_run(["refresh"], archive, signal.SIGINT)
+    assert proc.returncode == 130, proc.stdout[-3000:]
+    block = summary_block(proc.stdout, "refresh summary")
+    assert "  checked:    0 of 1 due" in block and "  failed:     0" in block, block
+    assert block[-1] == "interrupted: 1 not done, run again to finish", block

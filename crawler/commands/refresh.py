@@ -3,7 +3,8 @@
 Runs the ``refresh`` spider over the articles the capture state holds,
 chosen by age, site, name and count. Exit status: 0 when every article was
 checked (changed and gone are outcomes, not failures), 1 when any check
-failed, 75 when another run holds the archive; 2 for a mistake on the
+failed, 75 when another run holds the archive, 130 when Ctrl-C stopped it
+(128 + the signal's number: 143 for SIGTERM); 2 for a mistake on the
 command line (an unknown option or site), said in one line. The console
 says warnings, errors and the summary only (``-v`` or ``-L INFO`` for more).
 """
