@@ -100,11 +100,12 @@ def quiet_console(command, opts) -> None:
     the summary only (CONSOLE_LOG_LEVEL). ``-v``, a level given on the command line (``-L``,
     ``-s LOG_LEVEL=``) and a log file (``--logfile``, ``LOG_FILE``) keep LOG_LEVEL's detail."""
     settings = command.settings
+    level_given = settings.getpriority("LOG_LEVEL") >= SETTINGS_PRIORITIES["cmdline"]
     if getattr(opts, "verbose", False):
-        if settings.getpriority("LOG_LEVEL") < SETTINGS_PRIORITIES["cmdline"] or settings.get("LOG_LEVEL") != "DEBUG":
+        if not (level_given and settings.get("LOG_LEVEL") == "DEBUG"):  # -v -L DEBUG is DEBUG
             settings.set("LOG_LEVEL", "INFO", priority="cmdline")
         return
-    if settings.getpriority("LOG_LEVEL") >= SETTINGS_PRIORITIES["cmdline"] or settings.get("LOG_FILE"):
+    if level_given or settings.get("LOG_FILE"):
         return
     level = settings.get("CONSOLE_LOG_LEVEL") or "WARNING"
     settings.set("LOG_LEVEL", level, priority="cmdline")

@@ -154,7 +154,7 @@ class HangingProxy:
             conn.close()
 
 
-def interrupted_run(args: list[str], archive: Path, signum: int) -> subprocess.CompletedProcess:
+def interrupted_run(args: list[str], archive: Path, signum: int, twice: bool = False) -> subprocess.CompletedProcess:
     proxy = HangingProxy()
     try:
         proc = subprocess.Popen(command([*args, "-s", "DOWNLOAD_TIMEOUT=3"], archive), cwd=ROOT,
@@ -165,6 +165,9 @@ def interrupted_run(args: list[str], archive: Path, signum: int) -> subprocess.C
             time.sleep(0.05)
         assert proxy.connections, "the run never asked the proxy"
         proc.send_signal(signum)
+        if twice:  # the second one stops the run at once
+            time.sleep(0.5)
+            proc.send_signal(signum)
         out, _ = proc.communicate(timeout=120)
         return subprocess.CompletedProcess(proc.args, proc.returncode, out)
     finally:
@@ -181,6 +184,13 @@ def test_an_interrupted_crawl_says_what_was_not_done_with_128_plus_the_signal(si
     # what was never reached is not a failure
     assert "no result" not in proc.stdout, proc.stdout[-3000:]
     assert f"{signal.Signals(signum).name}: finishing the requests under way" in proc.stdout
+
+
+def test_a_second_ctrl_c_stops_at_once_with_the_same_status(tmp_path):
+    proc = interrupted_run(["crawl", "qq", "-a", f"seeds={SEEDS}"], tmp_path / "archive",
+                           signal.SIGINT, twice=True)
+    assert proc.returncode == 130, proc.stdout[-3000:]
+    assert "crawl summary" not in proc.stdout, proc.stdout[-3000:]
 
 
 def test_an_interrupted_refresh_says_what_was_not_checked(tmp_path):

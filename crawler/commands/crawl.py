@@ -47,7 +47,8 @@ def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
     except RuntimeError:  # the spider never started (Scrapy sets the stats when it does)
         stats = {}
     signum = getattr(process, "interrupted_by", None)
-    if signum and not process.bootstrap_failed and stats.get("finish_reason") == "shutdown":
+    # "shutdown": stopped gracefully; none: a second signal stopped it at once
+    if signum and not process.bootstrap_failed and stats.get("finish_reason") in ("shutdown", None):
         return 128 + signum
     if process.bootstrap_failed or stats.get("finish_reason") != "finished":
         # stopped early (Ctrl-C twice, a shutdown signal): not shown done
