@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 
 #: A negative number is a value, not an option.
 NUMBER = re.compile(r"^-\d+(\.\d+)?$")
@@ -86,3 +87,35 @@ def archive_relative(archive_dir, ref: str) -> str:
         return ref
     version = re.match(r"^versions/(.+)/[^/]+\.md$", inside)
     return f"articles/{version[1]}.md" if version else inside
+
+
+def add_verbose(parser) -> None:
+    """``-v``: the run's detail on the terminal, as ``-L INFO``."""
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log the run's detail (settings, progress, stats), as -L INFO")
+
+
+def quiet_console(command, opts) -> None:
+    """Call in ``process_options``, after Scrapy's own: the console says warnings, errors and
+    the summary only (CONSOLE_LOG_LEVEL). ``-v``, a level given on the command line (``-L``,
+    ``-s LOG_LEVEL=``) and a log file (``--logfile``, ``LOG_FILE``) keep LOG_LEVEL's detail."""
+    settings = command.settings
+    level_given = settings.getpriority("LOG_LEVEL") >= SETTINGS_PRIORITIES["cmdline"]
+    if getattr(opts, "verbose", False):
+        if not (level_given and settings.get("LOG_LEVEL") == "DEBUG"):  # -v -L DEBUG is DEBUG
+            settings.set("LOG_LEVEL", "INFO", priority="cmdline")
+        return
+    if level_given or settings.get("LOG_FILE"):
+        return
+    level = settings.get("CONSOLE_LOG_LEVEL") or "WARNING"
+    settings.set("LOG_LEVEL", level, priority="cmdline")
+    # the progress lines (crawler.extensions.progress) are said on stderr when INFO is not shown
+    settings.set("CONSOLE_QUIET", level.upper() not in ("DEBUG", "INFO"), priority="cmdline")
+
+
+def print_summary(crawler) -> None:
+    """The run's summary (crawler.extensions.summary), the last thing a run prints, on stdout."""
+    text = getattr(crawler, "run_summary", None)
+    if text:
+        sys.stderr.flush()
+        print(text, flush=True)

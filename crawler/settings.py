@@ -176,7 +176,14 @@ REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+# The detail of a log file (LOG_FILE, --logfile) and of `-v` / `-L INFO`.
 LOG_LEVEL = "INFO"
+# What `scrapy crawl` and `scrapy refresh` log on the console otherwise: warnings
+# and errors; the run's summary is printed last on stdout whatever the level.
+# "INFO" brings back Scrapy's settings and stats dumps by default.
+CONSOLE_LOG_LEVEL = "WARNING"
+# Set by the commands when the console is quiet (progress lines then go to stderr).
+CONSOLE_QUIET = False
 
 # --- Shared crawl (Redis) ---
 # redis://host:port/db: `scrapy crawl qq` and `scrapy refresh` become workers

@@ -44,7 +44,8 @@ def run_scrapy(args: list[str], archive: Path, proxy_url: str | None, settings: 
     if proxy_url:
         env.update(http_proxy=proxy_url, https_proxy=proxy_url)
     env.update(env_extra or {})
-    cmd = [sys.executable, "-m", "scrapy", *args,
+    # -L INFO: the tests read the run's log (the console says warnings and the summary only)
+    cmd = [sys.executable, "-m", "scrapy", *args, "-L", "INFO",
            "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
            "-s", "DOWNLOAD_TIMEOUT=20"]
     for key, value in (settings or {}).items():

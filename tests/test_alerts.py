@@ -317,7 +317,7 @@ def test_a_shared_refresh_notifies_once_from_the_last_worker_with_every_worker_s
         for i in range(2):
             folder = tmp_path / f"worker{i}"
             folder.mkdir()
-            cmd = [sys.executable, "-m", "scrapy", "refresh", "-s", f"ARCHIVE_DIR={archive}",
+            cmd = [sys.executable, "-m", "scrapy", "refresh", "-L", "INFO", "-s", f"ARCHIVE_DIR={archive}",
                    "-s", f"REDIS_URL=redis://127.0.0.1:{port}/0", "-s", "REDIS_KEY_PREFIX=alerts",
                    "-s", "REDIS_RUN_ID=alerts", "-s", f"NOTIFY_URLS=json://127.0.0.1:{receiver.port}/shared"]
             for key, value in WORKER_SETTINGS.items():

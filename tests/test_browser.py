@@ -911,7 +911,7 @@ def test_a_killed_crawl_leaves_nothing_outside_the_archive(direct_web, tmp_path)
     seeds = bs.seed_file(tmp_path / "seeds", [f"{outside.base}/hang"])
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(TMPDIR=str(tmpdir), HOME=str(home))
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}", "-s", f"ARCHIVE_DIR={archive}",
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-L", "INFO", "-a", f"seeds={seeds}", "-s", f"ARCHIVE_DIR={archive}",
            "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0", "-s", "BROWSER_PAGE_TIMEOUT=60"]
     for key, value in _direct_settings().items():
         cmd += ["-s", f"{key}={value}"]
@@ -1049,7 +1049,7 @@ def test_no_other_local_process_can_use_the_browsers_guard_proxy(tmp_path):
     seeds = bs.seed_file(tmp_path / "seeds", [f"https://{HANG_HOST}/story"])
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(http_proxy=operator, https_proxy=operator)
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}", "-s",
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-L", "INFO", "-a", f"seeds={seeds}", "-s",
            f"ARCHIVE_DIR={tmp_path / 'archive'}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
            "-s", f"BROWSER_RENDER={HANG_HOST}", "-s", "BROWSER_PAGE_TIMEOUT=20"]
     log_path = tmp_path / "crawl.log"

@@ -120,7 +120,7 @@ def test_refresh_of_a_site_the_archive_does_not_have_says_so(archive, tmp_path):
     assert files(archive) == before
     # once the archive has its state, the sites come from it
     known = scrapy(["refresh", "--site", "qq"], archive, tmp_path)  # through the dead proxy: a failed check
-    assert known.returncode == 1 and "checked:    1 of 1 due" in known.stderr, known.stderr[-3000:]
+    assert known.returncode == 1 and "checked:    1 of 1 due" in known.stdout, known.stdout[-3000:]
     assert (archive / "state.sqlite3").exists()
     again = scrapy(["refresh", "--site", "qqq"], archive, tmp_path)
     assert one_line(again, 2) == line
@@ -137,7 +137,7 @@ def test_refresh_of_an_empty_archive_hints_to_crawl_first(tmp_path):
     (archive / "articles").mkdir(parents=True)
     result = scrapy(["refresh"], archive, tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "checked:    0 of 0 due" in result.stderr
+    assert "checked:    0 of 0 due" in result.stdout  # the summary, printed last
     hint = [line for line in said(result) if "no articles yet" in line]
     assert hint and "scrapy crawl qq" in hint[0], said(result)
 
@@ -147,7 +147,7 @@ def test_refresh_of_an_empty_archive_hints_to_crawl_first(tmp_path):
 def test_the_lock_owner_file_names_no_process_once_the_run_is_over(archive, tmp_path):
     result = scrapy(["refresh"], archive, tmp_path)  # through the dead proxy: a failed check, exit 1
     assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
-    assert "refresh summary" in result.stderr
+    assert "refresh summary" in result.stdout
     assert (archive / ".lock").exists() and not (archive / ".lock.owner").exists()
 
 

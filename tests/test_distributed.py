@@ -353,7 +353,7 @@ def start_worker(base: Path, name: str, args: list[str], archive: Path, redis_ur
                  proxy_url: str | None, **settings) -> subprocess.Popen:
     folder = base / name
     folder.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "scrapy", *args, "-s", f"ARCHIVE_DIR={archive}", "-s", f"REDIS_URL={redis_url}",
+    cmd = [sys.executable, "-m", "scrapy", *args, "-L", "INFO", "-s", f"ARCHIVE_DIR={archive}", "-s", f"REDIS_URL={redis_url}",
            "-s", f"REDIS_KEY_PREFIX={prefix}"]
     for key, value in {**WORKER_SETTINGS, **settings}.items():
         cmd += ["-s", f"{key}={value}"]

@@ -111,7 +111,7 @@ def base(web, tmp_path_factory):
 
 
 def scrapy(cwd: Path, args: list[str], archive: Path, proxy_url: str | None, **settings):
-    cmd = [sys.executable, "-m", "scrapy", *args, "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0",
+    cmd = [sys.executable, "-m", "scrapy", *args, "-L", "INFO", "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0",
            "-s", "RETRY_TIMES=0", "-s", "EXTRACTION_WORKERS=1", "-s", "BROWSER_RENDER=never"]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]

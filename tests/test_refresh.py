@@ -278,7 +278,7 @@ def test_two_runs_on_one_archive_never_interleave(web, seeds, tmp_path):
                      and not p.name.startswith(".")}
     first_warcs = warcs()
     try:
-        holder = subprocess.Popen([sys.executable, "-m", "scrapy", "refresh", "-s", f"ARCHIVE_DIR={archive}",
+        holder = subprocess.Popen([sys.executable, "-m", "scrapy", "refresh", "-L", "INFO", "-s", f"ARCHIVE_DIR={archive}",
                                    "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 60

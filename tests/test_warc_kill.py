@@ -76,7 +76,7 @@ def kill_site() -> tuple[SlowPages, list[str], str]:
 
 def crawl_command(seeds: Path, archive: Path, settings: dict) -> list[str]:
     """The command run_crawl (tests/conftest.py) runs."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}",
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-L", "INFO", "-a", f"seeds={seeds}",
            "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
            "-s", "DOWNLOAD_TIMEOUT=20"]
     for key, value in settings.items():

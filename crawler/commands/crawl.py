@@ -4,20 +4,28 @@ Scrapy's own command exits 0 however many pages failed. This one exits 1
 when any seed URL could not be archived (the summary extension counts them
 in ``archive/seed_urls_failed``), when a WARC file is damaged
 (``warc/damaged_files``), when the crawl cannot start, and when it was
-stopped before it finished.
+stopped early for another reason. A run interrupted by a signal (Ctrl-C,
+SIGTERM) exits 128 + the signal's number, as a shell does: 130 for Ctrl-C,
+143 for SIGTERM; its summary says what was not done.
+
+The console says warnings, errors and the summary only, the summary last
+(``-v`` or ``-L INFO`` for the detail; a log file keeps it).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import signal
+import sys
 from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
-from crawler.cli import check_spider_arguments, one_line_errors, reject_unknown_options
+from crawler.cli import (add_verbose, check_spider_arguments, one_line_errors, print_summary, quiet_console,
+                         reject_unknown_options)
 from crawler.failures import RUN_FAILURE_STATS
 from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
@@ -32,11 +40,16 @@ DAMAGE_STATS = RUN_FAILURE_STATS
 
 
 def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
-    """0 when the run did everything it was asked to, else 1."""
+    """0 when the run did everything it was asked to; 128 + the signal's number when a
+    signal stopped it (130 for Ctrl-C); else 1."""
     try:
         stats = crawler.stats.get_stats() if crawler.stats else {}
     except RuntimeError:  # the spider never started (Scrapy sets the stats when it does)
         stats = {}
+    signum = getattr(process, "interrupted_by", None)
+    # "shutdown": stopped gracefully; none: a second signal stopped it at once
+    if signum and not process.bootstrap_failed and stats.get("finish_reason") in ("shutdown", None):
+        return 128 + signum
     if process.bootstrap_failed or stats.get("finish_reason") != "finished":
         # stopped early (Ctrl-C twice, a shutdown signal): not shown done
         return 1
@@ -75,7 +88,9 @@ def locked_run(command, spider: str, spargs: dict) -> int:
                           must_exist=spider == "refresh"):
             crawler = command.crawler_process.create_crawler(spider)
             command.crawler_process.crawl(crawler, **spargs)
+            note_interruption(command.crawler_process)
             command.crawler_process.start()
+            print_summary(crawler)
             return run_status(crawler, command.crawler_process)
     except ArchiveLocked as exc:
         return not_started(exc, EXIT_LOCKED)
@@ -83,17 +98,41 @@ def locked_run(command, spider: str, spargs: dict) -> int:
         return not_started(exc, 1)
 
 
+def note_interruption(process) -> None:
+    """Remember the signal that stops the run (Scrapy's shutdown handlers say it only in the
+    log) as ``process.interrupted_by``, for the exit status."""
+    process.interrupted_by = None
+    for name in ("_signal_shutdown", "_signal_shutdown_reactorless"):
+        handler = getattr(process, name, None)
+        if handler is None:
+            continue
+
+        def remember(signum, frame, handler=handler):
+            if not process.interrupted_by:
+                process.interrupted_by = signum
+                # Scrapy says it at INFO, which the console leaves out
+                sys.stderr.write(f"{signal.Signals(signum).name}: finishing the requests under way, "
+                                 "then the summary (again to stop at once)\n")
+                sys.stderr.flush()
+            return handler(signum, frame)
+
+        setattr(process, name, remember)
+
+
 class Command(ScrapyCrawlCommand):
     def short_desc(self) -> str:
-        return "Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use"
+        return ("Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use, "
+                "130 if interrupted")
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
+        add_verbose(parser)
         one_line_errors(self, parser)
 
     def process_options(self, args, opts) -> None:
         # checked here, before Scrapy starts its logging: a mistake is the one line said
         super().process_options(args, opts)
+        quiet_console(self, opts)
         reject_unknown_options(self, args)
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`", print_help=False)

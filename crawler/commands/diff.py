@@ -22,7 +22,7 @@ from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
 
 from crawler import markdown, sites
-from crawler.cli import fail, one_line_errors, reject_unknown_options
+from crawler.cli import fail, one_line_errors, quiet_console, reject_unknown_options
 from crawler.commands.history import resolve
 from crawler.diffing import diff_articles, render_html, render_text
 from crawler.failures import binary_content
@@ -98,6 +98,12 @@ class Command(ScrapyCommand):
         parser.add_argument("--context", type=int, default=1, help="unchanged paragraphs around a change")
         parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
         one_line_errors(self, parser)
+
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)
+        # --live fetches with a crawler: its log (Scrapy's banner, settings and stats) on
+        # the console only when asked for (-L INFO, --logfile)
+        quiet_console(self, opts)
 
     def run(self, args, opts) -> None:
         reject_unknown_options(self, args)

@@ -3,8 +3,10 @@
 Runs the ``refresh`` spider over the articles the capture state holds,
 chosen by age, site, name and count. Exit status: 0 when every article was
 checked (changed and gone are outcomes, not failures), 1 when any check
-failed, 75 when another run holds the archive; 2 for a mistake on the
-command line (an unknown option or site), said in one line.
+failed, 75 when another run holds the archive, 130 when Ctrl-C stopped it
+(128 + the signal's number: 143 for SIGTERM); 2 for a mistake on the
+command line (an unknown option or site), said in one line. The console
+says warnings, errors and the summary only (``-v`` or ``-L INFO`` for more).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli import archive_relative, one_line_errors, reject_unknown_options
+from crawler.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
 from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
 from crawler.store import open_readonly
@@ -53,11 +55,13 @@ class Command(ScrapyCommand):
         parser.add_argument("--article", action="append", default=[], metavar="REF",
                             help="only this article: URL, id or file (repeatable)")
         parser.add_argument("--limit", type=int, help="at most this many articles this run")
+        add_verbose(parser)
         one_line_errors(self, parser)
 
     def process_options(self, args, opts) -> None:
         # checked here, before Scrapy starts its logging: a mistake is the one line said
         super().process_options(args, opts)
+        quiet_console(self, opts)
         reject_unknown_options(self, args)
         if args:
             raise UsageError(f"scrapy refresh takes options only, not {args[0]!r}", print_help=False)

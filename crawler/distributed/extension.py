@@ -37,6 +37,7 @@ from crawler.distributed import enabled
 from crawler.distributed.run import SharedRun
 from crawler.distributed.summary import FINAL_STATS, SUCCESS, SUMMED_STATS, run_record
 from crawler.failures import RUN_FAILURE_STATS
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class SharedCrawl:
     @classmethod
     def from_crawler(cls, crawler):
         if not enabled(crawler.settings):
-            raise NotConfigured("not a shared crawl")
+            raise feature_off(__name__, "not a shared crawl")
         ext = cls(crawler)
         # the WARC writer's recovery asks before closing another's .open file
         crawler.warc_in_use = ext.warc_in_use
@@ -288,6 +289,7 @@ class SharedCrawl:
                 pipe.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
         pipe.execute()
         record = run_record(client, run.keys, run.spider_name)
+        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.cli.print_summary)
         ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
         pipe = client.pipeline()
         pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)

@@ -30,6 +30,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler import sites
 from crawler.distributed import enabled
 from crawler.distributed.run import SharedRun
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class ArticleLockPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         if not enabled(crawler.settings):
-            raise NotConfigured("not a shared crawl")
+            raise feature_off(__name__, "not a shared crawl")
         pipeline = cls(ArticleLocks.of(crawler), crawler)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(pipeline.done, signal=signal)

@@ -258,7 +258,8 @@ def shared_run(command, spider: str, spargs: dict) -> int:
     """``scrapy crawl``/``refresh`` as a worker of a shared run; the exit
     status (0/1 as the single-machine run, 75 if another run holds the
     archive, 1 if Redis cannot be reached)."""
-    from crawler.commands.crawl import not_started, run_status
+    from crawler.cli import print_summary
+    from crawler.commands.crawl import not_started, note_interruption, run_status
     from crawler.lock import EXIT_LOCKED, ArchiveLocked
     from crawler.distributed.summary import print_record
 
@@ -278,5 +279,7 @@ def shared_run(command, spider: str, spargs: dict) -> int:
     settings.set("REDIS_RUN_ID", run_id, priority="cmdline")
     crawler = command.crawler_process.create_crawler(spider)
     command.crawler_process.crawl(crawler, **spargs)
+    note_interruption(command.crawler_process)
     command.crawler_process.start()
+    print_summary(crawler)  # the whole run's, from the worker that closed it
     return run_status(crawler, command.crawler_process)

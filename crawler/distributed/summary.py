@@ -156,11 +156,15 @@ def run_record(client, keys: Keys, spider: str, propagate: bool = True) -> dict:
     capture = _Capture()
     source.addHandler(capture)
     was, source.propagate = source.propagate, propagate
+    # the summary is logged at INFO: captured whatever level the process logs at
+    level = source.level
+    source.setLevel(logging.DEBUG)
     try:
         summary.spider_closed(SimpleNamespace(name=spider, seed_urls=dict(seeds)), "finished")
     finally:
         source.removeHandler(capture)
         source.propagate = was
+        source.setLevel(level)
     failed = stats.get("archive/seed_urls_failed", 0)
     failures = {key: stats[key] for key in RUN_FAILURE_STATS if stats.get(key)}
     if failures:  # what fails the run beside its seed URLs, said as the exit status counts it

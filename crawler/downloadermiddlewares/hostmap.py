@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import NotConfigured
+from crawler.featureoff import feature_off
 
 
 def mapped_proxy(mapping: dict, url: str) -> str | None:
@@ -31,7 +31,7 @@ class HostProxyMapMiddleware:
     def from_crawler(cls, crawler):
         mapping = crawler.settings.getdict("HOST_PROXY_MAP")
         if not mapping:
-            raise NotConfigured("HOST_PROXY_MAP is empty")
+            raise feature_off(__name__, "HOST_PROXY_MAP is empty")
         return cls(mapping)
 
     def process_request(self, request, spider=None):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 
-from scrapy.exceptions import NotConfigured
 
 from crawler import sites
 from crawler.iothread import run_io
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
 from crawler.warc.writer import shared_writer
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class WarcCaptureMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("WARC_ENABLED"):
-            raise NotConfigured("WARC_ENABLED is off")
+            raise feature_off(__name__, "WARC_ENABLED is off")
         return cls(shared_writer(crawler), crawler.stats, crawler)
 
     def _records(self, request, response):

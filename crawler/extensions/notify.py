@@ -42,13 +42,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from crawler.alerts import atom_feed, message
 from crawler.changelog import ChangeLog
 from crawler.distributed import enabled as shared_run
 from crawler.iothread import run_io
 from crawler.storage import ArchiveStore
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class ChangeFeed:
     def from_crawler(cls, crawler):
         entries = crawler.settings.getint("CHANGES_FEED_ENTRIES")
         if entries <= 0:
-            raise NotConfigured("CHANGES_FEED_ENTRIES is 0")
+            raise feature_off(__name__, "CHANGES_FEED_ENTRIES is 0")
         ext = cls(crawler, entries)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -180,7 +180,7 @@ class ChangeNotify:
     def from_crawler(cls, crawler):
         urls = parse_urls(crawler.settings.get("NOTIFY_URLS"))
         if not urls:
-            raise NotConfigured("NOTIFY_URLS is empty")
+            raise feature_off(__name__, "NOTIFY_URLS is empty")
         ext = cls(crawler, urls)
         if ext.shared:
             from crawler import signals as crawler_signals

@@ -4,18 +4,20 @@ Every ``PROGRESS_INTERVAL`` seconds (the way Scrapy's LogStats reports
 pages/min), one line: seed URLs (or due articles) with an outcome, out of
 how many, the rate, and the time left at that rate. The first line comes
 after one interval, so a short run says nothing more than its summary.
+Logged at INFO, and said on stderr too when the console is quiet (the default).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from crawler import signals as crawler_signals
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class Progress:
     def from_crawler(cls, crawler):
         interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         if interval <= 0:
-            raise NotConfigured("PROGRESS_INTERVAL is 0")
+            raise feature_off(__name__, "PROGRESS_INTERVAL is 0")
         ext = cls(crawler, interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -78,7 +80,12 @@ class Progress:
         return f"progress: {done} of {total} {what} done{share}, {rate:.1f}/min{left}"
 
     def log(self, spider):
-        logger.info(self.line(spider))
+        line = self.line(spider)
+        logger.info(line)
+        if self.crawler.settings.getbool("CONSOLE_QUIET"):
+            # a console left at warnings (crawler.cli.quiet_console) still says how far the run is
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def spider_closed(self, spider, reason):
         if self.task is not None and self.task.running:

@@ -3,7 +3,12 @@
 Every seed URL ends with an outcome; one that never got one (its request
 vanished, say) is failed with that said. The count of failed seed URLs goes
 into the stats as ``archive/seed_urls_failed``, which the ``crawl`` command
-turns into a non-zero exit status for cron.
+turns into a non-zero exit status for cron. A run interrupted by a signal
+(finish reason ``shutdown``) did not fail the seed URLs it never reached: they
+are counted as not done (``archive/seed_urls_not_done``), to run again.
+
+The summary is logged at INFO (a log file keeps it) and kept as
+``crawler.run_summary`` for the commands to print last.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class CrawlSummary:
         self.paths: dict[str, str] = {}  # seed URL -> article file
         self.gone: dict[str, str] = {}  # seed URL -> why it is gone (refresh)
         self.back: set[str] = set()  # seed URLs of articles that were gone and answer again
+        self.interrupted = ""  # the summary's last line when a signal stopped the run
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -79,14 +85,18 @@ class CrawlSummary:
     def spider_closed(self, spider, reason):
         stats = self.crawler.stats
         seed_urls = list(getattr(spider, "seed_urls", {}) or {})
+        not_done = [url for url in seed_urls if url not in self.outcomes] if reason == "shutdown" else []
         for url in seed_urls:
-            if url not in self.outcomes:
+            if url not in self.outcomes and url not in not_done:
                 self.url_failed(url, f"no result (crawl ended: {reason})", spider)
+        self.interrupted = (f"interrupted: {len(not_done)} not done, run again to finish" if not_done else
+                            "interrupted: every seed URL was done") if reason == "shutdown" else ""
         counts = Counter(self.outcomes.get(url) for url in seed_urls)
         failed_by_reason = Counter(k for u, k in self.kinds.items() if u in seed_urls and u in self.failures)
         fetched = stats.get_value("downloader/response_count", 0)
         stats.set_value("archive/seed_urls", len(seed_urls))
         stats.set_value("archive/seed_urls_failed", counts["failed"])
+        stats.set_value("archive/seed_urls_not_done", len(not_done))
         if spider.name == "refresh":
             stats.set_value("refresh/back", len(self.back))
             return self._refresh_summary(seed_urls, counts, failed_by_reason)
@@ -107,14 +117,14 @@ class CrawlSummary:
         for url in seed_urls:
             if url in self.failures:
                 lines.append(f"    - {_short(url)}: {_short(self.failures[url], 500)}")
-        log = logger.error if counts["failed"] else logger.info
-        log("\n".join(lines))
+        self._say(lines)
 
     def _refresh_summary(self, urls, counts, failed_by_reason):
         """checked / unchanged / changed / gone / back / failed, each changed
         article by name (a refresh with nothing due is not a failure)."""
-        # a run stopped early (a shutdown) did not check what it never reached
-        unreached = sum(1 for u in urls if self.failures.get(u, "").startswith("no result"))
+        # a run stopped early did not check what it never reached
+        unreached = sum(1 for u in urls if self.outcomes.get(u) is None
+                        or self.failures.get(u, "").startswith("no result"))
         lines = ["refresh summary", f"  checked:    {len(urls) - unreached} of {len(urls)} due",
                  f"  unchanged:  {counts['unchanged']}",
                  f"  changed:    {counts['updated'] + counts['archived']}"]
@@ -126,7 +136,16 @@ class CrawlSummary:
         lines.append(f"  failed:     {counts['failed']}")
         lines += [f"    {n} x {kind}" for kind, n in sorted(failed_by_reason.items())]
         lines += [f"    - {_short(u)}: {_short(self.failures[u], 500)}" for u in urls if u in self.failures]
-        (logger.error if counts["failed"] else logger.info)("\n".join(lines))
+        self._say(lines)
+
+    def _say(self, lines):
+        """Into the log at INFO, and for the command to print last; an interrupted run says so
+        on its last line."""
+        if self.interrupted:
+            lines = [*lines, self.interrupted]
+        text = "\n".join(lines)
+        self.crawler.run_summary = text
+        logger.info(text)
 
 
 def _reason_kind(reason: str) -> str:

@@ -17,6 +17,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.exports.wacz import WaczError, pack_from_settings
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class WaczExport:
     def from_crawler(cls, crawler):
         s = crawler.settings
         if not s.getbool("WACZ_ON_CLOSE"):
-            raise NotConfigured("WACZ_ON_CLOSE is off")
+            raise feature_off(__name__, "WACZ_ON_CLOSE is off")
         if not s.getbool("WARC_ENABLED"):
             raise NotConfigured("WACZ_ON_CLOSE needs WARC_ENABLED")
         ext = cls(s, crawler.stats)

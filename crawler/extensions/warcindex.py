@@ -27,10 +27,10 @@ from pathlib import Path
 
 from cdxj_indexer.main import CDXJIndexer
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from crawler.storage import ArchiveStore
 from crawler.warc.writer import complete_length
+from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class CdxjIndex:
     def from_crawler(cls, crawler):
         s = crawler.settings
         if not (s.getbool("WARC_ENABLED") and s.getbool("WARC_CDXJ_INDEX")):
-            raise NotConfigured("CDXJ index is off")
+            raise feature_off(__name__, "CDXJ index is off")
         ext = cls(s.get("ARCHIVE_DIR"), crawler.stats)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext

@@ -11,12 +11,12 @@ archived, and replay tools still serve the page, never the Markdown.
 from __future__ import annotations
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
 
 from crawler import markdown
 from crawler.iothread import run_io
 from crawler.warc.records import metadata_record, text_record
 from crawler.warc.writer import shared_writer
+from crawler.featureoff import feature_off
 
 
 class WarcMetadataPipeline:
@@ -28,7 +28,7 @@ class WarcMetadataPipeline:
     def from_crawler(cls, crawler):
         s = crawler.settings
         if not (s.getbool("WARC_ENABLED") and s.getbool("WARC_METADATA_RECORDS")):
-            raise NotConfigured("WARC metadata records are off")
+            raise feature_off(__name__, "WARC metadata records are off")
         return cls(shared_writer(crawler), crawler)
 
     async def process_item(self, item, spider=None):
