@@ -23,6 +23,21 @@ distinct URLs. For every size it prints, from one run:
 
     .venv/bin/python bench/throughput.py --sizes 1000 5000 20000 [--data DIR]
 
+With ``--https --data DIR`` it measures what users see instead: the real
+pages as ``https://news{i % 50}.example/news/{i}.html``, served by the same
+server, now in a process of its own, answering ``CONNECT`` with TLS (a
+certificate from a throwaway CA); the crawl reaches it through
+``https_proxy``. For every size, in one run: the crawl's pages/s and CPU
+ms/page, split between the crawl process and its extraction workers (the
+forkserver counted with them), the server's CPU apart; extraction alone on
+one core (ms of CPU and pages/s); trafilatura's own CLI on the same URLs
+through the same proxy (``--parallel 2 --markdown --with-metadata
+--backup-dir``, no sleep, bench/trafilatura_peer.py), pages/s and CPU
+ms/page; and the ratios crawl CPU per page / extraction alone, crawl pages/s
+/ trafilatura CLI, crawl pages/s / one core of extraction.
+
+    .venv/bin/python bench/throughput.py --https --sizes 543 2000 --data DIR
+
 Targets (throughput issue): ratio >= 1.3 at 5,000 pages on 2 cores (the
 page server shares them), peak memory < 400 MB at 20,000 pages (the crawl
 process's RSS, and the whole tree's PSS), growing no faster than linearly.
