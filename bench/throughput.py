@@ -23,6 +23,21 @@ distinct URLs. For every size it prints, from one run:
 
     .venv/bin/python bench/throughput.py --sizes 1000 5000 20000 [--data DIR]
 
+With ``--https --data DIR`` it measures what users see instead: the real
+pages as ``https://news{i % 50}.example/news/{i}.html``, served by the same
+server, now in a process of its own, answering ``CONNECT`` with TLS (a
+certificate from a throwaway CA); the crawl reaches it through
+``https_proxy``. For every size, in one run: the crawl's pages/s and CPU
+ms/page, split between the crawl process and its extraction workers (the
+forkserver counted with them), the server's CPU apart; extraction alone on
+one core (ms of CPU and pages/s); trafilatura's own CLI on the same URLs
+through the same proxy (``--parallel 2 --markdown --with-metadata
+--backup-dir``, no sleep, bench/trafilatura_peer.py), pages/s and CPU
+ms/page; and the ratios crawl CPU per page / extraction alone, crawl pages/s
+/ trafilatura CLI, crawl pages/s / one core of extraction.
+
+    .venv/bin/python bench/throughput.py --https --sizes 543 2000 --data DIR
+
 Targets (throughput issue): ratio >= 1.3 at 5,000 pages on 2 cores (the
 page server shares them), peak memory < 400 MB at 20,000 pages (the crawl
 process's RSS, and the whole tree's PSS), growing no faster than linearly.
@@ -38,6 +53,7 @@ import http.server
 import multiprocessing
 import os
 import platform
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -45,11 +61,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.proctree import Sampler  # noqa: E402
+from bench.proctree import Sampler, snapshot  # noqa: E402
 from tests.fixtures.qq_site import BUILDERS, PNG, QQ_SEEDS, read_seed  # noqa: E402
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".webp", "/0", "/641", "/1000")
@@ -75,32 +92,102 @@ def qq_pages(count: int) -> dict[str, bytes]:
     return pages
 
 
-def real_pages(folder: Path, count: int) -> dict[str, bytes]:
-    """``count`` URLs over the benchmark's real pages, round robin."""
+def real_pages(folder: Path, count: int, https: bool = False) -> dict[str, bytes]:
+    """``count`` URLs over the benchmark's real pages, round robin: plain
+    http:// on 97 hosts, or https:// on 50 (``news{i % 50}.example``)."""
     bodies = [gzip.decompress(p.read_bytes()) for p in sorted((folder / "html").glob("*.html.gz"))]
     if not bodies:
         raise SystemExit(f"no html/*.html.gz in {folder}")
+    if https:
+        return {f"https://news{i % HTTPS_HOSTS}.example/news/{i}.html": bodies[i % len(bodies)] for i in range(count)}
     return {f"http://site{i % 97}.bench.test/news/{i}.html": bodies[i % len(bodies)] for i in range(count)}
+
+
+HTTPS_HOSTS = 50
+
+
+def make_ca(directory: Path, hosts) -> tuple[Path, Path, Path]:
+    """A throwaway CA, and a certificate it signs for ``hosts``: (CA, cert,
+    key) PEM files. A CA apart from the server's certificate, so that a client
+    that verifies (trafilatura's urllib3) can trust it like any root."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench pages")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(h) for h in sorted(set(hosts) | {"localhost"})]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    tunnel_host: str | None = None  # set on the TLS side of a CONNECT
 
     def log_message(self, *args):
         pass
 
+    def do_CONNECT(self):
+        """``CONNECT host:443``: TLS with the server's certificate, then the
+        pages of ``https://host/...`` on that connection."""
+        context = getattr(self.server, "tls_context", None)
+        if context is None:
+            self.send_error(405)
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tls = context.wrap_socket(self.connection, server_side=True)
+            type("TunnelHandler", (Handler,), {"tunnel_host": self.path.split(":")[0]})(
+                tls, self.client_address, self.server)
+        except (ssl.SSLError, OSError):
+            pass
+        self.close_connection = True
+
     def do_GET(self):
-        body = self.server.pages.get(self.path)
+        url = f"https://{self.tunnel_host}{self.path}" if self.tunnel_host else self.path
+        if url.startswith("https://") and not self.tunnel_host:
+            self.send_error(400, "https:// only through CONNECT")  # never served in clear
+            return
+        body = self.server.pages.get(url)
         ctype = "text/html; charset=utf-8"
-        encoded = self.server.gzipped.get(self.path)
-        etag = self.server.etags.get(self.path)
+        encoded = self.server.gzipped.get(url)
+        etag = self.server.etags.get(url)
         if etag and self.headers.get("If-None-Match") == etag:
             self.server.not_modified += 1
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        if body is None and self.path.endswith(IMAGE_TYPES) or body is None and "gtimg" in self.path:
+        if body is None and url.endswith(IMAGE_TYPES) or body is None and "gtimg" in url:
             body, ctype = PNG, "image/png"
         if body is None:
             body, status = b"<html><body>not here</body></html>", 404
@@ -121,10 +208,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class PageServer:
     """Serves absolute-URI proxy requests for ``pages`` on 127.0.0.1; a page
     with an entry in ``etags`` sends that ETag and answers a matching
-    ``If-None-Match`` with 304 (counted in ``not_modified``)."""
+    ``If-None-Match`` with 304 (counted in ``not_modified``). With ``tls``
+    (certificate and key files), it answers ``CONNECT`` with TLS and serves
+    the https:// pages on the tunnel."""
 
-    def __init__(self, pages: dict[str, bytes], etags: dict[str, str] | None = None):
+    def __init__(self, pages: dict[str, bytes], etags: dict[str, str] | None = None,
+                 tls: tuple[Path, Path] | None = None):
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.tls_context = context
         self.server.daemon_threads = True
         self.server.pages = pages
         self.server.etags = etags or {}
@@ -161,6 +255,36 @@ def _fetch_all(port: int, urls: list[str], threads: int) -> float:
     return len(urls) / (time.perf_counter() - started)
 
 
+class ServerProcess:
+    """A PageServer in a process of its own (forked), so that its CPU time is
+    read apart from the crawl's and the peer's: ``cpu()``."""
+
+    def __init__(self, pages: dict[str, bytes], tls: tuple[Path, Path] | None = None):
+        context = multiprocessing.get_context("fork")
+        ports, self._stop = context.Queue(), context.Event()
+        self.process = context.Process(target=self._serve, args=(pages, tls, ports, self._stop), daemon=True)
+        self.process.start()
+        self.port = ports.get(timeout=120)
+
+    @staticmethod
+    def _serve(pages, tls, ports, stop) -> None:
+        server = PageServer(pages, tls=tls)
+        ports.put(server.server.server_address[1])
+        stop.wait()
+        server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu(self) -> float:
+        return snapshot(self.process.pid).get(self.process.pid, (0, 0.0))[1]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.process.join(10)
+
+
 def server_ceiling(server: PageServer, urls: list[str]) -> float:
     """Pages/s the server gives a 32-thread client in another process."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -169,26 +293,65 @@ def server_ceiling(server: PageServer, urls: list[str]) -> float:
 
 # --- the two measures ----------------------------------------------------------------
 
-def extraction_alone(pages: dict[str, bytes]) -> float:
-    """Pages/s of extract_page in this one process, the crawl's own decoding."""
+def extraction_alone(pages: dict[str, bytes], cpu: list | None = None) -> float:
+    """Pages/s of extract_page in this one process, the crawl's own decoding;
+    its CPU seconds are appended to ``cpu`` when given."""
     from scrapy.http import HtmlResponse
 
     from crawler.extraction import extract_page
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for url, body in pages.items():
         response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html; charset=utf-8"})
         extract_page(response.url, response.text, response.body, response.encoding)
+    if cpu is not None:
+        cpu.append(time.process_time() - cpu_started)
     return len(pages) / (time.perf_counter() - started)
 
 
-def crawl(pages: dict[str, bytes], server: PageServer, images: bool, extra: dict) -> dict:
+def trafilatura_cli(pages: dict[str, bytes], server: ServerProcess, ca: Path) -> dict:
+    """trafilatura's CLI on the same URLs through the same proxy, 2 in
+    parallel, Markdown with metadata, every download kept (``--backup-dir``),
+    no sleep between requests to a host (bench/trafilatura_peer.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        urls, config = Path(tmp) / "urls.txt", Path(tmp) / "settings.cfg"
+        urls.write_text("".join(f"{u}\n" for u in pages), encoding="utf-8")
+        import trafilatura
+
+        text = (Path(trafilatura.__file__).parent / "settings.cfg").read_text()
+        text = text.replace("SLEEP_TIME = 5.0", "SLEEP_TIME = 0").replace("SSRF_PROTECTION = on", "SSRF_PROTECTION = off")
+        config.write_text(text)
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env.update(https_proxy=server.url, SSL_CERT_FILE=str(ca), REQUESTS_CA_BUNDLE=str(ca))
+        cmd = [sys.executable, str(ROOT / "bench" / "trafilatura_peer.py"), "-i", str(urls), "--parallel", "2",
+               "--markdown", "--with-metadata", "--config-file", str(config),
+               "--backup-dir", str(Path(tmp) / "backup"), "-o", str(Path(tmp) / "out")]
+        server_cpu = server.cpu()
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        sampler = Sampler(proc.pid)
+        reader = threading.Thread(target=lambda: setattr(proc, "log", proc.stderr.read()), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            sampler.sample()
+            time.sleep(0.05)
+        reader.join()
+        elapsed = time.monotonic() - started
+        out = [p for p in (Path(tmp) / "out").rglob("*") if p.is_file()] if (Path(tmp) / "out").exists() else []
+        backup = [p for p in (Path(tmp) / "backup").rglob("*") if p.is_file()] if (Path(tmp) / "backup").exists() else []
+    return {"seconds": elapsed, "rate": len(pages) / elapsed, "extracted": len(out), "downloaded": len(backup),
+            "cpu": sampler.cpu_main + sampler.cpu_children, "server_cpu": server.cpu() - server_cpu,
+            "exit": proc.returncode, "log": getattr(proc, "log", "")}
+
+
+def crawl(pages: dict[str, bytes], server, images: bool, extra: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         seeds = Path(tmp) / "seeds"
         seeds.mkdir()
         (seeds / "all.md").write_text("".join(f"- [p]({u})\n" for u in pages), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        env.update(http_proxy=server.url)
+        env.update(http_proxy=server.url, https_proxy=server.url)
+        server_cpu = server.cpu() if hasattr(server, "cpu") else 0.0
         settings = {"DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
                     "ARCHIVE_IMAGES": images, "RETRY_TIMES": 0, "LOG_LEVEL": "WARNING", **extra}
         cmd = [sys.executable, "-m", "scrapy", "crawl", "qq", "-a", f"seeds={seeds}",
@@ -210,17 +373,87 @@ def crawl(pages: dict[str, bytes], server: PageServer, images: bool, extra: dict
     return {"seconds": elapsed, "rate": len(pages) / elapsed, "archived": archived, "exit": proc.returncode,
             "peak_main": sampler.peak_main, "peak_tree": sampler.peak_tree, "peak_pss": sampler.peak_pss,
             "cpu_main": sampler.cpu_main,
-            "cpu_workers": sampler.cpu_children, "warc": warc, "log": getattr(proc, "log", "")}
+            "cpu_workers": sampler.cpu_children, "warc": warc, "log": getattr(proc, "log", ""),
+            "server_cpu": server.cpu() - server_cpu if hasattr(server, "cpu") else 0.0}
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"machine: nproc {os.cpu_count()} ({model}), "
+            f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, "
+            f"Python {platform.python_version()}")
+
+
+def main_https(args, extra: dict) -> None:
+    """What users see: HTTPS through a CONNECT proxy, many hosts, the real
+    pages; CPU per process tree; trafilatura's CLI on the same pages."""
+    import trafilatura
+
+    print(machine())
+    print(f"pages: real news pages from {args.data}, https:// on {HTTPS_HOSTS} hosts through a CONNECT proxy"
+          f" (TLS, a throwaway CA) on 127.0.0.1, in a process of its own; trafilatura {trafilatura.__version__}")
+    for size in args.sizes:
+        pages = real_pages(args.data, size, https=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            ca, cert, key = make_ca(Path(tmp), {urlsplit(u).hostname for u in pages})
+            server = ServerProcess(pages, tls=(cert, key))
+            try:
+                sample = dict(list(pages.items())[:1000])
+                cpu_alone: list[float] = []
+                before = extraction_alone(sample, cpu_alone)
+                run = crawl(pages, server, images=False, extra=extra)
+                peer = trafilatura_cli(pages, server, ca)
+                after = extraction_alone(sample, cpu_alone)
+            finally:
+                server.stop()
+        alone = (before + after) / 2
+        alone_ms = 1000 * sum(cpu_alone) / (2 * len(sample))
+        main_ms, workers_ms = 1000 * run["cpu_main"] / size, 1000 * run["cpu_workers"] / size
+        crawl_ms = main_ms + workers_ms
+        peer_ms = 1000 * peer["cpu"] / size
+        print(f"\n{size} pages")
+        if run["archived"] != size:
+            print(f"  note: crawl archived {run['archived']} of {size} (exit {run['exit']}): {run['log'][-500:]}")
+        if peer["extracted"] != size:
+            print(f"  note: trafilatura CLI wrote {peer['extracted']} of {size}, downloaded {peer['downloaded']}"
+                  f" (exit {peer['exit']}): {peer['log'][-500:]}")
+        print(f"  crawl (scrapy crawl qq, images off): {run['rate']:.1f} pages/s ({run['seconds']:.1f} s),"
+              f" {run['archived']} archived;"
+              f" CPU {crawl_ms:.1f} ms/page = crawl process {main_ms:.1f} + extraction workers {workers_ms:.1f};"
+              f" page server {1000 * run['server_cpu'] / size:.1f} ms/page apart")
+        print(f"  extraction alone, 1 core: {alone:.1f} pages/s, {alone_ms:.1f} ms CPU/page"
+              f" (before {before:.1f} / after {after:.1f} pages/s, first {len(sample)} pages)")
+        print(f"  trafilatura CLI (--parallel 2 --markdown --with-metadata --backup-dir):"
+              f" {peer['rate']:.1f} pages/s ({peer['seconds']:.1f} s), {peer['extracted']} written;"
+              f" CPU {peer_ms:.1f} ms/page; page server {1000 * peer['server_cpu'] / size:.1f} ms/page apart")
+        print(f"  ratios: crawl CPU/page / extraction alone {crawl_ms / alone_ms:.2f};"
+              f" crawl pages/s / trafilatura CLI {run['rate'] / peer['rate']:.2f};"
+              f" crawl pages/s / 1 core of extraction {run['rate'] / alone:.2f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--data", type=Path, help="article-extraction-benchmark folder (real pages)")
+    parser.add_argument("--https", action="store_true",
+                        help="HTTPS through a CONNECT proxy on many hosts, the real pages (--data), CPU per process"
+                             " tree, and trafilatura's CLI on the same pages")
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="extra crawl settings")
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.settings)
+    if args.https:
+        if not args.data:
+            parser.error("--https needs --data (the benchmark's real pages)")
+        main_https(args, extra)
+        return
     print(f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
           f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, Python {platform.python_version()}")
     print(f"pages: {'real news pages from ' + str(args.data) if args.data else 'qq fixture templates'}\n")
