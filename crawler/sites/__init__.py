@@ -60,7 +60,8 @@ def _generic_fallback(adapter, url: str, page: str, fields: dict) -> dict:
     found = generic.extract(url, page)
     if found["extractor"] == "meta-description":
         return fields  # the page's description is no body: the adapter's empty result stands
-    if text_width("".join(b["text"] for b in found["blocks"] if b["type"] == "text")) < FALLBACK_MIN_COLUMNS:
+    if text_width("".join(b["text"] for b in found["blocks"] if b["type"] == "text"),
+                  enough=FALLBACK_MIN_COLUMNS) < FALLBACK_MIN_COLUMNS:
         return fields  # chrome around a missing body (a headline, a related title) is no article
     site = getattr(adapter, "SITE", adapter.__name__)
     logger.warning("%s: the %s adapter found no article body; read by the generic path", url, site)
@@ -84,8 +85,8 @@ def min_text_chars(url: str, default: int) -> int:
 def too_little_text(url: str, blocks, default: int) -> tuple[int, int] | None:
     """(columns of text, the floor) when the article's text is under its
     adapter's floor (``default``: ARCHIVE_MIN_TEXT_CHARS), else None."""
-    width = text_width("".join(b["text"] for b in blocks or () if b.get("type") == "text"))
     floor = min_text_chars(url, default)
+    width = text_width("".join(b["text"] for b in blocks or () if b.get("type") == "text"), enough=floor)
     return (width, floor) if width < floor else None
 
 

@@ -227,7 +227,13 @@ def text_length(blocks) -> int:
     return sum(len(b["text"].strip()) for b in blocks if b["type"] == "text")
 
 
-def text_width(text: str) -> int:
+def text_width(text: str, enough: int | None = None) -> int:
     """Display columns of ``text``: a wide (CJK) character counts two, so that
-    one floor means about as much text in Chinese as in English."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text.strip())
+    one floor means about as much text in Chinese as in English. With
+    ``enough`` (a floor), a text of at least that many characters is not
+    measured: its length is returned, as wide as any floor needs (measuring
+    every character of a page took 3.6 ms a page, on the reactor)."""
+    text = text.strip()
+    if (enough is not None and len(text) >= enough) or text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

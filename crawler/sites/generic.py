@@ -132,7 +132,8 @@ def extract(url: str, page: str) -> dict:
         lines, how = _chinese(tree, url, title, lines)
     else:
         lines = edges.trim(lines)
-    found = sum(text_width(line) for line in lines)  # columns: a Chinese news flash is short in characters
+    # columns: a Chinese news flash is short in characters
+    found = text_width("".join(line.strip() for line in lines), enough=DESCRIPTION_FALLBACK_CHARS)
     if found < DESCRIPTION_FALLBACK_CHARS:
         # No body found (a JavaScript shell, a social post): the page's own
         # description is the only text it carries; better than a "JavaScript
