@@ -22,11 +22,10 @@ from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
 
 from crawler import markdown, sites
-from crawler.cli import fail, one_line_errors, quiet_console, reject_unknown_options
-from crawler.commands.history import resolve
+from crawler.cli import fail, one_line_errors, quiet_console
+from crawler.commands.history import named_article
 from crawler.diffing import diff_articles, render_html, render_text
 from crawler.failures import binary_content
-from crawler.lock import ArchiveUnusable
 from crawler.textclean import printable
 from crawler.versions import article_versions, pick
 
@@ -106,14 +105,10 @@ class Command(ScrapyCommand):
         quiet_console(self, opts)
 
     def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
-        if len(args) != 1:
-            raise UsageError("give one article: its URL, id or file", print_help=False)
-        try:
-            archive, state, path = resolve(self.settings, args[0])
-        except ArchiveUnusable as exc:
-            self.exitcode = fail(self, exc)
+        found = named_article(self, args)
+        if found is None:
             return
+        archive, state, path = found
         versions = article_versions(archive, path)
         if not versions:
             self.exitcode = fail(self, f"{path}: no stored copy")

@@ -37,6 +37,20 @@ def describe_change(counts: dict) -> str:
     return (", ".join(parts) or "no text change") + f" ({chars})"
 
 
+def named_article(command, args):
+    """What ``history`` and ``diff`` take: the one article named on the command
+    line, as ``resolve`` gives it; None (the command's exit status set, the
+    reason said) when ARCHIVE_DIR cannot be an archive."""
+    reject_unknown_options(command, args)
+    if len(args) != 1:
+        raise UsageError("give one article: its URL, id or file", print_help=False)
+    try:
+        return resolve(command.settings, args[0])
+    except ArchiveUnusable as exc:
+        command.exitcode = fail(command, exc)
+        return None
+
+
 def resolve(settings, ref: str):
     """(archive store, state or None, article file) for what a person names;
     ArchiveUnusable when ARCHIVE_DIR cannot be an archive."""
@@ -81,14 +95,10 @@ class Command(ScrapyCommand):
         one_line_errors(self, parser)
 
     def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
-        if len(args) != 1:
-            raise UsageError("give one article: its URL, id or file", print_help=False)
-        try:
-            archive, state, path = resolve(self.settings, args[0])
-        except ArchiveUnusable as exc:
-            self.exitcode = fail(self, exc)
+        found = named_article(self, args)
+        if found is None:
             return
+        archive, state, path = found
         versions = article_versions(archive, path)
         named = labels(versions)
         title = versions[-1].meta.get("title") if versions else ""
