@@ -30,6 +30,12 @@ from crawler.versions import article_versions
 logger = logging.getLogger(__name__)
 
 
+def _late_change(previous, text: str) -> dict:
+    """The change a version recorded late made to the one before it."""
+    return {"previous_version": previous.file, "previous_record_id": previous.meta.get("warc_record_id"),
+            "counts": diff_articles(previous.text, text).counts, "recorded_late": True}
+
+
 class UnrecordedOutcomes:
     def __init__(self, crawler):
         self.crawler = crawler
@@ -50,7 +56,7 @@ class UnrecordedOutcomes:
         if article.get("outcome") != "unchanged" or article.get("same_as") or not article.get("path") \
                 or not self.archive.exists(article["path"]):
             return item  # (same_as: written by this run, under another seed URL)
-        state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
+        state = self._state(article)
         # "unchanged": the file holds this text, so its digest is the article's
         recorded = state.text_digest if state is not None else None
         if recorded and same_digest(recorded, article["text_digest"]) is not False:
@@ -70,13 +76,7 @@ class UnrecordedOutcomes:
             return item
         versions = article_versions(self.archive, path)
         if len(versions) >= 2:
-            current, previous = versions[-1].text, versions[-2]
-            article["change"] = {
-                "previous_version": previous.file,
-                "previous_record_id": previous.meta.get("warc_record_id"),
-                "counts": diff_articles(previous.text, current).counts,
-                "recorded_late": True,
-            }
+            article["change"] = _late_change(versions[-2], versions[-1].text)
             outcome, what = "updated", "new version"
         else:
             outcome, what = "archived", "first capture"
@@ -90,6 +90,9 @@ class UnrecordedOutcomes:
         article["outcome"] = outcome
         return item
 
+    def _state(self, article):
+        return shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
+
     def _replaced_unrecorded(self, article) -> None:
         """A new version replaced a copy whose own outcome was never recorded
         (a run killed after writing it, the page changed again since): that
@@ -97,7 +100,7 @@ class UnrecordedOutcomes:
         record and its event, each only if missing), so that no version
         exists that the change log and the WARC never heard of."""
         path, previous = article["path"], (article.get("change") or {}).get("previous_version")
-        state = shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
+        state = self._state(article)
         if not previous or not self.archive.exists(previous):
             return
         try:
@@ -118,8 +121,7 @@ class UnrecordedOutcomes:
         article["late"] = {
             "path": path, "text": text, "capture": capture, "digest": digest, "done": done,
             "outcome": "updated" if before else "archived",
-            "change": {"previous_version": before.file, "previous_record_id": before.meta.get("warc_record_id"),
-                       "counts": diff_articles(before.text, text).counts, "recorded_late": True} if before else None,
+            "change": _late_change(before, text) if before else None,
         }
         logger.warning("%s: %s of %s (now %s) was written but never recorded (the run that wrote it stopped): "
                        "recorded now, before the new version", article["source_url"],
