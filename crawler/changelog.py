@@ -53,6 +53,19 @@ class ChangeLog:
             handle.seek(offset)
             return _parse(handle.read())
 
+    def whole_lines_since(self, offset: int) -> tuple[list[dict], int]:
+        """The events of the whole lines after byte ``offset``, oldest first,
+        and the offset after the last of them: a line still being written
+        is left for the next look (crawler.recorded reads the log on so)."""
+        path = self.store.path(self.name)
+        if not path.exists():
+            return [], offset
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        whole = data[:data.rfind(b"\n") + 1]
+        return _parse(whole), offset + len(whole)
+
     def last(self, count: int, block: int = 1 << 16) -> list[dict]:
         """The last ``count`` events, oldest first, read from the end of the
         log (a log of years is not read whole)."""

@@ -36,8 +36,9 @@ from pathlib import Path
 import surt
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.changelog import FILENAME as CHANGELOG
+from crawler.changelog import ChangeLog
 from crawler.diffing import same_digest
+from crawler.storage import ArchiveStore
 from crawler.warc.lookup import index_lines
 
 #: The archive's CDXJ index and what it covers (crawler/extensions/warcindex.py).
@@ -78,6 +79,7 @@ class Evidence:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self.log = ChangeLog(ArchiveStore(self.root))
         self.lock = threading.Lock()
         # what has been read: a WARC file's offset after its last whole record,
         # the change log's after its last whole line (both only grow)
@@ -129,30 +131,19 @@ class Evidence:
 
     def _read_log(self) -> None:
         """The change log's lines past what was read (a torn last line waits)."""
-        path = self.root / CHANGELOG
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return
+        size = self.log.size()
         if size < self._log_offset:  # replaced by a shorter file: read anew
             self._log_offset, self._events, self._statuses = 0, {}, {}
         if size == self._log_offset:
             return
-        with open(path, "rb") as handle:
-            handle.seek(self._log_offset)
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break  # a line being written: read next time
-                self._log_offset += len(line)
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # a torn line a crash left
-                if isinstance(event, dict) and event.get("event") in ("gone", "back") and event.get("article"):
-                    self._statuses[event["article"]] = event["event"]
-                if isinstance(event, dict) and event.get("event") in RECORDED_EVENTS and event.get("article"):
-                    self._events.setdefault(event["article"], set()).add(
-                        (event.get("record_id"), event.get("text_digest")))
+        events, self._log_offset = self.log.whole_lines_since(self._log_offset)
+        for event in events:
+            if not isinstance(event, dict) or not event.get("article"):
+                continue
+            if event.get("event") in ("gone", "back"):
+                self._statuses[event["article"]] = event["event"]
+            elif event.get("event") in RECORDED_EVENTS:
+                self._events.setdefault(event["article"], set()).add((event.get("record_id"), event.get("text_digest")))
 
     def _indexed(self) -> dict[str, int]:
         """The WARC files the CDXJ index covers, as they were indexed (name -> size)."""
