@@ -328,20 +328,27 @@ def trafilatura_cli(pages: dict[str, bytes], server: ServerProcess, ca: Path) ->
                "--backup-dir", str(Path(tmp) / "backup"), "-o", str(Path(tmp) / "out")]
         server_cpu = server.cpu()
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        sampler = Sampler(proc.pid)
-        reader = threading.Thread(target=lambda: setattr(proc, "log", proc.stderr.read()), daemon=True)
-        reader.start()
-        while proc.poll() is None:
-            sampler.sample()
-            time.sleep(0.05)
-        reader.join()
+        proc, sampler = run_sampled(cmd, env)
         elapsed = time.monotonic() - started
         out = [p for p in (Path(tmp) / "out").rglob("*") if p.is_file()] if (Path(tmp) / "out").exists() else []
         backup = [p for p in (Path(tmp) / "backup").rglob("*") if p.is_file()] if (Path(tmp) / "backup").exists() else []
     return {"seconds": elapsed, "rate": len(pages) / elapsed, "extracted": len(out), "downloaded": len(backup),
             "cpu": sampler.cpu_main + sampler.cpu_children, "server_cpu": server.cpu() - server_cpu,
             "exit": proc.returncode, "log": getattr(proc, "log", "")}
+
+
+def run_sampled(cmd: list[str], env: dict):
+    """Run ``cmd`` to its end, sampling its process tree's memory and CPU;
+    (the finished process, its stderr as ``.log``; the sampler)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = Sampler(proc.pid)
+    reader = threading.Thread(target=lambda: setattr(proc, "log", proc.stderr.read()), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        sampler.sample()
+        time.sleep(0.05)
+    reader.join()
+    return proc, sampler
 
 
 def crawl(pages: dict[str, bytes], server, images: bool, extra: dict) -> dict:
@@ -359,14 +366,7 @@ def crawl(pages: dict[str, bytes], server, images: bool, extra: dict) -> dict:
         for key, value in settings.items():
             cmd += ["-s", f"{key}={value}"]
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        sampler = Sampler(proc.pid)
-        reader = threading.Thread(target=lambda: setattr(proc, "log", proc.stderr.read()), daemon=True)
-        reader.start()
-        while proc.poll() is None:
-            sampler.sample()
-            time.sleep(0.05)
-        reader.join()
+        proc, sampler = run_sampled(cmd, env)
         elapsed = time.monotonic() - started
         archived = len(list((Path(tmp) / "archive" / "articles").rglob("*.md")))
         warc = sum(p.stat().st_size for p in (Path(tmp) / "archive" / "warc").glob("*.warc.gz"))
