@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import trafilatura  # noqa: E402
 
 from bench import extraction_quality as english  # noqa: E402
-from crawler.extraction import extract_body  # noqa: E402
+from crawler.extraction.pool import extract_body  # noqa: E402
 
 #: One CJK ideograph (and kana/hangul) per token; other word runs whole.
 _WIDE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"

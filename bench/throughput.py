@@ -10,7 +10,7 @@ distinct URLs. For every size it prints, from one run:
 
 * the page server's own ceiling (a 32-thread client in another process
   fetching every page), so that it is seen not to be the bottleneck;
-* pages/s of ``crawler.extraction.extract_page`` alone, one process, the
+* pages/s of ``crawler.extraction.pool.extract_page`` alone, one process, the
   same pages (their first 1,000, which hold every template), in order, the
   mean of a run before and one after the crawls (the single-core rate);
 * pages/s of ``scrapy crawl qq`` with politeness off (``DOWNLOAD_DELAY=0``,
@@ -298,7 +298,7 @@ def extraction_alone(pages: dict[str, bytes], cpu: list | None = None) -> float:
     its CPU seconds are appended to ``cpu`` when given."""
     from scrapy.http import HtmlResponse
 
-    from crawler.extraction import extract_page
+    from crawler.extraction.pool import extract_page
 
     started, cpu_started = time.perf_counter(), time.process_time()
     for url, body in pages.items():

@@ -37,7 +37,7 @@ class Article(scrapy.Item):
     # what the pipelines did with it ("archived", "updated", "unchanged")
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
-    text_digest = scrapy.Field()  # crawler.diffing.text_digest of the rendered Markdown
+    text_digest = scrapy.Field()  # crawler.diff.compare.text_digest of the rendered Markdown
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
@@ -47,7 +47,3 @@ class Article(scrapy.Item):
     # a replaced copy whose own outcome was never recorded: recorded first
     late = scrapy.Field()  # {"path", "text", "capture", "digest", "done", "outcome", "change"}
 
-
-def plain_text(blocks) -> str:
-    """The article's text, paragraphs joined with nothing between them."""
-    return "".join(b["text"] for b in blocks if b.get("type") == "text")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import urllib.request
 from collections import OrderedDict
-from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver, HostResolution
 from twisted.internet.address import IPv4Address
@@ -32,7 +31,7 @@ from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver
 from zope.interface import implementer
 
-from crawler.netguard import address_reason, parse_networks, proxy_endpoint
+from crawler.net.policy import address_reason, parse_networks, proxy_endpoint
 
 logger = logging.getLogger(__name__)
 

@@ -269,7 +269,7 @@ HUGO_REPLAY_URL = "http://localhost:8080/archive/{timestamp}/{url}"
 HUGO_SEARCH = True
 
 # --- Browser ------------------------------------------------------------
-# Pages that need a browser go through headless Chromium (crawler/browser.py).
+# Pages that need a browser go through headless Chromium (crawler/browser/policy.py).
 # "auto": a page whose extraction is empty or collapsed and which looks like
 # a script shell is loaded again in the browser, once. "never": no browser.
 # Or hosts ("x.com,twitter.com" or a list): their article pages (and their
@@ -299,7 +299,7 @@ BROWSER_IDLE_TIMEOUT = 5
 # Bytes of response bodies one page may keep for the WARC; a body that would
 # pass it is neither read from the browser nor recorded. (Each body is also
 # cut at DOWNLOAD_MAXSIZE, as received and decoded, by the guard proxy every
-# browser request goes through, crawler/guardproxy.py; that proxy closes a
+# browser request goes through, crawler/net/guardproxy/; that proxy closes a
 # connection idle for DOWNLOAD_TIMEOUT seconds.)
 BROWSER_MAX_PAGE_BYTES = 100 * 1024 * 1024
 # A PNG of the rendered viewport in the WARC (urn:screenshot:<url>).
@@ -309,8 +309,8 @@ BROWSER_VIEWPORT_HEIGHT = 800
 # http(s) through a handler that serves plain requests as Scrapy does and
 # hands browser requests to Chromium (scrapy-playwright).
 DOWNLOAD_HANDLERS.update({
-    "http": "crawler.downloadermiddlewares.chromium.ChromiumDownloadHandler",
-    "https": "crawler.downloadermiddlewares.chromium.ChromiumDownloadHandler",
+    "http": "crawler.downloadhandlers.chromium.ChromiumDownloadHandler",
+    "https": "crawler.downloadhandlers.chromium.ChromiumDownloadHandler",
 })
 # Before the WARC capture (950) on the way out, after it on the way back:
 # sends BROWSER_RENDER hosts to the browser, records what the browser

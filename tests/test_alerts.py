@@ -24,10 +24,10 @@ from pathlib import PurePosixPath
 import feedparser
 import pytest
 
-from crawler.alerts import atom_feed, message
-from crawler.changelog import ChangeLog
+from crawler.archive.changelog import ChangeLog
+from crawler.archive.storage import ArchiveStore
+from crawler.exports.alerts import atom_feed, message
 from crawler.extensions.notify import parse_urls
-from crawler.storage import ArchiveStore
 from tests.conftest import SEEDS, run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, build_site
 from tests.fixtures.server import FixtureProxy

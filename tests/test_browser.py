@@ -40,12 +40,12 @@ from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 import crawler.settings as project_settings
-from crawler.browser import BrowserPolicy, extraction_failed, fallback_request, looks_like_script_shell
+from crawler.browser.capture import Exchange, PageCapture, Render, scrapy_response
+from crawler.browser.policy import BrowserPolicy, extraction_failed, fallback_request, looks_like_script_shell
+from crawler.core.markdown import CAPTURE_KEYS, SEED_KEYS
 from crawler.downloadermiddlewares.browser import BrowserMiddleware
-from crawler.downloadermiddlewares.chromium import BrowserDir, driver_tmpdir, host_name, launch_options, sweep_tmp
-from crawler.downloadermiddlewares.pagecapture import Exchange, PageCapture, Render, scrapy_response
-from crawler.guardproxy import GuardProxy
-from crawler.markdown import CAPTURE_KEYS, SEED_KEYS
+from crawler.downloadhandlers.chromium import BrowserDir, driver_tmpdir, host_name, launch_options, sweep_tmp
+from crawler.net.guardproxy.proxy import GuardProxy
 from crawler.sites import x as x_site
 from tests.conftest import ROOT, SEEDS, run_crawl
 from tests.fixtures import browser_site as bs
@@ -208,8 +208,8 @@ def test_x_adapter_finds_no_post_in_the_shell():
 
 
 def test_x_and_twitter_urls_are_one_post():
-    from crawler import identity, sites
-
+    from crawler import sites
+    from crawler.sites import identity
     twitter = "https://twitter.com/wallstengine/status/1904438237554515976?s=20"
     assert sites.adapter_for(bs.X_URL) is x_site and sites.adapter_for(twitter) is x_site
     assert sites.article_key(twitter) == sites.article_key(bs.X_URL) == f"x:{bs.X_POST_ID}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.changelog import ChangeLog
-from crawler.storage import ArchiveStore
+from crawler.archive.changelog import ChangeLog
+from crawler.archive.storage import ArchiveStore
 
 
 def test_a_title_with_a_line_separator_is_read_back(tmp_path):

@@ -223,7 +223,7 @@ def test_history_and_diff_take_the_path_as_ls_shows_it(archive, tmp_path):
 
 def test_a_job_runners_own_arguments_are_not_refused():
     """scrapyd passes ``-a _job=…`` to every spider it runs."""
-    from crawler.cli import check_spider_arguments
+    from crawler.commands.cli import check_spider_arguments
     from crawler.spiders.qq import QqSpider
 
     check_spider_arguments(QqSpider, {"_job": "0f3c", "seeds": "seeds"})

@@ -13,7 +13,7 @@ import time
 import frontmatter
 import pytest
 
-from crawler import markdown
+from crawler.core import markdown
 from tests.conftest import ROOT, SEEDS, run_crawl
 from tests.fixtures.qq_site import (REFERENCE_TEXT, Page, build_site, client_rendered, expected_reference_text,
                                     read_seed, reference_page)
@@ -315,9 +315,10 @@ def test_a_broken_emoji_in_a_truthful_page_is_archived(tmp_path):
 def test_a_rejected_copy_does_not_claim_the_file_for_the_crawl(fixture_web, tmp_path):
     """The first URL of an article comes out empty and is kept aside; the
     second URL of the same article then writes the file."""
-    from crawler.pipelines.markdown import MarkdownWriterPipeline
-    from crawler.storage import ArchiveStore
     from scrapy.exceptions import DropItem
+
+    from crawler.archive.storage import ArchiveStore
+    from crawler.pipelines.markdown import MarkdownWriterPipeline
 
     pipeline = MarkdownWriterPipeline(ArchiveStore(tmp_path), min_chars=40, min_ratio=0.5)
     base = dict(site="qq", article_id="20250213A06E5300", title="t", date="2025-02-13 17:15:08",

@@ -6,8 +6,8 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler import diffing
-from crawler.diffing import diff_articles, render_html, render_text, text_digest
+from crawler.diff import compare as diffing
+from crawler.diff.compare import diff_articles, render_html, render_text, text_digest
 from tests.conftest import SEEDS
 
 SEED = (SEEDS / "000_916c35625ed2f8d3.txt").read_text(encoding="utf-8")
@@ -277,7 +277,7 @@ def test_every_paragraph_touched_still_pairs_paragraphs():
 
 
 def test_digests_of_another_algorithm_are_not_compared():
-    from crawler.diffing import same_digest
+    from crawler.diff.compare import same_digest
 
     digest = text_digest(SEED)
     legacy = digest.split(":", 1)[1]  # written before digests named their algorithm (t1's)

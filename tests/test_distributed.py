@@ -30,9 +30,11 @@ import scrapy  # noqa: E402
 from scrapy.utils.test import get_crawler  # noqa: E402
 from warcio.archiveiterator import ArchiveIterator  # noqa: E402
 
+from crawler.archive.lock import ArchiveLocked  # noqa: E402
+from crawler.archive.state.model import ArticleState  # noqa: E402
+from crawler.archive.state.open import find, open_store
+from crawler.archive.state.sqlite import StateStore
 from crawler.distributed.run import Keys, RunFinished, SharedRun, join  # noqa: E402
-from crawler.lock import ArchiveLocked  # noqa: E402
-from crawler.store import ArticleState, StateStore, find, open_store  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.fixtures.news_web import article_url, generated_pages, write_seeds  # noqa: E402
 from tests.fixtures.server import FixtureProxy, free_port  # noqa: E402
@@ -90,7 +92,6 @@ def shared_crawler(redis_url, tmp_path, spidercls=Demo, run_id="r1", **settings)
     values = {"REDIS_URL": redis_url, "REDIS_RUN_ID": run_id, "ARCHIVE_DIR": str(tmp_path / "archive"),
               "REDIS_KEY_PREFIX": "t", **LEASE, **settings}
     from crawler import settings as project
-
     base = {k: getattr(project, k) for k in dir(project) if k.isupper()}
     return get_crawler(spidercls, {**base, **values})
 
@@ -273,7 +274,6 @@ def test_first_success_stands_and_a_failure_never_replaces_it(client, redis_url,
 
 def test_addon_switches_only_a_shared_crawl(redis_url, tmp_path):
     from crawler import settings as project
-
     base = {k: getattr(project, k) for k in dir(project) if k.isupper()}
     alone = get_crawler(Demo, base)
     alone._apply_settings()

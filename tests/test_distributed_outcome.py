@@ -9,7 +9,7 @@ a generated fixture web made.
   rebuild slower than the lease no longer lets a second worker take over and
   load a half-built database (nor move it aside as damaged).
 * Every worker exits, and ``scrapy summary`` reports, by the same failures
-  as a single-machine run (one list: crawler.failures.RUN_FAILURE_STATS):
+  as a single-machine run (one list: crawler.core.failures.RUN_FAILURE_STATS):
   an unknown ``--article`` on the seeder fails the whole run. With
   ``WACZ_ON_CLOSE`` only the last worker packs, after the state is written
   back.
@@ -32,7 +32,7 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
-from crawler.store import open_store  # noqa: E402
+from crawler.archive.state.open import open_store  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.fixtures.news_web import article_url, generated_pages, write_seeds  # noqa: E402
 from tests.fixtures.qq_site import PNG, Page  # noqa: E402
@@ -51,7 +51,7 @@ SLOW_REBUILD = '''
 import os, time
 _delay = float(os.environ.get("TEST_REBUILD_PUT_DELAY") or 0)
 if _delay:
-    import crawler.staterebuild as _rebuild
+    import crawler.archive.state.rebuild as _rebuild
     _original = _rebuild.rebuild_into
 
     def _slow_rebuild_into(store, root):

@@ -1,15 +1,16 @@
 """A page whose declared charset is wrong is re-decoded or refused, never archived as mojibake."""
 
 from scrapy.http import HtmlResponse
-from crawler.encoding import garbled, redecode
-from crawler.extraction import extract_page
-from crawler.items import plain_text
+
+from crawler.core.encoding import garbled, redecode
+from crawler.core.markdown import plain_text
+from crawler.extraction.pool import extract_page
 
 TEXT = "中国人工智能初创企业深度求索的大模型一经发布，震动全行业，甚至连一众硅谷科技巨头也纷纷加入这股热潮。" * 5
 
 
 def _extract(response):
-    """What the crawl's extraction workers make of a page (crawler.extraction)."""
+    """What the crawl's extraction workers make of a page (crawler.extraction.pool)."""
     return extract_page(response.url, response.text, response.body, response.encoding)[0]
 
 
@@ -51,7 +52,7 @@ def test_replacement_characters_the_author_wrote_are_text_not_a_charset_lie(tmp_
 
 
 def test_an_article_that_reads_in_no_charset_is_none(tmp_path, monkeypatch):
-    import crawler.extraction as extraction_module
+    import crawler.extraction.pool as extraction_module
 
     monkeypatch.setattr(extraction_module, "redecode", lambda body, declared: None)  # no guess helps
     response = _page(TEXT, "utf-8", "gbk")

@@ -13,10 +13,9 @@ import re
 import threading
 
 import pytest
-
 from scrapy.http import HtmlResponse
 
-from crawler.extraction import ExtractionError, ExtractionPool, extract_body, extract_page
+from crawler.extraction.pool import ExtractionError, ExtractionPool, extract_body, extract_page
 from tests.conftest import run_crawl
 from tests.fixtures.qq_site import BUILDERS, QQ_SEEDS, build_site, read_seed, reference_page
 
@@ -57,12 +56,12 @@ def _worker_state():
     import gc
     import sys
 
-    return "crawler.extractionpreload" in sys.modules, gc.get_freeze_count()
+    return "crawler.extraction.preload" in sys.modules, gc.get_freeze_count()
 
 
 def test_workers_fork_from_a_server_that_loaded_the_extraction_code():
     """Workers share what their forkserver loaded and warmed up
-    (crawler/extractionpreload.py), frozen out of the collector's reach,
+    (crawler/extraction/preload.py), frozen out of the collector's reach,
     instead of each building its own copy."""
     pool = ExtractionPool(workers=1, timeout=60)
     try:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from scrapy.exceptions import DropItem
 
-from crawler import markdown, sites
+from crawler import sites
+from crawler.archive.storage import ArchiveStore
+from crawler.core import markdown
 from crawler.pipelines.markdown import MarkdownWriterPipeline
-from crawler.storage import ArchiveStore
 
 PARAGRAPHS = [
     "国务院新闻办公室今天上午举行新闻发布会，介绍今年一季度国民经济运行情况。",

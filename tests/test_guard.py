@@ -19,12 +19,11 @@ from twisted.internet import defer
 from twisted.internet.base import ThreadedResolver
 
 from crawler.downloadermiddlewares.guard import BlockedRequest, NetworkGuardMiddleware
-from crawler.netguard import PortPolicy, blocked_reason, parse_networks
+from crawler.net.policy import PortPolicy, blocked_reason, parse_networks
 from crawler.resolver import BlockedAddressError, GuardedResolver
 from tests.conftest import run_crawl
 from tests.fixtures.qq_site import PNG, Page
 from tests.fixtures.server import FixtureProxy
-
 
 # --- the rule, on its own ----------------------------------------------------
 

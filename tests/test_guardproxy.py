@@ -1,4 +1,4 @@
-"""The browser's guard proxy on its own (crawler/guardproxy.py), with raw clients.
+"""The browser's guard proxy on its own (crawler/net/guardproxy/), with raw clients.
 
 Every server here listens on 127.0.0.1. Internal targets (10.0.0.1,
 169.254.169.254, 127.0.0.2) appear only as strings: the resolver is
@@ -28,8 +28,8 @@ from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
 from scrapy.utils.test import get_crawler
 
 from crawler.downloadermiddlewares.hostmap import HostProxyMapMiddleware
-from crawler.guardproxy import MARK_HEADER, BodyMeter, GuardProxy, TooLarge, choose_upstream, parse_upstream
-from crawler.netguard import PortPolicy
+from crawler.net.guardproxy.proxy import MARK_HEADER, BodyMeter, GuardProxy, TooLarge, choose_upstream, parse_upstream
+from crawler.net.policy import PortPolicy
 from tests.fixtures.qq_site import Page
 from tests.fixtures.server import FixtureProxy
 

@@ -3,7 +3,7 @@
 The archive is made the way the crawler makes it: the three qq seeds as
 articles with the crawler's own keys after the seed keys, one generic English
 article and one article with two older copies in versions/ (both written by
-crawler.markdown.render). The site is built by the component on its own and
+crawler.core.markdown.render). The site is built by the component on its own and
 by the ``scrapy hugo`` command; an article page is screenshot with headless
 Chromium, served from 127.0.0.1 only.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
-from crawler import markdown
+from crawler.core import markdown
 from crawler.exports.hugo import SITE_DIR, HugoError, HugoSite, capture_label, replay_link, timestamp14
 from crawler.pipelines.markdown import article_path
 from tests.conftest import ROOT, SEEDS
@@ -55,7 +55,7 @@ def hugo_required():
 
 
 def capture_lines(url: str, warc_date: str, extractor: str) -> str:
-    """The crawler's own keys, in its order and quoting (crawler.markdown.CAPTURE_KEYS)."""
+    """The crawler's own keys, in its order and quoting (crawler.core.markdown.CAPTURE_KEYS)."""
     return (f'fetched_url: "{url}"\n'
             'warc_file: "crawler-20251125160000000-00000-host.warc.gz"\n'
             'warc_record_id: "<urn:uuid:6f1c2d6e-0d8e-4a51-9d62-2b8f0a3c1e11>"\n'

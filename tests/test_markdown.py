@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from crawler import markdown
+from crawler.core import markdown
 from tests.conftest import SEEDS
 
 QQ = ["000_916c35625ed2f8d3.txt", "001_7e5bc8a25ec71449.txt", "004_0f7ec6953a63be2f.txt"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from scrapy.exceptions import DropItem
 
-from crawler import markdown
+from crawler.archive.storage import ArchiveStore
+from crawler.core import markdown
 from crawler.pipelines.markdown import MarkdownWriterPipeline, article_path, legacy_path
-from crawler.storage import ArchiveStore
 
 TEXT = "The council approved the new bridge on Tuesday after a long debate about its cost. " * 3
 
@@ -114,9 +114,9 @@ def test_a_text_equal_to_an_earlier_version_is_named_a_revert(tmp_path):
 def test_version_names_read_back_in_every_form_the_pipeline_writes():
     from datetime import datetime, timezone
 
+    from crawler.archive.versions import stamp_time
     from crawler.exports.hugo import capture_label
     from crawler.pipelines.markdown import _now_stamp, capture_stamp
-    from crawler.versions import stamp_time
 
     assert capture_label({}, capture_stamp({"warc_date": "2025-02-13T17:15:08Z"})) == "before 2025-02-13 17:15:08 UTC"
     assert capture_label({}, "20250213T171508Z-1") == "before 2025-02-13 17:15:08 UTC"

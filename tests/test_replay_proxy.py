@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler import markdown
+from crawler.core import markdown
 from tests.conftest import run_crawl
 from tests.fixtures import pywb
 from tests.test_warc import WARCIO

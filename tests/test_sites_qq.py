@@ -3,10 +3,10 @@
 
 import pytest
 
-from crawler import markdown
+from crawler.core import markdown
 from crawler.sites import adapter_for, generic, qq
 from crawler.sites.pagemeta import normalize_time
-from tests.fixtures.qq_site import QQ_SEEDS, BUILDERS, read_seed
+from tests.fixtures.qq_site import BUILDERS, QQ_SEEDS, read_seed
 
 
 @pytest.mark.parametrize("name,template", sorted(QQ_SEEDS.items()))
@@ -152,8 +152,7 @@ def test_deeply_nested_bodies_are_not_dropped():
 
 
 def test_indented_html_does_not_shorten_the_summary():
-    from crawler import markdown
-
+    from crawler.core import markdown
     text = "财联社2月13日讯（编辑 史正丞）北京时间周四午后，两位科技富豪马斯克、蔡崇信接力亮相迪拜世界政府峰会。"
     page = f'<div class="rich_media_content">\n  <p>\n      {text}\n  </p>\n</div>'
     fields = qq.extract("https://news.qq.com/rain/a/20250213A06E5300", page)

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from crawler.storage import ArchivePathError, ArchiveStore
+from crawler.archive.storage import ArchivePathError, ArchiveStore
 
 
 def test_refuses_paths_that_leave_the_archive(tmp_path):

@@ -45,12 +45,12 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
-from crawler import markdown
 from crawler import settings as project_settings
+from crawler.archive.lock import archive_lock
+from crawler.archive.state.open import open_store
+from crawler.core import markdown
 from crawler.exports import wacz
 from crawler.extensions.waczexport import WaczExport
-from crawler.lock import archive_lock
-from crawler.store import open_store
 from crawler.warc.records import request_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records
 from tests.conftest import ROOT, SEEDS, run_crawl

@@ -22,11 +22,11 @@ from scrapy.http import HtmlResponse, Request
 from twisted.internet import task
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.archive.storage import ArchivePathError
 from crawler.extensions.warcindex import build_index
-from crawler.storage import ArchivePathError
 from crawler.warc.records import request_record, response_record
-from crawler.warc.writer import (RotatingWarcWriter, WarcWriteError, _IntervalSync, complete_length,
-                                 recover_open_files, shared_writer)
+from crawler.warc.writer import (RotatingWarcWriter, WarcWriteError, _IntervalSync, complete_length, recover_open_files,
+                                 shared_writer)
 from tests.conftest import ROOT
 from tests.test_warc import assert_warcio_check_ok
 from tests.test_warcindex import project_crawler

@@ -9,7 +9,7 @@ import stat
 from scrapy.http import HtmlResponse, Request
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.storage import ArchiveStore
+from crawler.archive.storage import ArchiveStore
 from crawler.warc.records import request_record, response_record
 from crawler.warc.writer import RotatingWarcWriter, complete_length, recover_open_files
 
@@ -111,7 +111,8 @@ def test_header_bytes_are_stored_as_served(tmp_path):
     data = gzip.decompress((tmp_path / writer.closed_files[0]).read_bytes())
     assert b"Content-Disposition: " + served + b"\r\n" in data
     # and the record still reads and verifies
-    import subprocess, sys
+    import subprocess
+    import sys
     from pathlib import Path
     check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", str(tmp_path / writer.closed_files[0])],
                            capture_output=True, text=True)

@@ -24,17 +24,17 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
-from crawler.cli import (add_verbose, check_spider_arguments, one_line_errors, print_summary, quiet_console,
-                         reject_unknown_options)
-from crawler.failures import RUN_FAILURE_STATS
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
+from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
+from crawler.commands.cli import (add_verbose, check_spider_arguments, one_line_errors, print_summary, quiet_console,
+                                  reject_unknown_options)
+from crawler.core.failures import RUN_FAILURE_STATS
 
 logger = logging.getLogger(__name__)
 
 #: Stats that must be 0 for a run to count as a success; a missing one means
 #: the extension that sets it never finished.
 FAILURE_STATS = ("archive/seed_urls_failed",)
-#: Stats that must be 0 or absent: the one list of crawler.failures (damaged
+#: Stats that must be 0 or absent: the one list of crawler.core.failures (damaged
 #: or unwritten output, unrecorded outcomes, an unknown --article).
 DAMAGE_STATS = RUN_FAILURE_STATS
 

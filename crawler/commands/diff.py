@@ -18,16 +18,17 @@ from pathlib import Path
 import scrapy
 from scrapy.commands import ScrapyCommand
 from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
-from scrapy.http import TextResponse
 from scrapy.exceptions import UsageError
+from scrapy.http import TextResponse
 
-from crawler import markdown, sites
-from crawler.cli import fail, one_line_errors, quiet_console
+from crawler import sites
+from crawler.archive.versions import article_versions, pick
+from crawler.commands.cli import fail, one_line_errors, quiet_console
 from crawler.commands.history import named_article
-from crawler.diffing import diff_articles, render_html, render_text
-from crawler.failures import binary_content
-from crawler.textclean import printable
-from crawler.versions import article_versions, pick
+from crawler.core import markdown
+from crawler.core.failures import binary_content
+from crawler.core.textclean import printable
+from crawler.diff.compare import diff_articles, render_html, render_text
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 

@@ -15,13 +15,13 @@ import glob
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli import archive_relative, fail, one_line_errors, reject_unknown_options
-from crawler.diffing import diff_articles
-from crawler.lock import ArchiveUnusable, check_archive_dir
-from crawler.storage import ArchiveStore
-from crawler.store import find, open_readonly
-from crawler.textclean import printable
-from crawler.versions import article_versions, labels
+from crawler.archive.lock import ArchiveUnusable, check_archive_dir
+from crawler.archive.state.open import find, open_readonly
+from crawler.archive.storage import ArchiveStore
+from crawler.archive.versions import article_versions, labels
+from crawler.commands.cli import archive_relative, fail, one_line_errors, reject_unknown_options
+from crawler.core.textclean import printable
+from crawler.diff.compare import diff_articles
 
 
 def describe_change(counts: dict) -> str:

@@ -13,9 +13,9 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from crawler.cli import fail, one_line_errors, reject_unknown_options
+from crawler.archive.lock import ArchiveUnusable, check_archive_dir
+from crawler.commands.cli import fail, one_line_errors, reject_unknown_options
 from crawler.exports.hugo import HugoError, HugoSite
-from crawler.lock import ArchiveUnusable, check_archive_dir
 
 
 class Command(ScrapyCommand):

@@ -16,10 +16,10 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
+from crawler.archive.state.open import open_readonly
+from crawler.commands.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
 from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
-from crawler.store import open_readonly
 
 
 def archive_sites(root: Path) -> list[str]:

@@ -13,8 +13,8 @@ import json
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli import one_line_errors, reject_unknown_options
-from crawler.lock import EXIT_LOCKED
+from crawler.archive.lock import EXIT_LOCKED
+from crawler.commands.cli import one_line_errors, reject_unknown_options
 
 
 class Command(ScrapyCommand):

@@ -16,9 +16,9 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
+from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
+from crawler.commands.cli import fail, one_line_errors, reject_unknown_options
 from crawler.exports.wacz import WaczError, pack_from_settings
-from crawler.cli import fail, one_line_errors, reject_unknown_options
-from crawler.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
 
 
 class Command(ScrapyCommand):

@@ -17,7 +17,7 @@
   (``NOTIFY_URLS``, crawler.extensions.notify), records and logs the run's summary
   and frees the archive. The others wait for that record: every worker of a
   finished run exits 0 or 1 by the whole run's outcome, counted by the one
-  list of failure stats (crawler.failures.RUN_FAILURE_STATS) that a
+  list of failure stats (crawler.core.failures.RUN_FAILURE_STATS) that a
   single-machine run's exit status and ``scrapy summary`` go by too.
 """
 
@@ -31,12 +31,12 @@ import time
 
 from redis.exceptions import RedisError
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import DontCloseSpider
 
+from crawler.core.failures import RUN_FAILURE_STATS
 from crawler.distributed import enabled
 from crawler.distributed.run import SharedRun
 from crawler.distributed.summary import FINAL_STATS, SUCCESS, SUMMED_STATS, run_record
-from crawler.failures import RUN_FAILURE_STATS
 from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
@@ -239,9 +239,9 @@ class SharedCrawl:
         settings = self.crawler.settings
         if not (settings.getbool("WARC_ENABLED") and settings.getbool("WARC_CDXJ_INDEX")):
             return
+        from crawler.archive.storage import ArchiveStore
         from crawler.distributed.locks import LockTimeout, named_lock
         from crawler.extensions.warcindex import CdxjIndex
-        from crawler.storage import ArchiveStore
         from crawler.warc.writer import recover_open_files
 
         archive = settings.get("ARCHIVE_DIR")
@@ -270,7 +270,7 @@ class SharedCrawl:
         run, client, stats = self.run, self.run.client, self.crawler.stats
         for key in INDEX_STATS:
             stats.set_value(key, int(stats.get_value(key) or 0))
-        from crawler.store import shared_store
+        from crawler.archive.state.open import shared_store
 
         try:
             saved = shared_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
@@ -281,7 +281,6 @@ class SharedCrawl:
         self._pack_wacz()
         # the run's own last words (change notifications), while its keys are there
         from crawler import signals as crawler_signals
-
         self.crawler.signals.send_catch_log(crawler_signals.shared_run_closing)
         pipe = client.pipeline()
         for key in FINAL_STATS:
@@ -289,7 +288,7 @@ class SharedCrawl:
                 pipe.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
         pipe.execute()
         record = run_record(client, run.keys, run.spider_name)
-        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.cli.print_summary)
+        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.commands.cli.print_summary)
         ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
         pipe = client.pipeline()
         pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)
@@ -316,7 +315,7 @@ class SharedCrawl:
 
     def _exit_stats(self):
         """This worker's exit status is the run's: its seed URLs and the
-        failure stats of the one list (crawler.failures), run-wide."""
+        failure stats of the one list (crawler.core.failures), run-wide."""
         run, client, stats = self.run, self.run.client, self.crawler.stats
         raw = client.get(run.keys.done())
         if raw:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from itemadapter import ItemAdapter
 from redis.exceptions import LockError, RedisError
 from scrapy import signals
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 
 from crawler import sites
 from crawler.distributed import enabled
@@ -197,7 +197,7 @@ class ArticleLockPipeline:
             return
         if self.crawler is not None:
             try:
-                from crawler.iothread import run_io
+                from crawler.extensions.archiveio import run_io
             except ImportError:  # no I/O thread: the state was recorded already
                 pass
             else:

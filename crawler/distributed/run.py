@@ -220,10 +220,10 @@ def join(client, settings, spider: str, sleep=time.sleep, clock=time.monotonic) 
     Joins the run in progress on the archive when it is this spider's (and
     the REDIS_RUN_ID given, if any); starts one when there is none; waits
     ``ARCHIVE_LOCK_TIMEOUT`` seconds for another command's run to end, then
-    raises :class:`crawler.lock.ArchiveLocked`. A REDIS_RUN_ID that has
+    raises :class:`crawler.archive.lock.ArchiveLocked`. A REDIS_RUN_ID that has
     finished raises :class:`RunFinished`.
     """
-    from crawler.lock import ArchiveLocked
+    from crawler.archive.lock import ArchiveLocked
 
     keys = Keys(settings.get("REDIS_KEY_PREFIX"))
     wanted = settings.get("REDIS_RUN_ID") or ""
@@ -258,9 +258,9 @@ def shared_run(command, spider: str, spargs: dict) -> int:
     """``scrapy crawl``/``refresh`` as a worker of a shared run; the exit
     status (0/1 as the single-machine run, 75 if another run holds the
     archive, 1 if Redis cannot be reached)."""
-    from crawler.cli import print_summary
+    from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked
+    from crawler.commands.cli import print_summary
     from crawler.commands.crawl import not_started, note_interruption, run_status
-    from crawler.lock import EXIT_LOCKED, ArchiveLocked
     from crawler.distributed.summary import print_record
 
     settings = command.settings

@@ -34,9 +34,9 @@ POLL = 0.5
 async def shared_start(spider, make_requests):
     """``spider.start()`` for a shared run; ``make_requests`` is the spider's
     own (synchronous) generator of start requests."""
+    from crawler.archive.state.open import shared_store
     from crawler.distributed.store import ClaimLost
-    from crawler.iothread import run_io
-    from crawler.store import shared_store
+    from crawler.extensions.archiveio import run_io
 
     crawler = spider.crawler
     run = SharedRun.of(crawler)

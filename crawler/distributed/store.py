@@ -1,6 +1,6 @@
 """The capture state of a shared run, in Redis, with StateStore's interface.
 
-The archive's ``state.sqlite3`` (crawler.store) stays the state between
+The archive's ``state.sqlite3`` (crawler.archive.state) stays the state between
 runs, so the single-machine commands (``history``, ``diff``, a refresh
 without Redis) keep working. The worker that pushes a run's work first
 loads it into Redis (``load``); the last worker out writes it back in one
@@ -20,7 +20,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from crawler.store import COLUMNS, ArticleState, open_store
+from crawler.archive.state.model import COLUMNS, ArticleState
+from crawler.archive.state.open import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class RedisStore:
         ``claim`` (key, holder): the run's seeder key, which must still
         name this worker when the loaded state goes in (else
         :class:`ClaimLost`, nothing changed). Slow (a rebuild reads every
-        article and WARC): run it off the reactor (crawler.iothread), so
+        article and WARC): run it off the reactor (crawler.extensions.archiveio), so
         the heartbeat keeps the claim alive meanwhile."""
         def held():
             return claim is None or self.client.get(claim[0]) == claim[1].encode()

@@ -22,9 +22,9 @@ from types import SimpleNamespace
 
 from redis.exceptions import RedisError
 
+from crawler.core.failures import RUN_FAILURE_STATS
 from crawler.distributed.run import Keys, utcnow
 from crawler.extensions.summary import CrawlSummary
-from crawler.failures import RUN_FAILURE_STATS
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ SUCCESS = ("archived", "updated", "unchanged", "gone")
 #: packs, the state it writes back.
 FINAL_STATS = ("warc/damaged_files", "wacz/failed", "archive/state_save_failed")
 #: Per-worker stats added up run-wide for the summary and the exit status:
-#: every failure stat of the one list (crawler.failures.RUN_FAILURE_STATS)
+#: every failure stat of the one list (crawler.core.failures.RUN_FAILURE_STATS)
 #: that any worker may meet.
 SUMMED_STATS = ("downloader/response_count", "archive/images/fetched",
                 *(key for key in RUN_FAILURE_STATS if key not in FINAL_STATS))

@@ -11,7 +11,7 @@
   ``urn:screenshot:<url>`` (browsertrix keeps both), each with
   ``WARC-Refers-To`` the document's record. Replay tools index them under
   those URNs and never serve them for the page. Building, compressing and
-  writing those records runs in the archive I/O thread (crawler/iothread.py),
+  writing those records runs in the archive I/O thread (crawler/extensions/archiveio.py),
   as the capture middleware's do, so the reactor goes on downloading. Then
   the spider gets the rendered DOM in place of the served body, through the
   same site adapters.
@@ -24,9 +24,9 @@ from io import BytesIO
 
 from scrapy.http import HtmlResponse
 
-from crawler.browser import BrowserPolicy
-from crawler.downloadermiddlewares.pagecapture import scrapy_request, scrapy_response
-from crawler.iothread import run_io
+from crawler.browser.capture import scrapy_request, scrapy_response
+from crawler.browser.policy import BrowserPolicy
+from crawler.extensions.archiveio import run_io
 from crawler.warc.records import request_record, response_record
 from crawler.warc.writer import shared_writer
 

@@ -5,7 +5,7 @@ and covers alike: a URL whose scheme is not http(s), or whose host is a
 loopback, private, link-local, multicast or reserved address, or a local
 name, is refused before any connection, with its reason; so is a URL on a
 port other than 80, 443, a seed URL's port or one of ``GUARD_ALLOWED_PORTS``
-(crawler.netguard.PortPolicy; through a proxy, the URL's port is judged,
+(crawler.net.policy.PortPolicy; through a proxy, the URL's port is judged,
 not the proxy's); and so is a URL at a configured proxy's own host and port
 (the resolver lets the connection to a proxy through: that is for the
 crawler's requests through the proxy, never for a page at it). Names are judged again on what they resolve to by
@@ -19,7 +19,7 @@ import logging
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.netguard import PortPolicy, blocked_reason, parse_networks, port_policy, proxy_target_reason
+from crawler.net.policy import PortPolicy, blocked_reason, parse_networks, port_policy, proxy_target_reason
 from crawler.resolver import proxy_endpoints
 
 logger = logging.getLogger(__name__)

@@ -9,18 +9,8 @@ hosts keep the standard ``http_proxy``/``https_proxy`` behaviour.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from crawler.featureoff import feature_off
-
-
-def mapped_proxy(mapping: dict, url: str) -> str | None:
-    """The proxy ``mapping`` (lower-case keys) names for ``url``: its
-    ``host:port`` when the URL names a port, then its host, then ``*``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    proxy = mapping.get(f"{host}:{parts.port}") if parts.port else None
-    return proxy or mapping.get(host) or mapping.get("*")
+from crawler.net.proxies import mapped_proxy
 
 
 class HostProxyMapMiddleware:

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import logging
 
-
 from crawler import sites
-from crawler.iothread import run_io
+from crawler.extensions.archiveio import run_io
+from crawler.featureoff import feature_off
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
 from crawler.warc.writer import shared_writer
-from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
 

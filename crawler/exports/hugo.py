@@ -30,10 +30,10 @@ from pathlib import Path
 import yaml
 from dateutil.parser import isoparse
 
-from crawler import markdown
-from crawler.diffing import diff_articles, render_html
-from crawler.storage import ArchiveStore
-from crawler.versions import article_versions, stamp_time
+from crawler.archive.storage import ArchiveStore
+from crawler.archive.versions import article_versions, stamp_time
+from crawler.core import markdown
+from crawler.diff.compare import diff_articles, render_html
 from crawler.warc.lookup import latest_payload
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def capture_label(meta: dict, stamp: str | None = None) -> str:
             pass
     if stamp is None:
         return "date unknown"
-    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.versions)
+    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.archive.versions)
     return "before " + _utc_label(when) if when else f"before {stamp}"
 
 

@@ -7,7 +7,7 @@ subprocess, because importing it changes cdxj-indexer for the whole process
 crawl's own ``index.cdxj`` must not change with it.
 
 The page list (``pages/pages.jsonl``) comes from the archive's own state
-(crawler/store.py), not from the WARCs: py-wacz's ``--detect-pages`` finds
+(crawler/archive/state/sqlite.py), not from the WARCs: py-wacz's ``--detect-pages`` finds
 no pages in warcio-written WARCs. One page per article whose capture is in
 the package: the answering URL, the capture time, the title and the
 article's plain text, which ReplayWeb.page's search reads. The list is
@@ -41,10 +41,10 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from crawler import markdown
+from crawler.archive.state.open import open_store
+from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
+from crawler.core import markdown
 from crawler.extensions.warcindex import warc_damage
-from crawler.storage import ArchiveStore, current_umask, fsync_dir
-from crawler.store import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class WaczResult:
 
 def article_text(paragraphs: list[str]) -> str:
     """The plain text of an article's body, one paragraph a line: the
-    paragraphs as crawler.markdown writes them, without ``**`` bold markers,
+    paragraphs as crawler.core.markdown writes them, without ``**`` bold markers,
     image lines and the trailing source link. (Not a CommonMark reading:
     the paragraphs are not escaped, and CommonMark does not close ``**``
     between a CJK punctuation mark and a letter.)"""

@@ -5,8 +5,8 @@ the run is recorded (a shared run's notification: when the run closes):
 
 * ``ChangeFeed`` rewrites ``archive/changes.atom`` (the last
   ``CHANGES_FEED_ENTRIES`` events of ``changes.jsonl``, newest first,
-  crawler/alerts.py) after a run that recorded events, atomically through
-  crawler/storage.py. Stats ``feed/entries``, or ``feed/failed``.
+  crawler/exports/alerts.py) after a run that recorded events, atomically through
+  crawler/archive/storage.py. Stats ``feed/entries``, or ``feed/failed``.
 * ``ChangeNotify`` sends one notification listing the run's changed, gone
   and back articles (newly archived ones counted) to every ``NOTIFY_URLS``
   target through Apprise; nothing when the run recorded nothing. Stats
@@ -43,11 +43,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from scrapy import signals
 
-from crawler.alerts import atom_feed, message
-from crawler.changelog import ChangeLog
+from crawler.archive.changelog import ChangeLog
+from crawler.archive.storage import ArchiveStore
 from crawler.distributed import enabled as shared_run
-from crawler.iothread import run_io
-from crawler.storage import ArchiveStore
+from crawler.exports.alerts import atom_feed, message
+from crawler.extensions.archiveio import run_io
 from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
@@ -184,7 +184,6 @@ class ChangeNotify:
         ext = cls(crawler, urls)
         if ext.shared:
             from crawler import signals as crawler_signals
-
             crawler.signals.connect(ext.shared_spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(ext.shared_run_closing, signal=crawler_signals.shared_run_closing)
         else:

@@ -83,7 +83,7 @@ class Progress:
         line = self.line(spider)
         logger.info(line)
         if self.crawler.settings.getbool("CONSOLE_QUIET"):
-            # a console left at warnings (crawler.cli.quiet_console) still says how far the run is
+            # a console left at warnings (crawler.commands.cli.quiet_console) still says how far the run is
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
 

@@ -2,7 +2,7 @@
 
 Listens to the outcomes a crawl or refresh produces (an article archived,
 changed or unchanged; unchanged without extraction; gone; failed) and keeps
-``crawler.store`` and ``archive/changes.jsonl`` true to them. The store
+``crawler.archive.state`` and ``archive/changes.jsonl`` true to them. The store
 names the last full capture of each article (what revisits refer to) and
 its validators; the change log gets one line per archived, changed, gone and
 back event.
@@ -18,13 +18,14 @@ from scrapy import signals
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.changelog import ChangeLog
+from crawler.archive.changelog import ChangeLog
+from crawler.archive.recorded import Evidence
+from crawler.archive.state.model import FAILING, GONE, OK, ArticleState, utcnow
+from crawler.archive.state.open import shared_store
+from crawler.archive.storage import ArchiveStore
+from crawler.diff.compare import same_digest, text_digest
 from crawler.distributed import article_lock, changelog_guard
-from crawler.diffing import same_digest, text_digest
-from crawler.iothread import io_executor, run_io
-from crawler.recorded import Evidence
-from crawler.storage import ArchiveStore
-from crawler.store import FAILING, GONE, OK, ArticleState, shared_store, utcnow
+from crawler.extensions.archiveio import io_executor, run_io
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class ArchiveStateRecorder:
             state.text_digest = digest
         # the event before the state: a crash between the two leaves the event
         # logged (the next check finds the state behind, not the log), and
-        # crawler.recorded finds it there: an event is never logged twice
+        # crawler.archive.recorded finds it there: an event is never logged twice
         late = article.get("late")
         if late and not late["done"]["event"]:  # the replaced copy's own outcome, first
             change = late["change"] or {}

@@ -28,9 +28,9 @@ from pathlib import Path
 from cdxj_indexer.main import CDXJIndexer
 from scrapy import signals
 
-from crawler.storage import ArchiveStore
-from crawler.warc.writer import complete_length
+from crawler.archive.storage import ArchiveStore
 from crawler.featureoff import feature_off
+from crawler.warc.writer import complete_length
 
 logger = logging.getLogger(__name__)
 

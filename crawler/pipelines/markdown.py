@@ -20,14 +20,15 @@ from datetime import datetime, timezone
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawler import markdown, sites
-from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_digest
-from crawler.iothread import run_io
-from crawler.items import plain_text
-from crawler.recorded import Evidence
-from crawler.storage import ArchiveStore
-from crawler.versions import article_versions, stamp_name
-from crawler.store import shared_store
+from crawler import sites
+from crawler.archive.recorded import Evidence
+from crawler.archive.state.open import shared_store
+from crawler.archive.storage import ArchiveStore
+from crawler.archive.versions import article_versions, stamp_name
+from crawler.core import markdown
+from crawler.core.markdown import plain_text
+from crawler.diff.compare import article_parts, diff_parts, parsed_parts, parts_digest
+from crawler.extensions.archiveio import run_io
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")

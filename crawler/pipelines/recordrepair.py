@@ -1,7 +1,7 @@
 """An outcome written to disk but never recorded is recorded when the article comes again.
 
 The Markdown pipeline writes the article; the WARC text record, the change
-log and the capture state follow (crawler.recorded). A run killed in between
+log and the capture state follow (crawler.archive.recorded). A run killed in between
 (``kill -9``, a full disk on the WARC, a dead worker of a shared run), or a
 state deleted and rebuilt since, leaves a file whose outcome the state does
 not know. The next check finds the same text on disk and would call it
@@ -19,13 +19,14 @@ import logging
 
 from itemadapter import ItemAdapter
 
-from crawler import markdown, sites
-from crawler.diffing import diff_articles, same_digest, text_digest
-from crawler.iothread import run_io
-from crawler.recorded import Evidence
-from crawler.storage import ArchiveStore
-from crawler.store import shared_store
-from crawler.versions import article_versions
+from crawler import sites
+from crawler.archive.recorded import Evidence
+from crawler.archive.state.open import shared_store
+from crawler.archive.storage import ArchiveStore
+from crawler.archive.versions import article_versions
+from crawler.core import markdown
+from crawler.diff.compare import diff_articles, same_digest, text_digest
+from crawler.extensions.archiveio import run_io
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from itemadapter import ItemAdapter
 
-from crawler import markdown
-from crawler.iothread import run_io
+from crawler.core import markdown
+from crawler.extensions.archiveio import run_io
+from crawler.featureoff import feature_off
 from crawler.warc.records import metadata_record, text_record
 from crawler.warc.writer import shared_writer
-from crawler.featureoff import feature_off
 
 
 class WarcMetadataPipeline:
@@ -46,7 +46,7 @@ class WarcMetadataPipeline:
         if article.get("outcome") == "unchanged" or recorded.get("text"):
             return item  # (recorded: a killed run wrote it; once is enough)
         # the capture the text came from: this one, or for an outcome recorded
-        # late, the one the file names (crawler.recorded reads it back)
+        # late, the one the file names (crawler.archive.recorded reads it back)
         capture_id = recorded["capture"] if "capture" in recorded else (article.get("capture") or {}).get("record_id")
         self._records(url, article.get("rendered") or markdown.render(article), capture_id, article,
                       article.get("path"), article.get("outcome"), article.get("text_digest"))

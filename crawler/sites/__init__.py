@@ -21,9 +21,9 @@ import logging
 from courlan import normalize_url
 from w3lib.url import canonicalize_url
 
+from crawler.core.textclean import clean_fields, clean_page
 from crawler.sites import generic, qq, x
 from crawler.sites.blocks import text_length, text_width
-from crawler.textclean import clean_fields, clean_page
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def adapter_for(url: str):
 
 
 def extract(url: str, page: str) -> dict:
-    """The page's article fields, control characters removed (crawler/textclean.py)."""
+    """The page's article fields, control characters removed (crawler/core/textclean.py)."""
     page = clean_page(page)
     adapter = adapter_for(url)
     fields = adapter.extract(url, page)

@@ -3,7 +3,7 @@
 x.com serves every page as a JavaScript shell (the only text in it is
 "JavaScript is not available."); the page's script fetches the post from
 X's GraphQL API (``TweetResultByRestId``) and renders it into
-``article[data-testid="tweet"]``. The browser fallback (crawler/browser.py)
+``article[data-testid="tweet"]``. The browser fallback (crawler/browser/policy.py)
 renders the shell; this adapter reads the focal post of the rendered DOM:
 its text (``[data-testid="tweetText"]``, emoji images as their alt text, one
 paragraph per line), its author (``[data-testid="User-Name"]``: display

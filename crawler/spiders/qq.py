@@ -14,18 +14,21 @@ from pathlib import Path
 import scrapy
 from scrapy.utils.response import get_meta_refresh
 
-from crawler import browser, identity, markdown
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.extraction import ExtractionError, ExtractionPool
-from crawler.failures import binary_content, failure_reason, is_image
-from crawler.iothread import run_io
+from crawler.archive.state.open import shared_store
+from crawler.archive.storage import ArchiveStore
+from crawler.browser import policy as browser
+from crawler.core import markdown
+from crawler.core.failures import binary_content, is_image
+from crawler.extensions.archiveio import run_io
+from crawler.extraction.pool import ExtractionError, ExtractionPool
 from crawler.items import Article
-from crawler.netguard import blocked_reason, parse_networks, port_policy
+from crawler.net.policy import blocked_reason, parse_networks, port_policy
 from crawler.seeds import load_seeds
-from crawler.storage import ArchiveStore
+from crawler.sites import identity
+from crawler.spiders.failures import failure_reason
 from crawler.warc.lookup import latest_capture
-from crawler.store import shared_store
 
 
 def validators(response) -> dict:
@@ -38,7 +41,7 @@ def validators(response) -> dict:
 
 class QqSpider(scrapy.Spider):
     name = "qq"
-    #: The ``-a NAME=VALUE`` arguments it takes; any other is refused as a typo (crawler.cli).
+    #: The ``-a NAME=VALUE`` arguments it takes; any other is refused as a typo (crawler.commands.cli).
     arguments = {"seeds": "the seed folder, default SEEDS_DIR"}
 
     def __init__(self, seeds: str | None = None, **kwargs):
@@ -174,7 +177,7 @@ class QqSpider(scrapy.Spider):
         if (refreshed := self.meta_refresh(response, fields)) is not None:
             yield refreshed
             return
-        # Pages that need a browser (crawler/browser.py): a script shell whose
+        # Pages that need a browser (crawler/browser/policy.py): a script shell whose
         # extraction came out empty is loaded again in headless Chromium, once.
         if (rendering := browser.fallback_request(self, response, fields)) is not None:
             yield rendering
@@ -201,7 +204,7 @@ class QqSpider(scrapy.Spider):
                 yield request
 
     def not_the_article(self, key: str, seed_url: str, response, fields: dict) -> str | None:
-        """Why the page that answered is not the article (crawler.identity),
+        """Why the page that answered is not the article (crawler.sites.identity),
         or None. The stored copy is read only when the address changed."""
         if sites.article_key(response.url) in (key, sites.article_key(seed_url)):
             return None

@@ -1,6 +1,6 @@
 """The ``refresh`` spider: re-check archived articles, not the seeds.
 
-The articles come from the capture state (crawler.store), chosen by the
+The articles come from the capture state (crawler.archive.state), chosen by the
 ``scrapy refresh`` options: last checked longer ago than an age, one site,
 named articles, a maximum count. Each request is conditional (the stored
 ``ETag``/``Last-Modified``) and names the article's last full capture, so
@@ -23,9 +23,9 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.netguard import port_policy
+from crawler.archive.state.open import find, shared_store
+from crawler.net.policy import port_policy
 from crawler.spiders.qq import QqSpider, validators
-from crawler.store import find, shared_store
 
 #: Failure kinds that mean the article is no longer there.
 GONE_KINDS = QqSpider.ABSENT_KINDS

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from warcio.warcwriter import WARCWriter
 
-from crawler.storage import ArchiveStore, current_umask, fsync_dir
+from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class RotatingWarcWriter:
         self._synced_at = 0.0
         self.filename: str | None = None
         self.closed_files: list[str] = []
-        # writes come from the archive I/O thread (crawler/iothread.py), the
+        # writes come from the archive I/O thread (crawler/extensions/archiveio.py), the
         # interval sync and the close from the reactor: one at a time
         self._lock = threading.RLock()
 
@@ -585,7 +585,6 @@ WARCINFO_SETTINGS = ("DOWNLOAD_DELAY", "CONCURRENT_REQUESTS", "CONCURRENT_REQUES
 def warcinfo_fields(settings) -> dict:
     """The warcinfo record's fields, from the settings that matter."""
     from crawler import __version__
-
     try:
         from importlib.metadata import version
 
@@ -631,7 +630,7 @@ def shared_writer(crawler) -> RotatingWarcWriter:
             recovered = recover_open_files(writer.directory, getattr(crawler, "warc_in_use", None))
             if recovered and crawler.stats is not None:
                 crawler.stats.inc_value("warc/recovered_files", len(recovered))
-        from crawler.iothread import io_executor
+        from crawler.extensions.archiveio import io_executor
 
         syncer = _IntervalSync(writer, submit=lambda fn: io_executor(crawler).submit(fn))
         crawler.signals.connect(syncer.start, signal=signals.spider_opened, weak=False)

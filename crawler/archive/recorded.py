@@ -36,9 +36,9 @@ from pathlib import Path
 import surt
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.changelog import ChangeLog
-from crawler.diffing import same_digest
-from crawler.storage import ArchiveStore
+from crawler.archive.changelog import ChangeLog
+from crawler.archive.storage import ArchiveStore
+from crawler.diff.compare import same_digest
 from crawler.warc.lookup import index_lines
 
 #: The archive's CDXJ index and what it covers (crawler/extensions/warcindex.py).

@@ -1,7 +1,7 @@
 """The download handler for http(s): Scrapy's own, plus headless Chromium for browser requests.
 
 Plain requests go to Scrapy's HTTP/1.1 handler as before. A request with
-``meta["browser"]`` (crawler/browser.py decides which) is rendered by one
+``meta["browser"]`` (crawler/browser/policy.py decides which) is rendered by one
 browser shared by the whole crawl (renderer.py: scrapy-playwright with the
 system's Chromium, ``BROWSER_EXECUTABLE``; Playwright's own browser download
 is never used). scrapy-playwright's handler, installed as such, starts its
@@ -25,7 +25,7 @@ Capture by Playwright's response events rather than a WARC-writing proxy
 (warcprox): the crawl keeps its one WARC writer and its record rules.
 
 Every request the browser makes goes through the crawl's guard proxy
-(crawler/guardproxy.py): Chromium is launched with ``--proxy-server``
+(crawler/net/guardproxy/): Chromium is launched with ``--proxy-server``
 pointing at it (Playwright's ``proxy`` option, with the run's secret the
 guard proxy asks for) and ``--proxy-bypass-list=<-loopback>``, so redirect hops,
 popups, workers and WebSockets pass the network guard as the page's own
@@ -63,7 +63,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
-from crawler.storage import ArchiveStore
+from crawler.archive.storage import ArchiveStore
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def shared_renderer(crawler):
     renderer = getattr(crawler, "_browser_renderer", None)
     if renderer is None:
         # imported here: a crawl that needs no browser does not even load Playwright
-        from crawler.downloadermiddlewares.renderer import Renderer
+        from crawler.browser.renderer import Renderer
 
         renderer = crawler._browser_renderer = Renderer(crawler)
         crawler.signals.connect(renderer.close, signal=signals.engine_stopped, weak=False)

@@ -74,7 +74,7 @@ def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
         owner = {"pid": os.getpid(), "host": socket.gethostname(),
                  "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "command": " ".join(getattr(sys, "orig_argv", sys.argv))}
-        from crawler.storage import ArchiveStore
+        from crawler.archive.storage import ArchiveStore
 
         ArchiveStore(folder).write_text(OWNER_NAME, json.dumps(owner))
         yield

@@ -5,7 +5,7 @@ well (the browser, its one context, a bounded number of pages, Scrapy's
 headers on the navigation) and started on the first browser request instead
 of when the engine starts. Starting it starts, in this order, the browser's
 folder inside the archive (HOME and TMPDIR, see chromium.py), the guard
-proxy every request of the browser goes through (crawler/guardproxy.py),
+proxy every request of the browser goes through (crawler/net/guardproxy/),
 the Playwright driver and Chromium. For each page it:
 
 1. opens a page (at most ``BROWSER_MAX_PAGES`` at a time) with the page
@@ -37,10 +37,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
-from crawler.downloadermiddlewares.chromium import (BrowserDir, BrowserError, BrowserTimeout, RendererCrashed,
-                                                     driver_tmpdir, launch_options)
-from crawler.downloadermiddlewares.pagecapture import PageCapture, Render, scrapy_request, scrapy_response
-from crawler.guardproxy import GuardProxy
+from crawler.browser.capture import PageCapture, Render, scrapy_request, scrapy_response
+from crawler.downloadhandlers.chromium import (BrowserDir, BrowserError, BrowserTimeout, RendererCrashed, driver_tmpdir,
+                                               launch_options)
+from crawler.net.guardproxy.proxy import GuardProxy
 
 logger = logging.getLogger(__name__)
 

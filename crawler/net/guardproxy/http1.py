@@ -10,7 +10,7 @@ import logging
 import zlib
 from dataclasses import dataclass
 
-from crawler.guardproxy.streams import CHUNK, Buffered, UpstreamError
+from crawler.net.guardproxy.streams import CHUNK, Buffered, UpstreamError
 
 logger = logging.getLogger(__name__)
 

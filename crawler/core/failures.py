@@ -7,8 +7,6 @@ summary groups failed URLs by kind, so the kind must never carry URL detail.
 
 from __future__ import annotations
 
-from scrapy.exceptions import DownloadCancelledError
-
 #: Stats that fail a run when set (not 0), beside its failed seed URLs
 #: (``archive/seed_urls_failed``): damaged or unwritten output, outcomes that
 #: could not be recorded, a refresh asked for an article the archive does not
@@ -20,29 +18,6 @@ RUN_FAILURE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_fail
 
 #: Leading bytes of the image formats the web serves.
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
-
-
-def failure_reason(failure, settings) -> tuple[str, str]:
-    """(kind, reason) for a request's failure."""
-    exc = failure.value
-    kind = type(exc).__name__
-    message = failure.getErrorMessage()
-    if isinstance(exc, DownloadCancelledError) or kind == "CancelledError":
-        request = getattr(failure, "request", None)
-        limit = (request.meta.get("download_maxsize") if request is not None else None) \
-            or settings.getint("DOWNLOAD_MAXSIZE")
-        return "size limit", f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes): download cancelled"
-    if "DOWNLOAD_MAXSIZE" in message:  # decompressed past the limit (HttpCompressionMiddleware)
-        return "size limit", message
-    if kind == "BlockedRequest" or kind == "BlockedAddressError":
-        return "blocked address", message
-    if kind in ("DNSLookupError", "CannotResolveHostError"):  # the guarded resolver gave no address: say why
-        from crawler.resolver import blocked_lookup
-
-        reason = blocked_lookup(message)
-        if reason:
-            return "blocked address", reason
-    return kind, f"{kind}: {message}" if message else kind
 
 
 def is_image(response) -> bool:

@@ -20,8 +20,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from crawler.markdown import parse, without_capture_keys
-from crawler.textclean import printable
+from crawler.core.markdown import parse, without_capture_keys
+from crawler.core.textclean import printable
 
 #: Two paragraphs at least this similar (SequenceMatcher ratio) count as one
 #: paragraph changed; less similar ones as one removed and one added.
@@ -171,7 +171,7 @@ def article_parts(markdown_text: str) -> tuple[dict, list[str]]:
 
 
 def parsed_parts(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
-    """``article_parts`` of a document already parsed (crawler.markdown.parse)."""
+    """``article_parts`` of a document already parsed (crawler.core.markdown.parse)."""
     meta, paragraphs = without_capture_keys(meta, paragraphs)
     return meta, [p for p in map(normalise_paragraph, paragraphs) if p]
 

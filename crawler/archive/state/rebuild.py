@@ -15,11 +15,13 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler import markdown, sites
-from crawler.diffing import text_digest
-from crawler.recorded import Evidence
-from crawler.versions import iso_utc
-from crawler.store import GONE, OK, ArticleState, StateStore
+from crawler import sites
+from crawler.archive.recorded import Evidence
+from crawler.archive.state.model import GONE, OK, ArticleState
+from crawler.archive.state.sqlite import StateStore
+from crawler.archive.versions import iso_utc
+from crawler.core import markdown
+from crawler.diff.compare import text_digest
 
 logger = logging.getLogger(__name__)
 SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
@@ -135,8 +137,8 @@ def rebuild_into(store: StateStore, root: str | Path) -> int:
 
 def last_statuses(root: Path) -> dict[str, dict]:
     """Per article file, its last gone/back event in the change log."""
-    from crawler.changelog import ChangeLog
-    from crawler.storage import ArchiveStore
+    from crawler.archive.changelog import ChangeLog
+    from crawler.archive.storage import ArchiveStore
 
     found = {}
     for event in ChangeLog(ArchiveStore(root)).events():

@@ -16,7 +16,7 @@ the operator's upstream credentials it adds.
 
 For each request (an absolute-URI HTTP request, or ``CONNECT host:port``):
 
-1. the URL or host is judged by crawler.netguard (scheme, literal addresses,
+1. the URL or host is judged by crawler.net.policy (scheme, literal addresses,
    local names, ``GUARD_ALLOWED_NETWORKS``, and its port: 80, 443, the seeds'
    ports and ``GUARD_ALLOWED_PORTS``); a refusal is a ``403`` with the
    reason, counted in ``browser/blocked``;
@@ -62,12 +62,12 @@ from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing, keeps_alive, pipe, relay_body
-from crawler.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
-from crawler.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
-                                        server_context)
-from crawler.netguard import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy,
-                               proxy_endpoint, proxy_target_reason)
+from crawler.net.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing, keeps_alive, pipe, relay_body
+from crawler.net.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
+from crawler.net.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
+                                            server_context)
+from crawler.net.policy import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy,
+                                proxy_endpoint, proxy_target_reason)
 
 __all__ = ["GuardProxy", "Route", "Upstream", "choose_upstream", "parse_upstream", "BodyMeter", "TooLarge",
            "MARK_HEADER", "system_resolve"]

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from crawler import markdown
-from crawler.storage import ArchiveStore
+from crawler.archive.storage import ArchiveStore
+from crawler.core import markdown
 
 logger = logging.getLogger(__name__)
 #: How a version's file is named: the capture time its text came from

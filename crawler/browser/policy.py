@@ -14,7 +14,7 @@ decides what goes to the browser:
   ``auto``.
 
 A browser request is an ordinary Scrapy request with ``meta["browser"]``;
-crawler/downloadermiddlewares/chromium.py renders it. Nothing here imports
+crawler/downloadhandlers/chromium.py renders it. Nothing here imports
 Playwright, so a crawl that needs no browser never loads one.
 """
 
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from crawler.items import plain_text
+from crawler.core.markdown import plain_text
 from crawler.sites.blocks import parse_document
 
 logger = logging.getLogger(__name__)

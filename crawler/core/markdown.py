@@ -15,8 +15,6 @@ import re
 import frontmatter
 import yaml
 
-from crawler.items import plain_text
-
 SUMMARY_CHARS = 50
 IMAGE_ALT = "图片"
 
@@ -189,3 +187,8 @@ def without_capture_keys(meta: dict, paragraphs: list[str]) -> tuple[dict, list[
     """``comparable`` of a document already parsed."""
     own = CAPTURE_KEYS + LEGACY_CAPTURE_KEYS
     return {k: v for k, v in meta.items() if k not in own}, paragraphs
+
+
+def plain_text(blocks) -> str:
+    """The article's text, paragraphs joined with nothing between them."""
+    return "".join(b["text"] for b in blocks if b.get("type") == "text")

@@ -1,6 +1,6 @@
 """What a run changed, told to people: the notification text and the Atom feed.
 
-Pure functions of change-log events (crawler/changelog.py), so the words and
+Pure functions of change-log events (crawler/archive/changelog.py), so the words and
 the feed are the same whoever sends them (crawler/extensions/notify.py):
 
 * ``links(event, site_url)``: where to read an article and its diff. With the

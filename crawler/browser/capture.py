@@ -14,7 +14,7 @@ with the stored bytes, so ``Content-Encoding`` is kept only as
 ``X-Archive-Orig-Transfer-Encoding``). Redirect bodies are not available
 from Chromium and are stored empty.
 
-Every request went through the crawl's guard proxy (crawler/guardproxy.py),
+Every request went through the crawl's guard proxy (crawler/net/guardproxy/),
 so Playwright's peer address is always the proxy's. What the proxy knows
 decides the record instead: an exchange that went through the operator's
 proxy is recorded ``via_proxy`` with no address, one that went direct with

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from crawler.downloadermiddlewares.hostmap import mapped_proxy
+from crawler.net.proxies import mapped_proxy
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from scrapy import signals
 
 from crawler import sites
-from crawler.encoding import garbled, redecode
-from crawler.items import plain_text
+from crawler.core.encoding import garbled, redecode
+from crawler.core.markdown import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +124,9 @@ class ExtractionPool:
 
             # forkserver: workers never inherit the reactor's threads and
             # sockets; they fork from a server that has imported and warmed
-            # up the extraction code (crawler/extractionpreload.py), sharing it
+            # up the extraction code (crawler/extraction/preload.py), sharing it
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.extractionpreload"])
+            context.set_forkserver_preload(["crawler.extraction.preload"])
             self._pool = ProcessPool(max_workers=self.workers, context=context)
         return self._pool
 

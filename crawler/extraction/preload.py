@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 
-from crawler.extraction import extract_body
+from crawler.extraction.pool import extract_body
 
 #: A small article in the generic path: parses, extracts text and metadata
 #: (dates, language, site name) once.

@@ -3,7 +3,7 @@
 Events: ``archived`` (first capture of an article), ``changed`` (a new
 version; the previous one kept under versions/), ``gone`` and ``back``.
 Each line is written with one ``write`` on an append-only descriptor and
-fsynced (crawler.storage.ArchiveStore.append_line), so readers (``jq``)
+fsynced (crawler.archive.storage.ArchiveStore.append_line), so readers (``jq``)
 never see half a line.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 
-from crawler.storage import ArchiveStore
+from crawler.archive.storage import ArchiveStore
 
 FILENAME = "changes.jsonl"
 
@@ -56,7 +56,7 @@ class ChangeLog:
     def whole_lines_since(self, offset: int) -> tuple[list[dict], int]:
         """The events of the whole lines after byte ``offset``, oldest first,
         and the offset after the last of them: a line still being written
-        is left for the next look (crawler.recorded reads the log on so)."""
+        is left for the next look (crawler.archive.recorded reads the log on so)."""
         path = self.store.path(self.name)
         if not path.exists():
             return [], offset

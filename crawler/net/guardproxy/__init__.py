@@ -1,0 +1,1 @@
+"""The browser's guard proxy: every request Chromium makes passes the crawl's guard (proxy.py)."""
