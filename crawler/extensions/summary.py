@@ -108,7 +108,7 @@ class CrawlSummary:
             "crawl summary",
             f"  seed URLs:  {len(seed_urls)}",
             f"  fetched:    {fetched} responses ({stats.get_value('archive/images/fetched', 0)} images)",
-            f"  archived:   {counts['archived']} new, {counts['updated']} updated",
+            f"  archived:   {counts['archived']} new, {counts['updated']} changed",
             f"  unchanged:  {counts['unchanged']}",
             f"  failed:     {counts['failed']}",
         ]

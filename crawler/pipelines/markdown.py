@@ -23,7 +23,7 @@ from scrapy.exceptions import DropItem
 from crawler import markdown, sites
 from crawler.diffing import article_parts, diff_parts, parsed_parts, parts_digest
 from crawler.iothread import run_io
-from crawler.items import plain_text
+from crawler.items import outcome_word, plain_text
 from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
 from crawler.versions import article_versions, stamp_name
@@ -263,8 +263,8 @@ class MarkdownWriterPipeline:
         article["path"] = rel
         article["outcome"] = outcome
         if self.stats is not None:
-            self.stats.inc_value(f"archive/{outcome}")
-        logger.info("%s: %s -> %s", outcome, article.get("source_url"), rel)
+            self.stats.inc_value(f"archive/{outcome_word(outcome)}")
+        logger.info("%s: %s -> %s", outcome_word(outcome), article.get("source_url"), rel)
         return article.item
 
     def _reject(self, rel, text, reason, kind):

@@ -22,6 +22,7 @@ from itemadapter import ItemAdapter
 from crawler import markdown, sites
 from crawler.diffing import diff_articles, same_digest, text_digest
 from crawler.iothread import run_io
+from crawler.items import outcome_word
 from crawler.recorded import Evidence
 from crawler.storage import ArchiveStore
 from crawler.store import shared_store
@@ -86,7 +87,7 @@ class UnrecordedOutcomes:
         logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
                        "recorded now (%s)", article["source_url"], what, path, ", ".join(missing))
         self.crawler.stats.inc_value("archive/recorded_late")
-        self.crawler.stats.inc_value(f"archive/{outcome}")
+        self.crawler.stats.inc_value(f"archive/{outcome_word(outcome)}")
         article["outcome"] = outcome
         return item
 
