@@ -34,7 +34,8 @@ class Article(scrapy.Item):
     capture = scrapy.Field()  # {"warc_file", "record_id", "date", "uri", "payload_digest", "revisit"}
     validators = scrapy.Field()  # {"etag", "last_modified"} the server sent
     fetched_at = scrapy.Field()
-    # what the pipelines did with it ("archived", "updated", "unchanged")
+    # what the pipelines did with it ("archived", "updated", "unchanged"); a
+    # person reads "updated" as "changed" (outcome_word), the change log's word
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
     text_digest = scrapy.Field()  # crawler.diff.compare.text_digest of the rendered Markdown
@@ -47,3 +48,9 @@ class Article(scrapy.Item):
     # a replaced copy whose own outcome was never recorded: recorded first
     late = scrapy.Field()  # {"path", "text", "capture", "digest", "done", "outcome", "change"}
 
+
+def outcome_word(outcome: str) -> str:
+    """The word a log line, a stats key or a summary says for an item's outcome:
+    one word for a new version everywhere a person reads it ("changed", as the
+    change log and the refresh summary say), whatever the item calls it."""
+    return "changed" if outcome == "updated" else outcome

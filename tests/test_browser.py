@@ -1080,7 +1080,8 @@ def test_no_other_local_process_can_use_the_browsers_guard_proxy(tmp_path):
     asked = [u for u, _ in web.requests]
     assert SECRET_URL not in asked, asked
     assert asked.count(f"https://{HANG_HOST}/story") == 1  # the browser's one request, nothing by CONNECT
-    assert stat(log, "browser/proxy_unauthorized") >= 3, log[-3000:]
+    assert (stat(log, "browser/proxy_challenged") or 0) >= 2 and (stat(log, "browser/proxy_unauthorized") or 0) >= 1, \
+        log[-3000:]
     assert "browser proxy: refused a request with wrong credentials" in log
     assert "page not rendered within 20 s (BROWSER_PAGE_TIMEOUT)" in log, log[-3000:]
 

@@ -60,7 +60,7 @@ def test_a_crawl_prints_its_summary_last_and_nothing_else_when_all_goes_well(fix
     block = summary_block(proc.stdout, "crawl summary")
     # the whole output is the summary: no settings or stats dump, no "Disabled …" warnings
     assert proc.stdout.strip().splitlines() == block, proc.stdout[-3000:]
-    assert "  archived:   3 new, 0 updated" in block and block[-1] == "  failed:     0"
+    assert "  archived:   3 new, 0 changed" in block and block[-1] == "  failed:     0"
     assert "Dumping Scrapy stats" not in proc.stdout and "Disabled" not in proc.stdout
 
 

@@ -156,7 +156,7 @@ def test_a_changed_article_keeps_its_earlier_version(fixture_web, qq_seeds_dir, 
     finally:
         edited.stop()
     assert result.returncode == 0
-    assert re.search(r"archived:\s+0 new, 1 updated", result.log)
+    assert re.search(r"archived:\s+0 new, 1 changed", result.log)
     new = article_file(archive, "20250210A05NRE00").read_text(encoding="utf-8")
     assert "更正：值得注意的是" in new
     versions = list((archive / "versions" / "qq" / "20250210A05NRE00").glob("*.md"))
@@ -239,7 +239,7 @@ def test_fragments_duplicates_and_bad_urls_each_get_an_answer(fixture_web, tmp_p
     # the same seeds again: nothing changed, so no article gets a new version
     again = run_crawl(tmp_path / "archive", fixture_web.url, seeds=tmp_path / "seeds")
     assert again.returncode == 1
-    assert re.search(r"archived:\s+0 new, 0 updated", again.log), again.log[-2000:]
+    assert re.search(r"archived:\s+0 new, 0 changed", again.log), again.log[-2000:]
     assert not (tmp_path / "archive" / "versions").exists()
 
 

@@ -493,7 +493,7 @@ def test_the_summary_command_prints_the_run_and_exits_0(three_workers, redis_url
     result = summary_command(three_workers["archive"], redis_url, "crawl3")
     assert result.returncode == 0, result.stdout + result.stderr
     n = len(three_workers["urls"])
-    assert f"seed URLs:  {n}" in result.stdout and f"archived:   {n} new, 0 updated" in result.stdout
+    assert f"seed URLs:  {n}" in result.stdout and f"archived:   {n} new, 0 changed" in result.stdout
     assert "failed:     0" in result.stdout
     last = [log for _, log in three_workers["results"] if "crawl summary" in log]
     assert len(last) == 1  # the last worker out logs it, once
@@ -609,7 +609,7 @@ def test_a_killed_workers_warc_is_closed_and_indexed(killed_run):
 def test_a_killed_run_summary_counts_every_seed_url_once(killed_run):
     summary, n = killed_run["summary"], len(killed_run["urls"])
     assert summary.returncode == 0, summary.stdout + summary.stderr
-    assert f"seed URLs:  {n}" in summary.stdout and f"archived:   {n} new, 0 updated" in summary.stdout
+    assert f"seed URLs:  {n}" in summary.stdout and f"archived:   {n} new, 0 changed" in summary.stdout
     assert "unchanged:  0" in summary.stdout and "failed:     0" in summary.stdout
 
 

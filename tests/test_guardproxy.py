@@ -229,9 +229,11 @@ def test_ports_other_than_the_usual_the_seeds_and_the_allowed_are_refused(tmp_pa
         assert out[key][0].startswith(b"HTTP/1.1 502") and b"does not resolve" in out[key][0], out[key]
 
 
-def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
+def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path, caplog):
     """The connect path with an injected resolver: ANY internal answer refuses
     the name; a failed lookup is no connection either."""
+    caplog.set_level("INFO", logger="crawler.net.guardproxy")
+
     async def main():
         stats, asked, calls = Stats(), [], []
         answers = {"meta.example": ["169.254.169.254"], "intra.example": ["10.0.0.1"],
@@ -257,6 +259,9 @@ def test_a_name_resolving_inside_is_refused_and_never_connected(tmp_path):
     for key in ("gone.example", "CONNECT gone.example"):
         assert out[key][0].startswith(b"HTTP/1.1 502") and b"does not resolve" in out[key][0]
     assert stats["browser/blocked"] == 8 and stats["browser/proxy_errors"] == 2
+    # each proxy error is said, with what was not fetched and why (issue 25)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "INFO" and " not fetched: " in r.getMessage()]
+    assert len(said) == 2 and all("gone.example" in line and "does not resolve" in line for line in said), said
     assert sorted(set(calls)) == sorted(answers)
 
 
@@ -405,7 +410,9 @@ def test_only_the_launched_browser_may_use_the_proxy(fixture_proxy, tmp_path):
         assert b'Proxy-Authenticate: Basic realm="crawler guard proxy"' in answer
         assert f"{MARK_HEADER}: {proxy.token}".encode() in answer
     assert refused_asked == [] and refused_requests == []  # not one connection, upstream or not
-    assert stats["browser/proxy_unauthorized"] == 3 and "browser/blocked" not in stats
+    # no credentials: the challenge every browser meets first; wrong ones: refused
+    assert stats["browser/proxy_challenged"] == 2 and stats["browser/proxy_unauthorized"] == 1
+    assert "browser/blocked" not in stats
     # the browser, with the secret: through, with the operator's credentials upstream and never the secret
     assert out["browser"][0].startswith(b"HTTP/1.1 200") and out["browser"][0].endswith(b"<p>plain</p>")
     (requested,) = dict(fixture_proxy.requests).values()

@@ -150,7 +150,7 @@ def test_every_article_is_in_the_index_newest_first_with_its_own_page(built):
         meta = markdown.parse((archive / rel).read_text(encoding="utf-8"))[0]
         page = page_of(public, rel)
         assert page.is_file(), f"no page for {rel}"
-        link = page_url(rel)
+        link = f".{page_url(rel)}index.html"  # relative, naming the file: the site opens from disk too
         assert f'href="{link}"' in index, f"{rel} missing from the index"
         assert html.escape(meta["title"], quote=False) in index
         positions.append((meta["date"], index.index(f'href="{link}"')))
@@ -206,7 +206,8 @@ def test_versions_listed_with_capture_dates_and_diffs_against_the_next(built):
     assert "http://localhost:8080/archive/20251125155958/" + HISTORY_URL in items[0]
     diffs = [re.search(r'class="diff" href="([^"]+)"', item).group(1) for item in items]
     stem = paths["history"][len("articles/"):-len(".md")]
-    assert diffs == [f"/diffs/{stem}/{stamp}.html" for stamp in HISTORY_STAMPS]
+    assert diffs == [f"../../diffs/{stem}/{stamp}.html" for stamp in HISTORY_STAMPS]  # from reuters/<id>/
+    diffs = [f"/diffs/{stem}/{stamp}.html" for stamp in HISTORY_STAMPS]
     first = (public / diffs[0].lstrip("/")).read_text(encoding="utf-8")
     assert "<del>5</del>" in first and "<ins>7</ins>" in first
     assert "captured 2025-11-25 15:59:58 UTC" in first and "captured 2025-11-26 07:59:59 UTC" in first
@@ -214,13 +215,13 @@ def test_versions_listed_with_capture_dates_and_diffs_against_the_next(built):
     assert "<ins>Analysts had expected a smaller rise.</ins>" in second
     assert "captured 2025-11-27 09:00:00 UTC" in second
     # a timeline: each version with what changed in the next
-    assert "1 changed, 0 added, 0 removed paragraphs (+1/−1 characters)" in items[0]
-    assert "0 changed, 1 added, 0 removed paragraphs (+37/−0 characters)" in items[1]
+    assert "1 paragraph changed (&#43;1/-1 characters)" in items[0]
+    assert "1 paragraph added (&#43;37/-0 characters)" in items[1]
     # the diff pages: unchanged paragraphs folded, each change an anchor, a way back
     assert "1 unchanged paragraph" in first and 'id="change-1"' in first and 'href="#change-1"' in first
     back = re.search(r'<p class="back"><a href="([^"]+)"', first).group(1)
     folder = (public / diffs[0].lstrip("/")).parent
-    assert (folder / back / "index.html").resolve() == page_of(public, paths["history"]).resolve()
+    assert (folder / back).resolve() == page_of(public, paths["history"]).resolve()
     # articles with no older copy list none
     assert 'class="versions"' not in page_of(public, paths["generic"]).read_text(encoding="utf-8")
 
@@ -438,11 +439,12 @@ def test_images_are_shown_from_the_archive_and_marked_when_never_captured(full_c
     tree = lxml_html.fromstring(page_of(public, rel).read_bytes())
     images = tree.xpath("//article//img")
     assert [i.get("data-original") for i in images] == [meta["thumbnail"], *originals]
+    folder = page_of(public, rel).parent
     for image in images:
         src = image.get("src")
-        assert src.startswith("/archived/") and "not-archived" not in (image.get("class") or ""), src
-        assert png_size((public / src.lstrip("/")).read_bytes())  # the captured payload itself
-    assert len({i.get("src") for i in images}) == len({(public / i.get("src").lstrip("/")).read_bytes()
+        assert src.startswith("../../archived/") and "not-archived" not in (image.get("class") or ""), src
+        assert png_size((folder / src).read_bytes())  # the captured payload itself
+    assert len({i.get("src") for i in images}) == len({(folder / i.get("src")).read_bytes()
                                                        for i in images})  # one copy per payload
     # never captured: the publisher's URL, marked
     _, paths, _, _ = built

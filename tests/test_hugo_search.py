@@ -95,4 +95,4 @@ def test_every_image_of_an_article_loads_from_the_site_offline(full_crawl, tmp_p
     rel = "articles/qq/20250213A06E5300.md"
     seen = in_a_browser(public, [{"name": "article", "url": page_url(rel)}], tmp_path)["article"]
     assert len(seen) >= 2, seen  # the cover and the body's images
-    assert all(image["loaded"] and image["src"].startswith("/archived/") for image in seen), seen
+    assert all(image["loaded"] and image["src"].startswith("../../archived/") for image in seen), seen

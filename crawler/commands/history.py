@@ -22,19 +22,7 @@ from crawler.archive.versions import article_versions, labels
 from crawler.commands.cli import archive_relative, fail, one_line_errors, reject_unknown_options
 from crawler.core.textclean import printable
 from crawler.diff.compare import diff_articles
-
-
-def describe_change(counts: dict) -> str:
-    parts = []
-    for key, word in (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
-                      ("paragraphs_removed", "removed")):
-        if counts.get(key):
-            n = counts[key]
-            parts.append(f"{n} paragraph{'s' if n != 1 else ''} {word}")
-    if counts.get("front_matter_changed"):
-        parts.append("front matter changed")
-    chars = f"+{counts.get('chars_added', 0)}/-{counts.get('chars_removed', 0)} characters"
-    return (", ".join(parts) or "no text change") + f" ({chars})"
+from crawler.diff.describe import describe_diff
 
 
 def named_article(command, args):
@@ -116,7 +104,7 @@ class Command(ScrapyCommand):
                 change = "first capture"
             else:
                 try:
-                    change = describe_change(diff_articles(versions[index - 1].text, version.text).counts)
+                    change = describe_diff(diff_articles(versions[index - 1].text, version.text))
                 except Exception as exc:  # a damaged copy
                     change = f"cannot compare ({exc})"
             mark = f"{named[len(versions) - 1 - index]:>7}"

@@ -72,6 +72,8 @@ class Command(ScrapyCommand):
         print(f"  WARC files: {len(result.warc_files)}")
         if result.originals_added:
             print(f"  added for the originals of revisits: {', '.join(result.originals_added)}")
-        print(f"  pages:      {result.pages}")
+        print(f"  pages:      {result.pages} (the articles, and their earlier captures)")
         if result.pages_left_out:
             print(f"  articles with no capture in it: {', '.join(result.pages_left_out)}")
+        print(f"to open it: https://replayweb.page/ → Choose File → {result.path} (the file stays on "
+              "this computer), or any ReplayWeb.page you serve yourself")

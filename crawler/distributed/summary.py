@@ -37,7 +37,7 @@ FINAL_STATS = ("warc/damaged_files", "wacz/failed", "archive/state_save_failed")
 #: Per-worker stats added up run-wide for the summary and the exit status:
 #: every failure stat of the one list (crawler.core.failures.RUN_FAILURE_STATS)
 #: that any worker may meet.
-SUMMED_STATS = ("downloader/response_count", "archive/images/fetched",
+SUMMED_STATS = ("downloader/response_count", "browser/responses", "archive/images/fetched",
                 *(key for key in RUN_FAILURE_STATS if key not in FINAL_STATS))
 
 # KEYS: outcomes failures kinds paths gone; ARGV: url outcome path gone-reason

@@ -80,6 +80,9 @@ class BrowserMiddleware:
         render = request.meta.pop("browser_render", None)
         if render is None:
             return response
+        # what the page fetched besides its document (the downloader counted that one):
+        # the crawl summary's "fetched" adds them, as the WARC holds them
+        self._inc("browser/responses", len(render.exchanges))
         if self.writer is not None:
             refers_to = (request.meta.get("warc_capture") or {}).get("record_id")
             count = await run_io(self.crawler, self.write_render, render, refers_to)

@@ -70,7 +70,8 @@ def describe_counts(counts: dict | None) -> str:
             parts.append(f"{n} paragraph{'s' if n != 1 else ''} {word}")
     parts.append(f"+{counts.get('chars_added') or 0}/-{counts.get('chars_removed') or 0} characters")
     if counts.get("front_matter_changed"):
-        parts.append(f"{counts['front_matter_changed']} front-matter field(s) changed")
+        n = counts["front_matter_changed"]
+        parts.append(f"{n} front-matter field{'' if n == 1 else 's'} changed")
     return ", ".join(parts)
 
 

@@ -4,10 +4,17 @@
 or rewritten. Everything else Hugo reads is generated under ``<archive>/site/``
 through the archive store: ``config.json`` (the shipped template plus the
 mounts), ``data/archive.json`` (per article: its capture in a replay tool and
-its older versions) and ``static/diffs/`` (one side-by-side diff per older
-version, against the version that replaced it). Hugo runs with that folder as
-its source, so its lock file, ``resources/`` and cache stay in the archive and
-out of the repository's ``hugo/`` folder.
+its older versions), ``data/changes.json`` with ``pages/changes.md`` (the
+recent-changes page, newest change first) and ``static/diffs/`` (one
+side-by-side diff per older version, against the version that replaced it).
+Hugo runs with that folder as its source, so its lock file, ``resources/`` and
+cache stay in the archive and out of the repository's ``hugo/`` folder.
+
+With the default base URL (``/``) the site is built with relative links
+(Hugo's ``relativeURLs``) and every link to a folder names its
+``index.html``, so it also works opened from disk (``file://``), where no
+server adds ``index.html``; only the search needs a web server. With a base
+URL of a real address, links start at that address.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, stamp_time
 from crawler.core import markdown
 from crawler.diff.compare import diff_articles, render_html
+from crawler.diff.describe import describe_diff
 from crawler.warc.lookup import latest_payload
 
 logger = logging.getLogger(__name__)
@@ -43,6 +51,13 @@ SHIPPED_SITE = Path(__file__).resolve().parents[2] / "hugo"
 #: Hugo's working folder inside the archive.
 SITE_DIR = "site"
 
+
+#: The recent-changes page's content file (under site/, mounted as content) and its layout.
+CHANGES_PAGE = "pages/changes.md"
+CHANGES_FRONT_MATTER = {"title": "Recent changes", "layout": "changes", "url": "/changes/",
+                        "_build": {"list": "never"}}  # a page of the site, not an article in its lists
+#: A relative link to a folder (``../qq/ID/``): from disk it must name its index.html.
+FOLDER_LINK = re.compile(r'(\b(?:href|src)=")([^"#?:]*/)([#?][^"]*)?"')
 
 #: An image paragraph of the seed format: ``![图片](https://…)``.
 IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\((\S+?)\)$")
@@ -100,6 +115,42 @@ def capture_label(meta: dict, stamp: str | None = None) -> str:
         return "date unknown"
     when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.archive.versions)
     return "before " + _utc_label(when) if when else f"before {stamp}"
+
+
+def change_time(meta: dict, stamp: str | None) -> str:
+    """When a change was seen, as a sortable UTC ``YYYY-MM-DDTHH:MM:SSZ``: the new copy's
+    ``warc_date``, else the time the replaced copy's file name gives."""
+    when = None
+    try:
+        date = meta.get("warc_date")
+        when = date if isinstance(date, datetime) else isoparse(str(date)) if date else None
+    except (ValueError, OverflowError):
+        pass
+    when = when or (stamp_time(stamp) if stamp else None)
+    if when is None:
+        return ""
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recent_changes(data: dict) -> list[dict]:
+    """Every change of every article (``data/archive.json``'s entries), newest first:
+    the recent-changes page's rows."""
+    rows = [{"title": entry["title"], "page": entry["page"], "at": version["changed_at"],
+             "changed": version["changed"], "summary": version["summary"], "diff": version["diff"]}
+            for entry in data.values() for version in entry["versions"]]
+    return sorted(rows, key=lambda row: (row["at"], row["page"]), reverse=True)
+
+
+def name_index_files(public: Path) -> None:
+    """Every relative link to a folder in the built pages names its ``index.html``
+    (``../qq/ID/`` -> ``../qq/ID/index.html``): opened from disk, a folder is a listing."""
+    for page in public.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        linked = FOLDER_LINK.sub(lambda m: f'{m[1]}{m[2]}index.html{m[3] or ""}"', text)
+        if linked != text:
+            page.write_text(linked, encoding="utf-8")
 
 
 def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:
@@ -166,6 +217,10 @@ class HugoSite:
             data[rel] = self._article_entry(rel, images)
         self.store.write_text(f"{SITE_DIR}/data/archive.json",
                               json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+        self.store.write_text(f"{SITE_DIR}/data/changes.json",
+                              json.dumps(recent_changes(data), ensure_ascii=False, indent=1))
+        self.store.write_text(f"{SITE_DIR}/{CHANGES_PAGE}",
+                              "---\n" + json.dumps(CHANGES_FRONT_MATTER, ensure_ascii=False) + "\n---\n")
         self.store.write_text(f"{SITE_DIR}/data/images.json",
                               json.dumps(images, ensure_ascii=False, indent=1, sort_keys=True))
         self.store.path(f"{SITE_DIR}/static").mkdir(parents=True, exist_ok=True)
@@ -215,7 +270,7 @@ class HugoSite:
             new_label = capture_label(successor.meta, None if successor.current else Path(successor.file).stem)
             title = successor.meta.get("title") or copy.meta.get("title") or stem
             link = f"diffs/{stem}/{stamp}.html"
-            counts = None
+            counts = summary = None
             try:
                 diff = diff_articles(copy.text, successor.text)
                 page = render_html(diff, f"captured {old_label}", f"captured {new_label}", str(title),
@@ -224,7 +279,7 @@ class HugoSite:
                 logger.warning("%s: no diff (%s)", copy.file, exc)
                 link = None
             else:
-                counts = diff.counts
+                counts, summary = diff.counts, describe_diff(diff)
                 self.store.write_text(f"{SITE_DIR}/static/{link}", page)
             versions.append({
                 "file": copy.file,
@@ -232,19 +287,31 @@ class HugoSite:
                 "next": "current version" if successor.current else "next version",
                 "diff": urllib.parse.quote(link) if link else None,
                 "counts": counts,
+                "summary": summary,
+                # when the change was seen: the capture of the copy that replaced this one
+                "changed": new_label,
+                "changed_at": change_time(successor.meta, None if successor.current else Path(successor.file).stem),
                 "replay": replay_link(self.replay_url, copy.meta),
             })
         current = copies[-1].meta if copies else {}
         return {"captured": capture_label(current), "replay": replay_link(self.replay_url, current),
+                "title": str(current.get("title") or stem), "page": urllib.parse.quote(stem) + "/",
                 "versions": versions}
+
+    @property
+    def relative(self) -> bool:
+        """Whether the site is built with relative links (the default base URL, ``/``)."""
+        return self.base_url == "/"
 
     def _config(self, template: Path) -> dict:
         config = yaml.safe_load(template.read_text(encoding="utf-8")) or {}
         config.update(
             baseURL=self.base_url,
+            relativeURLs=self.relative,
             cacheDir=str(self.site / "cache"),
             module={"mounts": [
                 {"source": str(self.archive / "articles"), "target": "content"},
+                {"source": "pages", "target": "content"},
                 {"source": str(self.source / "layouts"), "target": "layouts"},
                 {"source": str(self.source / "static"), "target": "static"},
                 {"source": "static", "target": "static"},
@@ -271,6 +338,8 @@ class HugoSite:
             raise HugoError(f"hugo failed (exit {proc.returncode}):\n{proc.stderr or proc.stdout}".rstrip())
         warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
                     if line.lstrip().startswith(("WARN", "ERROR"))]
+        if self.relative:
+            name_index_files(self.public)
         if self.search:
             self.index_search()
         return BuildResult(self.public, proc.stdout, proc.stderr, warnings + self.unreadable_dates())

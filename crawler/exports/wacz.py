@@ -10,7 +10,10 @@ The page list (``pages/pages.jsonl``) comes from the archive's own state
 (crawler/archive/state/sqlite.py), not from the WARCs: py-wacz's ``--detect-pages`` finds
 no pages in warcio-written WARCs. One page per article whose capture is in
 the package: the answering URL, the capture time, the title and the
-article's plain text, which ReplayWeb.page's search reads. The list is
+article's plain text, which ReplayWeb.page's search reads; then one per
+earlier version of it (``versions/``) whose capture is in the package, with
+that capture's own time, so that ReplayWeb.page lists and opens the earlier
+capture too, not only the newest one of the URL. The list is
 copied in as written here (``--copy-pages``): py-wacz's ``--pages`` would
 rewrite it and drop the header's ``hasText``, the json-pages field that
 says the pages carry their text.
@@ -43,6 +46,7 @@ from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
+from crawler.archive.versions import article_versions, iso_utc
 from crawler.core import markdown
 from crawler.extensions.warcindex import warc_damage
 
@@ -205,7 +209,24 @@ def page_entries(archive, packed: set[str]) -> tuple[list[dict], list[str]]:
         pages.append({"id": article.key, "url": url, "ts": article.warc_date,
                       "title": str(meta.get("title") or article.title or url),
                       "text": article_text(paragraphs)})
+        pages += earlier_captures(store, article, packed)
     return pages, left_out
+
+
+def earlier_captures(store: ArchiveStore, article, packed: set[str]) -> list[dict]:
+    """A page for each earlier version of ``article`` whose capture is in ``packed``, newest
+    first: its URL and capture time as its front matter names them, its title and text."""
+    pages = []
+    for version in reversed(article_versions(store, article.path)):
+        meta = version.meta
+        url, ts = meta.get("fetched_url"), iso_utc(meta.get("warc_date"))
+        if version.current or not (url and ts and meta.get("warc_file") in packed):
+            continue
+        title = str(meta.get("title") or article.title or url)
+        pages.append({"id": f"{article.key}@{ts}", "url": str(url), "ts": ts,
+                      "title": f"{title} (earlier capture)",
+                      "text": article_text(markdown.parse(version.text)[1])})
+    return pages
 
 
 def pages_jsonl(pages: list[dict], title: str) -> str:

@@ -93,7 +93,9 @@ class CrawlSummary:
                             "interrupted: every seed URL was done") if reason == "shutdown" else ""
         counts = Counter(self.outcomes.get(url) for url in seed_urls)
         failed_by_reason = Counter(k for u, k in self.kinds.items() if u in seed_urls and u in self.failures)
-        fetched = stats.get_value("downloader/response_count", 0)
+        # every response the run fetched, the browser's subresources too (the WARC holds them all)
+        by_browser = stats.get_value("browser/responses", 0)
+        fetched = stats.get_value("downloader/response_count", 0) + by_browser
         stats.set_value("archive/seed_urls", len(seed_urls))
         stats.set_value("archive/seed_urls_failed", counts["failed"])
         stats.set_value("archive/seed_urls_not_done", len(not_done))
@@ -107,8 +109,9 @@ class CrawlSummary:
         lines = [
             "crawl summary",
             f"  seed URLs:  {len(seed_urls)}",
-            f"  fetched:    {fetched} responses ({stats.get_value('archive/images/fetched', 0)} images)",
-            f"  archived:   {counts['archived']} new, {counts['updated']} updated",
+            f"  fetched:    {fetched} responses ({stats.get_value('archive/images/fetched', 0)} images"
+            + (f", {by_browser} by the browser for its pages)" if by_browser else ")"),
+            f"  archived:   {counts['archived']} new, {counts['updated']} changed",
             f"  unchanged:  {counts['unchanged']}",
             f"  failed:     {counts['failed']}",
         ]

@@ -29,6 +29,7 @@ from crawler.core import markdown
 from crawler.core.markdown import plain_text
 from crawler.diff.compare import article_parts, diff_parts, parsed_parts, parts_digest
 from crawler.extensions.archiveio import run_io
+from crawler.items import outcome_word
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -264,8 +265,8 @@ class MarkdownWriterPipeline:
         article["path"] = rel
         article["outcome"] = outcome
         if self.stats is not None:
-            self.stats.inc_value(f"archive/{outcome}")
-        logger.info("%s: %s -> %s", outcome, article.get("source_url"), rel)
+            self.stats.inc_value(f"archive/{outcome_word(outcome)}")
+        logger.info("%s: %s -> %s", outcome_word(outcome), article.get("source_url"), rel)
         return article.item
 
     def _reject(self, rel, text, reason, kind):

@@ -27,6 +27,7 @@ from crawler.archive.versions import article_versions
 from crawler.core import markdown
 from crawler.diff.compare import diff_articles, same_digest, text_digest
 from crawler.extensions.archiveio import run_io
+from crawler.items import outcome_word
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class UnrecordedOutcomes:
         logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
                        "recorded now (%s)", article["source_url"], what, path, ", ".join(missing))
         self.crawler.stats.inc_value("archive/recorded_late")
-        self.crawler.stats.inc_value(f"archive/{outcome}")
+        self.crawler.stats.inc_value(f"archive/{outcome_word(outcome)}")
         article["outcome"] = outcome
         return item
 

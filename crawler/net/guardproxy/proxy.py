@@ -10,9 +10,14 @@ never see redirect hops or new pages).
 It listens on 127.0.0.1, where any local process could reach it; it answers
 only the browser it was started for. Each run makes a secret (``credentials``)
 that only that browser is given (Playwright's proxy username and password);
-a request without it is answered ``407`` and goes nowhere (counted in
-``browser/proxy_unauthorized``), so no other process can use the proxy, nor
-the operator's upstream credentials it adds.
+a request without it is answered ``407`` and goes nowhere, so no other
+process can use the proxy, nor the operator's upstream credentials it adds.
+Chromium asks without credentials first on every run and sends them once
+challenged: that handshake is ``browser/proxy_challenged``, not an error; a
+request with wrong credentials is ``browser/proxy_unauthorized``, each with
+a warning. A request the proxy could not take to its server (unreachable,
+a name that does not resolve) is answered ``502``, counted in
+``browser/proxy_errors`` and logged at INFO with the URL and the reason.
 
 For each request (an absolute-URI HTTP request, or ``CONNECT host:port``):
 
@@ -236,10 +241,11 @@ class GuardProxy:
 
     async def _unauthorized(self, stream, head: Head) -> None:
         """407: the browser answers with its credentials; any other client gets nothing."""
-        self._inc("browser/proxy_unauthorized")
         if head.values(b"proxy-authorization"):  # wrong credentials: not our browser
+            self._inc("browser/proxy_unauthorized")
             logger.warning("browser proxy: refused a request with wrong credentials: %r", head.first[:200])
         else:  # the browser's first request, before it is challenged; or another process
+            self._inc("browser/proxy_challenged")
             logger.debug("browser proxy: 407 to a request without credentials: %r", head.first[:200])
         await self._answer(stream, 407, "Proxy Authentication Required", "proxy authentication required",
                            extra='Proxy-Authenticate: Basic realm="crawler guard proxy"\r\n')
@@ -262,7 +268,7 @@ class GuardProxy:
 
     async def _fail(self, stream, shown: str, key: str, reason: str) -> None:
         self._inc("browser/proxy_errors")
-        logger.debug("browser proxy: %s: %s", shown, reason)
+        logger.info("browser: %s not fetched: %s", shown, reason)
         self._remember(key, Route(False, None, note=reason))
         await self._answer(stream, 502, "Bad Gateway", reason)
 
