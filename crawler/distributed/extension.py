@@ -242,7 +242,7 @@ class SharedCrawl:
         from crawler.archive.storage import ArchiveStore
         from crawler.distributed.locks import LockTimeout, named_lock
         from crawler.extensions.warcindex import CdxjIndex
-        from crawler.warc.writer import recover_open_files
+        from crawler.warc.recovery import recover_open_files
 
         archive = settings.get("ARCHIVE_DIR")
         try:

@@ -21,7 +21,6 @@ import heapq
 import io
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from scrapy import signals
 
 from crawler.archive.storage import ArchiveStore
 from crawler.featureoff import feature_off
-from crawler.warc.writer import complete_length
+from crawler.warc.validate import warc_damage
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +53,6 @@ class IndexResult:
     added: list[str] = field(default_factory=list)  # files indexed by this run
     damaged: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong
     rebuilt: bool = False  # the whole index was rebuilt
-
-
-def warc_damage(path) -> str | None:
-    """What is wrong with a closed WARC, or None if it reads to its end as
-    whole gzip members holding whole WARC records."""
-    try:
-        size = os.stat(path).st_size
-        whole = complete_length(path)
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    if whole < size:
-        return f"bytes {whole} to {size} are not whole gzip members holding whole WARC records"
-    return None
 
 
 def file_lines(path, warc_dir) -> list[str]:
