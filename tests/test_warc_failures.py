@@ -23,8 +23,8 @@ from twisted.internet import task
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.storage import ArchivePathError
-from crawler.extensions.warcindex import build_index
 from crawler.extensions.warcwriter import _IntervalSync, shared_writer
+from crawler.warc.index import build_index
 from crawler.warc.records import request_record, response_record
 from crawler.warc.recovery import recover_open_files
 from crawler.warc.validate import complete_length

@@ -44,7 +44,7 @@ from warcio.timeutils import iso_date_to_timestamp
 from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
 from crawler.core import markdown
-from crawler.extensions.warcindex import warc_damage
+from crawler.warc.validate import warc_damage
 
 logger = logging.getLogger(__name__)
 
