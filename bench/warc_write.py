@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scrapy.http import HtmlResponse, Request  # noqa: E402
 
 from crawler.warc.records import metadata_record, request_record, response_record, text_record  # noqa: E402
-from crawler.warc.writer import RecordBuilder, RotatingWarcWriter  # noqa: E402
+from crawler.warc.builder import RecordBuilder  # noqa: E402
+from crawler.warc.writer import RotatingWarcWriter  # noqa: E402
 
 
 def load_pages(data: Path) -> list[tuple[str, bytes, str]]:

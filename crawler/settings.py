@@ -166,6 +166,10 @@ EXTENSIONS = {
     "crawler.extensions.notify.ChangeFeed": 530,
     # One notification per run that recorded events; off unless NOTIFY_URLS.
     "crawler.extensions.notify.ChangeNotify": 535,
+    # The crawl's one WARC writer, which the capture middleware, the metadata
+    # pipeline and the browser find with crawler.get_extension(); off unless
+    # WARC_ENABLED. Last: it closes the file on spider_closed after the others.
+    "crawler.extensions.warcwriter.WarcWriterExtension": 900,
 }
 
 # No console that runs code in the crawl: Scrapy's telnet console and its

@@ -411,7 +411,7 @@ def article_files(archive: Path) -> dict[str, Path]:
 
 
 def check_warcs_and_index(archive: Path) -> None:
-    from crawler.extensions.warcindex import file_lines
+    from crawler.warc.index import file_lines
 
     warc_dir = archive / "warc"
     assert not list(warc_dir.glob("*.open")), "a WARC left open"

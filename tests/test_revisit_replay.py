@@ -271,7 +271,7 @@ def replay(archive, tmp_path_factory):
     venv = pywb.ensure_pywb()  # an install failure fails the test
     root = tmp_path_factory.mktemp("pywb")
     warc_dir = archive["root"] / "warc"
-    index = root / "index.cdxj"  # as crawler/extensions/warcindex.py makes it
+    index = root / "index.cdxj"  # as crawler/warc/index.py makes it
     with open(index, "w", encoding="utf-8") as out:
         CDXJIndexer(output=out, inputs=[str(archive["warc"])], sort=True, dir_root=str(warc_dir)).process_all()
     assert index.read_text(encoding="utf-8").count("\n") == 8, index.read_text(encoding="utf-8")

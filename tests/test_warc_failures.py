@@ -23,10 +23,12 @@ from twisted.internet import task
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.storage import ArchivePathError
-from crawler.extensions.warcindex import build_index
+from crawler.extensions.warcwriter import _IntervalSync, shared_writer
+from crawler.warc.index import build_index
 from crawler.warc.records import request_record, response_record
-from crawler.warc.writer import (RotatingWarcWriter, WarcWriteError, _IntervalSync, complete_length, recover_open_files,
-                                 shared_writer)
+from crawler.warc.recovery import recover_open_files
+from crawler.warc.validate import complete_length
+from crawler.warc.writer import RotatingWarcWriter, WarcWriteError
 from tests.conftest import ROOT
 from tests.test_warc import assert_warcio_check_ok
 from tests.test_warcindex import project_crawler

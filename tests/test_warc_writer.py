@@ -11,7 +11,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.storage import ArchiveStore
 from crawler.warc.records import request_record, response_record
-from crawler.warc.writer import RotatingWarcWriter, complete_length, recover_open_files
+from crawler.warc.recovery import recover_open_files
+from crawler.warc.validate import complete_length
+from crawler.warc.writer import RotatingWarcWriter
 
 
 def _response(headers=None, body=b"<html><body>hi</body></html>", url="https://example.org/a"):

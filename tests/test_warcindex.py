@@ -15,7 +15,8 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.extensions.warcindex import CdxjIndex, build_index
+from crawler.extensions.warcindex import CdxjIndex
+from crawler.warc.index import build_index
 from crawler.warc.records import metadata_record, request_record, response_record, text_record
 from crawler.warc.writer import RotatingWarcWriter
 

@@ -241,8 +241,8 @@ class SharedCrawl:
             return
         from crawler.archive.storage import ArchiveStore
         from crawler.distributed.locks import LockTimeout, named_lock
-        from crawler.extensions.warcindex import CdxjIndex
-        from crawler.warc.writer import recover_open_files
+        from crawler.warc.index import update_index
+        from crawler.warc.recovery import recover_open_files
 
         archive = settings.get("ARCHIVE_DIR")
         try:
@@ -253,7 +253,7 @@ class SharedCrawl:
                     if recovered:
                         logger.warning("WARC files of dead workers closed: %s", ", ".join(recovered))
                         self.crawler.stats.inc_value("warc/recovered_files", len(recovered))
-                CdxjIndex(archive, self.crawler.stats).engine_stopped()
+                update_index(archive, self.crawler.stats)
         except (LockTimeout, OSError) as exc:
             # counted (exit 1, the run's too), and the worker still leaves the run
             logger.error("CDXJ index not brought up to date: %s: %s", type(exc).__name__, exc)

@@ -27,8 +27,8 @@ from scrapy.http import HtmlResponse
 from crawler.browser.capture import scrapy_request, scrapy_response
 from crawler.browser.policy import BrowserPolicy
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.warcwriter import shared_writer
 from crawler.warc.records import request_record, response_record
-from crawler.warc.writer import shared_writer
 
 logger = logging.getLogger(__name__)
 

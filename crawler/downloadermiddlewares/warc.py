@@ -21,10 +21,10 @@ import logging
 
 from crawler import sites
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.warcwriter import shared_writer
 from crawler.featureoff import feature_off
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
-from crawler.warc.writer import shared_writer
 
 logger = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
 from crawler.archive.versions import article_versions, iso_utc
 from crawler.core import markdown
-from crawler.extensions.warcindex import warc_damage
+from crawler.warc.validate import warc_damage
 
 logger = logging.getLogger(__name__)
 

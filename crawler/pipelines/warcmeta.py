@@ -14,9 +14,9 @@ from itemadapter import ItemAdapter
 
 from crawler.core import markdown
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.warcwriter import shared_writer
 from crawler.featureoff import feature_off
 from crawler.warc.records import metadata_record, text_record
-from crawler.warc.writer import shared_writer
 
 
 class WarcMetadataPipeline:
