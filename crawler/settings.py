@@ -166,6 +166,8 @@ EXTENSIONS = {
     "crawler.extensions.notify.ChangeFeed": 530,
     # One notification per run that recorded events; off unless NOTIFY_URLS.
     "crawler.extensions.notify.ChangeNotify": 535,
+    # The crawl's one headless browser, started by the first browser request (crawler/downloadhandlers/chromium.py).
+    "crawler.extensions.browser.SharedBrowser": 540,
 }
 
 # No console that runs code in the crawl: Scrapy's telnet console and its
