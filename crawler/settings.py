@@ -122,7 +122,7 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 # A page's <meta http-equiv="refresh"> is followed by the spider, and only
-# from a page without text (crawler/spiders/qq.py, meta_refresh): Scrapy's
+# from a page without text (crawler/spiders/elsewhere.py): Scrapy's
 # middleware followed it from article pages too, and looped on self-refreshes.
 METAREFRESH_ENABLED = False
 # Error statuses reach the spider so that each one is reported per URL.
