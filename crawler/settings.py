@@ -122,7 +122,7 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 # A page's <meta http-equiv="refresh"> is followed by the spider, and only
-# from a page without text (crawler/spiders/qq.py, meta_refresh): Scrapy's
+# from a page without text (crawler/spiders/elsewhere.py): Scrapy's
 # middleware followed it from article pages too, and looped on self-refreshes.
 METAREFRESH_ENABLED = False
 # Error statuses reach the spider so that each one is reported per URL.
@@ -166,6 +166,8 @@ EXTENSIONS = {
     "crawler.extensions.notify.ChangeFeed": 530,
     # One notification per run that recorded events; off unless NOTIFY_URLS.
     "crawler.extensions.notify.ChangeNotify": 535,
+    # The crawl's one headless browser, started by the first browser request (crawler/downloadhandlers/chromium.py).
+    "crawler.extensions.browser.SharedBrowser": 540,
     # The crawl's one WARC writer, which the capture middleware, the metadata
     # pipeline and the browser find with crawler.get_extension(); off unless
     # WARC_ENABLED. Last: it closes the file on spider_closed after the others.

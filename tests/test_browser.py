@@ -41,10 +41,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 import crawler.settings as project_settings
 from crawler.browser.capture import Exchange, PageCapture, Render, scrapy_response
+from crawler.browser.launch import launch_options
 from crawler.browser.policy import BrowserPolicy, extraction_failed, fallback_request, looks_like_script_shell
+from crawler.browser.workdir import BrowserDir, driver_tmpdir, host_name, sweep_tmp
 from crawler.core.markdown import CAPTURE_KEYS, SEED_KEYS
 from crawler.downloadermiddlewares.browser import BrowserMiddleware
-from crawler.downloadhandlers.chromium import BrowserDir, driver_tmpdir, host_name, launch_options, sweep_tmp
 from crawler.net.guardproxy.proxy import GuardProxy
 from crawler.sites import x as x_site
 from tests.conftest import ROOT, SEEDS, run_crawl

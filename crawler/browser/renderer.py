@@ -4,12 +4,12 @@
 well (the browser, its one context, a bounded number of pages, Scrapy's
 headers on the navigation) and started on the first browser request instead
 of when the engine starts. Starting it starts, in this order, the browser's
-folder inside the archive (HOME and TMPDIR, see chromium.py), the guard
+folder inside the archive (HOME and TMPDIR, see workdir.py), the guard
 proxy every request of the browser goes through (crawler/net/guardproxy/),
 the Playwright driver and Chromium. For each page it:
 
 1. opens a page (at most ``BROWSER_MAX_PAGES`` at a time) with the page
-   capture (pagecapture.py) hooked on; a popup the page opens is closed at
+   capture (capture.py) hooked on; a popup the page opens is closed at
    once (its requests would pass the guard proxy anyway: it is closed
    because nothing waits for it or records it);
 2. loads it, waits for the network to fall quiet (``BROWSER_IDLE_TIMEOUT``),
@@ -17,7 +17,8 @@ the Playwright driver and Chromium. For each page it:
    ``BROWSER_PAGE_TIMEOUT``, or the page fails with that reason, as it does
    when the renderer crashes;
 3. returns the document as served, the rendered page riding along in
-   ``meta["browser_render"]`` (see chromium.py for why).
+   ``meta["browser_render"]`` (see crawler/downloadhandlers/chromium.py
+   for why).
 
 The guard is the proxy alone: Playwright's route handlers (scrapy-playwright
 still installs one, to give the navigation Scrapy's headers) see neither
@@ -38,8 +39,9 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from crawler.browser.capture import PageCapture, Render, scrapy_request, scrapy_response
-from crawler.downloadhandlers.chromium import (BrowserDir, BrowserError, BrowserTimeout, RendererCrashed, driver_tmpdir,
-                                               launch_options)
+from crawler.browser.errors import BrowserError, BrowserTimeout, RendererCrashed
+from crawler.browser.launch import launch_options
+from crawler.browser.workdir import BrowserDir, driver_tmpdir
 from crawler.net.guardproxy.proxy import GuardProxy
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def _first_line(exc: Exception) -> str:
 
 
 class Renderer(ScrapyPlaywrightDownloadHandler):
-    """Renders browser requests; one per crawl (chromium.shared_renderer)."""
+    """Renders browser requests; one per crawl (crawler/extensions/browser.py)."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -116,7 +118,7 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
     # --- rendering --------------------------------------------------------
 
     async def render(self, request):
-        """The served document for ``request``; see chromium.py."""
+        """The served document for ``request``; see crawler/downloadhandlers/chromium.py."""
         key = (request.meta.get("browser_chain"), request.url)
         if key in self.hops:  # a redirect hop the browser already followed
             exchange, render = self.hops.pop(key)

@@ -209,3 +209,20 @@ def proxy_target_reason(url: str, endpoints) -> str | None:
     if (host, port) in endpoints:
         return f"{host}:{port} is a configured proxy, not a page to archive"
     return None
+
+
+def drop_blocked_images(fields: dict, allowed_networks: tuple[Network, ...] = ()) -> list[tuple[str, str]]:
+    """Take out of an article's fields every image (cover or body) at an
+    address the crawler must not fetch: it is never requested, nor kept to
+    point the archive's readers there. The (url, reason) of each, in order."""
+    dropped = []
+
+    def blocked(url):
+        reason = blocked_reason(url, allowed_networks)
+        if reason:
+            dropped.append((url, reason))
+        return reason
+    if fields.get("thumbnail") and blocked(fields["thumbnail"]):
+        fields["thumbnail"] = ""
+    fields["blocks"] = [b for b in fields["blocks"] if b["type"] != "image" or not blocked(b["src"])]
+    return dropped

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from crawler import sites
+from crawler.core import markdown
 
 #: Share of the stored text's character shingles found in the new page for
 #: it to be the same article (a corrected story keeps most of its text; two
@@ -94,6 +95,23 @@ def canonical_url(response) -> str | None:
             if absolute.startswith(("http://", "https://")):
                 return absolute
     return None
+
+
+def known_address(final_url: str, key: str, seed_url: str) -> bool:
+    """Whether ``final_url`` is, by its article key, the archived article
+    (``key``) or the seed's: then its address says it, with nothing read."""
+    return sites.article_key(final_url) in (key, sites.article_key(seed_url))
+
+
+def stored_paragraphs(text: str) -> list[str]:
+    """The paragraphs of an archived article's Markdown that compare with a
+    page's text: its images and its closing source line left out."""
+    return [p for p in markdown.parse(text)[1][:-1] if not p.startswith("![")]
+
+
+def page_paragraphs(fields: dict) -> list[str]:
+    """The text paragraphs of a page's extracted fields."""
+    return [b["text"] for b in fields["blocks"] if b["type"] == "text"]
 
 
 def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None, canonical: str | None = None,

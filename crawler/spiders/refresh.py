@@ -25,10 +25,12 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.state.open import find, shared_store
 from crawler.net.policy import port_policy
-from crawler.spiders.qq import QqSpider, validators
+from crawler.net.validators import conditional_headers, validators
+from crawler.spiders import elsewhere
+from crawler.spiders.qq import QqSpider
 
 #: Failure kinds that mean the article is no longer there.
-GONE_KINDS = QqSpider.ABSENT_KINDS
+GONE_KINDS = elsewhere.ABSENT_KINDS
 AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "": "days"}
 
@@ -41,6 +43,19 @@ def parse_age(text: str | None) -> timedelta | None:
     if not match:
         raise ValueError(f"not an age: {text!r} (use e.g. 30m, 6h, 1d, 2w)")
     return timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
+
+
+def moved(response) -> bool:
+    """Whether the page that answered is another article address than the one asked."""
+    asked = (response.meta.get("redirect_urls") or [response.url])[0]
+    return sites.article_key(response.url) != sites.article_key(asked)
+
+
+def full_request(response, callback, errback):
+    """The page that answered asked again, without the article's conditional headers."""
+    meta = {k: v for k, v in response.meta.items()
+            if k in ("seed_url", "seed", "article_key", "redirect_urls", "tried", "first_reason", "first_kind")}
+    return scrapy.Request(response.url, callback=callback, errback=errback, dont_filter=True, meta=meta)
 
 
 class RefreshSpider(QqSpider):
@@ -95,10 +110,7 @@ class RefreshSpider(QqSpider):
                 # only an extraction records it (crawler.pipelines.recordrepair)
                 original = None
             else:
-                if state.etag:
-                    headers["If-None-Match"] = state.etag
-                if state.last_modified:
-                    headers["If-Modified-Since"] = state.last_modified
+                headers = conditional_headers({"etag": state.etag, "last_modified": state.last_modified})
             yield scrapy.Request(
                 state.source_url, callback=self.parse_article, errback=self.on_error,
                 headers=headers, dont_filter=True,
@@ -107,42 +119,34 @@ class RefreshSpider(QqSpider):
             )
         self.logger.info("articles to refresh: %d", len(self.seed_urls))
 
-    async def parse_article(self, response):
+    async def route(self, response):
+        """A refresh's own answers first (unchanged, refused again, a 304 from
+        elsewhere), then the crawl's route (QqSpider.route)."""
         seed_url = response.meta["seed_url"]
         capture = response.meta.get("warc_capture") or {}
-        asked = (response.meta.get("redirect_urls") or [response.url])[0]
-        if response.status == 304 and sites.article_key(response.url) != sites.article_key(asked):
+        if response.status == 304 and moved(response):
             # redirected elsewhere, and the conditional headers went along:
             # that page's 304 says nothing about the article. Fetched in full,
             # so that the same-article rule can judge it.
-            meta = {k: v for k, v in response.meta.items()
-                    if k in ("seed_url", "seed", "article_key", "redirect_urls", "tried", "first_reason", "first_kind")}
-            yield scrapy.Request(response.url, callback=self.parse_article, errback=self.on_error,
-                                 dont_filter=True, meta=meta)
-            return
+            return [full_request(response, self.parse_article, self.on_error)]
         if response.status == 304 or capture.get("revisit") == "identical":
             # the server says, or the bytes show, that nothing changed
             self.crawler.signals.send_catch_log(
                 crawler_signals.article_unchanged, url=seed_url, key=response.meta["article_key"],
                 capture=capture, validators=validators(response), spider=self)
-            return
+            return ()
         if capture.get("revisit") == "identical-refused":
             # the very page whose extraction was refused last time: refused
             # again, without a second copy of it or of its extraction
             refused = response.meta.get("refresh_refused") or {}
-            self.fail(seed_url, f"the page is the one whose extraction was refused at {refused.get('date')}: "
-                                "refused again", kind="refused again")
-            return
-        async for result in super().parse_article(response):
-            yield result
+            return self.fail(seed_url, f"the page is the one whose extraction was refused at {refused.get('date')}: "
+                                       "refused again", kind="refused again")
+        return await super().route(response)
 
-    def alternates(self, url, meta):
+    def alternates(self, url, meta) -> list[str]:
         """Also the address the article last answered at (a slug its site
         moved it to, whose old address may stop redirecting)."""
-        found = super().alternates(url, meta)
-        last = self.last_urls.get(meta["seed_url"])
-        tried = {meta["seed_url"], url, *meta.get("tried", ()), *meta.get("redirect_urls", ())}
-        return found + [last] if last and last not in tried and last not in found else found
+        return elsewhere.untried(url, meta, [*sites.alternate_urls(url), self.last_urls.get(meta["seed_url"])])
 
     def fail(self, url: str, reason: str, kind: str | None = None):
         key = self.keys_by_url.get(url)
@@ -154,5 +158,5 @@ class RefreshSpider(QqSpider):
             self.logger.warning("gone: %s: %s", url, reason)
             self.crawler.signals.send_catch_log(crawler_signals.article_gone, url=url,
                                                 key=key, reason=reason, spider=self)
-            return
-        super().fail(url, reason, kind)
+            return ()
+        return super().fail(url, reason, kind)
