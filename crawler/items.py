@@ -37,7 +37,7 @@ class Article(scrapy.Item):
     # what the pipelines did with it ("archived", "updated", "unchanged")
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
-    text_digest = scrapy.Field()  # crawler.diff.compare.text_digest of the rendered Markdown
+    text_digest = scrapy.Field()  # crawler.core.digest.text_digest of the rendered Markdown
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}

@@ -33,7 +33,8 @@ from dateutil.parser import isoparse
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, stamp_time
 from crawler.core import markdown
-from crawler.diff.compare import diff_articles, render_html
+from crawler.diff.compare import diff_articles
+from crawler.diff.html import render_html
 from crawler.warc.lookup import latest_payload
 
 logger = logging.getLogger(__name__)

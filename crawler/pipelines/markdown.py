@@ -26,8 +26,9 @@ from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, stamp_name
 from crawler.core import markdown
+from crawler.core.digest import article_parts, parsed_parts, parts_digest
 from crawler.core.markdown import plain_text
-from crawler.diff.compare import article_parts, diff_parts, parsed_parts, parts_digest
+from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
 
 logger = logging.getLogger(__name__)

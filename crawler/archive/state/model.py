@@ -39,7 +39,7 @@ class ArticleState:
     etag: str | None = None
     last_modified: str | None = None
     payload_digest: str | None = None  # of the last full response
-    text_digest: str | None = None  # crawler.diff.compare.text_digest of the current version
+    text_digest: str | None = None  # crawler.core.digest.text_digest of the current version
     browser: int = 0  # 1: its text comes only from the page as a browser renders it
     warc_file: str | None = None  # the last full response capture
     warc_record_id: str | None = None

@@ -21,7 +21,7 @@ from crawler.archive.state.model import GONE, OK, ArticleState
 from crawler.archive.state.sqlite import StateStore
 from crawler.archive.versions import iso_utc
 from crawler.core import markdown
-from crawler.diff.compare import text_digest
+from crawler.core.digest import text_digest
 
 logger = logging.getLogger(__name__)
 SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
