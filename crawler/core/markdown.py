@@ -177,14 +177,9 @@ def parse(text: str) -> tuple[dict, list[str]]:
     return dict(post.metadata), paragraphs
 
 
-def comparable(text: str) -> tuple[dict, list[str]]:
-    """Front matter without the capture keys, and the body: what must be
-    equal for two captures to count as the same article version."""
-    return without_capture_keys(*parse(text))
-
-
 def without_capture_keys(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
-    """``comparable`` of a document already parsed."""
+    """A parsed document without the capture keys: what must be equal for
+    two captures to count as the same article version."""
     own = CAPTURE_KEYS + LEGACY_CAPTURE_KEYS
     return {k: v for k, v in meta.items() if k not in own}, paragraphs
 
