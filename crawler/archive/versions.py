@@ -11,30 +11,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from crawler.archive.storage import ArchiveStore
 from crawler.core import markdown
+from crawler.core.timefmt import iso_label, iso_utc, stamp_time
 
 logger = logging.getLogger(__name__)
-#: How a version's file is named: the capture time its text came from
-#: (``20250213T171508Z``), or when there is none the time it was replaced,
-#: with microseconds (``20250213T171508123456Z``); ``-N`` after a clash.
-STAMP = re.compile(r"^(\d{8})T(\d{6})(\d{6})?Z(?:-\d+)?$")
-
-
-def stamp_name(when: datetime, micro: bool = False) -> str:
-    """The version-name form of a UTC time (see ``STAMP``)."""
-    return when.strftime("%Y%m%dT%H%M%S%fZ" if micro else "%Y%m%dT%H%M%SZ")
-
-
-def stamp_time(name: str) -> datetime | None:
-    """The UTC time a version's file name gives (any form of ``STAMP``), or None."""
-    found = STAMP.match(name[:-3] if name.endswith(".md") else name)
-    if not found:
-        return None
-    return datetime.strptime(found[1] + found[2] + (found[3] or "000000"), "%Y%m%d%H%M%S%f").replace(
-        tzinfo=timezone.utc)
+# A version's file is named (crawler.core.timefmt.stamp_name) by the capture
+# time its text came from (``20250213T171508Z``), or when there is none the
+# time it was replaced, with microseconds (``20250213T171508123456Z``).
 
 
 @dataclass
@@ -48,14 +33,6 @@ class Version:
     @property
     def label(self) -> str:
         return self.captured or "date unknown"
-
-
-def iso_utc(value) -> str | None:
-    """A front-matter date (YAML may load it as a datetime) as ISO 8601 UTC text."""
-    if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc) if value.tzinfo else value
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value) if value else None
 
 
 def _meta(text: str, name: str) -> dict:
@@ -76,12 +53,12 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
             text = path.read_text(encoding="utf-8", errors="replace")
             meta = _meta(text, f"versions/{stem}/{path.name}")
             stamp = stamp_time(path.stem)
-            dated = iso_utc(meta.get("warc_date")) or (stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None)
+            dated = iso_label(meta.get("warc_date")) or (iso_utc(stamp) if stamp else None)
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")
         meta = _meta(text, article_file)
-        found.append(Version(article_file, text, meta, iso_utc(meta.get("warc_date")), True))
+        found.append(Version(article_file, text, meta, iso_label(meta.get("warc_date")), True))
     found.sort(key=lambda v: (v.current, v.captured or ""))
     return found
 

@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from pathlib import PurePosixPath
 
-from dateutil import parser as dateparser
+from crawler.core.timefmt import EPOCH, parse_iso
 
 #: The events a notification lists, in this order (``archived`` is counted).
 LISTED = ("changed", "gone", "back")
@@ -162,7 +162,7 @@ def atom_feed(events: list[dict], feed_id: str, site_url: str = "", self_url: st
         feed.link(href=site_url, rel="alternate")
     if self_url:
         feed.link(href=self_url, rel="self")
-    feed.updated(_time(newest_first[0]) if newest_first else "1970-01-01T00:00:00Z")
+    feed.updated(_time(newest_first[0]) if newest_first else EPOCH)
     for event in newest_first:
         entry = feed.add_entry(order="append")
         entry.id(event_id(event))
@@ -211,4 +211,4 @@ class _MoreLinks:
 
 def _time(event: dict):
     """The event's time, as an aware datetime (feedgen wants a zone)."""
-    return dateparser.isoparse(event.get("time") or "1970-01-01T00:00:00Z")
+    return parse_iso(event.get("time") or EPOCH)

@@ -24,15 +24,14 @@ import subprocess
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
-from dateutil.parser import isoparse
 
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions, stamp_time
+from crawler.archive.versions import article_versions
 from crawler.core import markdown
+from crawler.core.timefmt import display, parse_iso, stamp_time, timestamp14
 from crawler.diff.compare import diff_articles
 from crawler.diff.html import render_html
 from crawler.warc.lookup import latest_payload
@@ -62,14 +61,6 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def timestamp14(warc_date) -> str:
-    """``2025-11-25T16:00:00Z`` -> ``20251125160000`` (UTC): the form replay URLs take."""
-    when = warc_date if isinstance(warc_date, datetime) else isoparse(str(warc_date))
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y%m%d%H%M%S")
-
-
 def replay_link(template: str, meta: dict) -> str | None:
     """The capture of ``meta``'s article in a replay tool, or None without a template,
     a ``fetched_url`` or a readable ``warc_date``."""
@@ -82,25 +73,19 @@ def replay_link(template: str, meta: dict) -> str | None:
         return None
 
 
-def _utc_label(when: datetime) -> str:
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def capture_label(meta: dict, stamp: str | None = None) -> str:
     """When a copy was captured: its ``warc_date``; else, for a version, before
     the time its file name gives (when it was replaced)."""
     date = meta.get("warc_date")
     if date:
         try:
-            return _utc_label(date if isinstance(date, datetime) else isoparse(str(date)))
+            return display(parse_iso(date))
         except (ValueError, OverflowError):
             pass
     if stamp is None:
         return "date unknown"
-    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.archive.versions)
-    return "before " + _utc_label(when) if when else f"before {stamp}"
+    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.core.timefmt)
+    return "before " + display(when) if when else f"before {stamp}"
 
 
 def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:

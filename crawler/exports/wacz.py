@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
 from crawler.core import markdown
+from crawler.core.timefmt import timestamp14
 from crawler.extensions.warcindex import warc_damage
 
 logger = logging.getLogger(__name__)
@@ -125,12 +125,12 @@ def _read_into(info: _WarcInfo, path: Path) -> None:
             h = record.rec_headers
             info.ids.add(h.get_header("WARC-Record-ID"))
             if record.rec_type == "response":
-                info.captures.add((h.get_header("WARC-Target-URI"), iso_date_to_timestamp(h.get_header("WARC-Date"))))
+                info.captures.add((h.get_header("WARC-Target-URI"), timestamp14(h.get_header("WARC-Date"))))
             elif record.rec_type == "revisit":
                 refers_to = h.get_header("WARC-Refers-To")
                 uri, date = h.get_header("WARC-Refers-To-Target-URI"), h.get_header("WARC-Refers-To-Date")
                 ref = (("id", refers_to) if refers_to else
-                       ("capture", uri, iso_date_to_timestamp(date)) if uri and date else None)
+                       ("capture", uri, timestamp14(date)) if uri and date else None)
                 info.refs.append((h.get_header("WARC-Record-ID"), ref))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import datetime, timezone
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
@@ -24,10 +23,11 @@ from crawler import sites
 from crawler.archive.recorded import Evidence
 from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions, stamp_name
+from crawler.archive.versions import article_versions
 from crawler.core import markdown
 from crawler.core.digest import article_parts, parsed_parts, parts_digest
 from crawler.core.markdown import plain_text
+from crawler.core.timefmt import stamp_name, warc_date_stamp
 from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
 
@@ -77,16 +77,12 @@ def stem(rel: str) -> str:
 
 
 def _now_stamp() -> str:
-    return stamp_name(datetime.now(timezone.utc), micro=True)
+    return stamp_name(micro=True)
 
 
 def capture_stamp(meta: dict) -> str | None:
     """``20250213T171508Z`` from a copy's ``warc_date``, or None."""
-    value = meta.get("warc_date")
-    if hasattr(value, "strftime"):
-        return stamp_name(value.astimezone(timezone.utc) if value.tzinfo else value)
-    digits = re.sub(r"\D", "", str(value or ""))
-    return f"{digits[:8]}T{digits[8:14]}Z" if len(digits) >= 14 else None
+    return warc_date_stamp(meta.get("warc_date"))
 
 
 class MarkdownWriterPipeline:

@@ -8,7 +8,6 @@ formats. Article images are requested too, for the WARC only.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import scrapy
@@ -21,6 +20,7 @@ from crawler.archive.storage import ArchiveStore
 from crawler.browser import policy as browser
 from crawler.core import markdown
 from crawler.core.failures import binary_content, is_image
+from crawler.core.timefmt import utcnow
 from crawler.extensions.archiveio import run_io
 from crawler.extraction.pool import ExtractionError, ExtractionPool
 from crawler.items import Article
@@ -191,7 +191,7 @@ class QqSpider(scrapy.Spider):
             capture=response.meta.get("warc_capture"),
             validators=validators(response),
             browser=browser.rendered(response),
-            fetched_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            fetched_at=utcnow(),
             **fields,
         )
         yield article

@@ -33,12 +33,12 @@ import tempfile
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.warcwriter import WARCWriter
 
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
+from crawler.core.timefmt import warc_name_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class RotatingWarcWriter:
     # --- naming -----------------------------------------------------------
 
     def _next_name(self) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+        stamp = warc_name_stamp()
         self.serial += 1
         return f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}.warc.gz"
 

@@ -7,15 +7,10 @@ crawl's Redis store all share it without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
 
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 2
 OK, GONE, FAILING = "ok", "gone", "failing"
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -19,9 +19,9 @@ from crawler import sites
 from crawler.archive.recorded import Evidence
 from crawler.archive.state.model import GONE, OK, ArticleState
 from crawler.archive.state.sqlite import StateStore
-from crawler.archive.versions import iso_utc
 from crawler.core import markdown
 from crawler.core.digest import text_digest
+from crawler.core.timefmt import iso_label
 
 logger = logging.getLogger(__name__)
 SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
@@ -48,8 +48,8 @@ def article_state(root: Path, path: Path) -> ArticleState | None:
         text_digest=text_digest(text),
         warc_file=meta.get("warc_file"),
         warc_record_id=meta.get("warc_record_id"),
-        warc_date=iso_utc(meta.get("warc_date")),
-        last_changed=iso_utc(meta.get("warc_date")),
+        warc_date=iso_label(meta.get("warc_date")),
+        last_changed=iso_label(meta.get("warc_date")),
     )
 
 
