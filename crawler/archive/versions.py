@@ -8,7 +8,6 @@ file name.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from crawler.archive.storage import ArchiveStore
 from crawler.core import markdown
 from crawler.core.timefmt import iso_label, iso_utc, stamp_time
 
-logger = logging.getLogger(__name__)
 # A version's file is named (crawler.core.timefmt.stamp_name) by the capture
 # time its text came from (``20250213T171508Z``), or when there is none the
 # time it was replaced, with microseconds (``20250213T171508123456Z``).
@@ -35,14 +33,6 @@ class Version:
         return self.captured or "date unknown"
 
 
-def _meta(text: str, name: str) -> dict:
-    try:
-        return markdown.parse(text)[0]
-    except Exception as exc:  # a copy damaged by hand or by disk is still a version
-        logger.warning("%s: unreadable front matter (%s)", name, exc)
-        return {}
-
-
 def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     """Every version of the article stored at ``article_file``, oldest first."""
     stem = article_file[len("articles/"):-len(".md")]
@@ -51,13 +41,13 @@ def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     if folder.is_dir():
         for path in sorted(p for p in folder.glob("*.md") if not p.name.startswith(".")):
             text = path.read_text(encoding="utf-8", errors="replace")
-            meta = _meta(text, f"versions/{stem}/{path.name}")
+            meta = markdown.parse_or_empty(text, f"versions/{stem}/{path.name}")[0]
             stamp = stamp_time(path.stem)
             dated = iso_label(meta.get("warc_date")) or (iso_utc(stamp) if stamp else None)
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")
-        meta = _meta(text, article_file)
+        meta = markdown.parse_or_empty(text, article_file)[0]
         found.append(Version(article_file, text, meta, iso_label(meta.get("warc_date")), True))
     found.sort(key=lambda v: (v.current, v.captured or ""))
     return found

@@ -9,6 +9,7 @@ import html
 import re
 
 from crawler.core.digest import canonical_value
+from crawler.core.markdown import IMAGE_LINE
 from crawler.diff.compare import DELETE, EQUAL, INSERT, REPLACE, ArticleDiff, inline_diff
 
 _CSS = """
@@ -122,15 +123,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-#: A seed-format image paragraph, ``![alt](url)``; bold, ``**text**``.
-_IMAGE = re.compile(r"^!\[([^\]]*)\]\((\S+?)\)$")
+#: Bold, ``**text**``.
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 
 
 def _html_paragraph(text: str, images: dict | None) -> str:
     """One paragraph as the article shows it: an image (from ``images``), or
     text with its bold."""
-    image = _IMAGE.match(text.strip())
+    image = IMAGE_LINE.match(text.strip())
     if image and images is not None:
         src = images.get(image.group(2))
         if src:
@@ -148,7 +148,7 @@ def _html_row(tag: str, old_num: str, new_num: str, segments, anchor: str | None
             return f"<{element}>{shown}</{element}>" if element else shown
         if markdown and images is not None:
             old, new = (_joined(segments, side_) for side_ in (DELETE, INSERT))
-            if _IMAGE.match(old.strip()) and _IMAGE.match(new.strip()):  # an image replaced: both shown
+            if IMAGE_LINE.match(old.strip()) and IMAGE_LINE.match(new.strip()):  # an image replaced: both shown
                 return _html_paragraph(old if which == DELETE else new, images)
         return _html_side(segments, which, unbold=markdown)
 

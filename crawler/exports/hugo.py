@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import mimetypes
-import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +44,6 @@ SITE_DIR = "site"
 
 
 #: An image paragraph of the seed format: ``![图片](https://…)``.
-IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\((\S+?)\)$")
 
 
 class HugoError(RuntimeError):
@@ -93,18 +91,6 @@ def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
-
-
-def _parsed(text: str, name) -> tuple[dict, list[str]]:
-    try:
-        return markdown.parse(text)
-    except Exception as exc:  # a copy damaged by hand or by disk is still listed
-        logger.warning("%s: unreadable front matter (%s)", name, exc)
-        return {}, []
-
-
-def _meta(text: str, name) -> dict:
-    return _parsed(text, name)[0]
 
 
 class HugoSite:
@@ -166,8 +152,8 @@ class HugoSite:
         show the copy; an image never captured keeps its URL, marked."""
         urls = set()
         for path in _markdown_files(articles) + _markdown_files(self.archive / "versions"):
-            meta, paragraphs = _parsed(path.read_text(encoding="utf-8", errors="replace"), path)
-            urls.update(m.group(1) for p in paragraphs if (m := IMAGE_LINE.match(p.strip())))
+            meta, paragraphs = markdown.parse_or_empty(path.read_text(encoding="utf-8", errors="replace"), path)
+            urls.update(m["url"] for p in paragraphs if (m := markdown.IMAGE_LINE.match(p.strip())))
             if isinstance(meta.get("thumbnail"), str) and meta["thumbnail"]:
                 urls.add(meta["thumbnail"])
         copies = {}
@@ -282,7 +268,7 @@ class HugoSite:
             if not (row.get("date") or "").startswith("0001-"):
                 continue
             path = Path(row["path"])
-            date = _meta(path.read_text(encoding="utf-8", errors="replace"), path).get("date") if path.is_file() else None
+            date = markdown.parse_or_empty(path.read_text(encoding="utf-8", errors="replace"), path)[0].get("date") if path.is_file() else None
             if date not in (None, ""):
                 found.append(f"{row['path']}: date {date!r} is not a date Hugo reads (shown as unknown)")
         return found

@@ -54,7 +54,6 @@ PAGES_FORMAT = "json-pages-1.0"
 #: What py-wacz must have put in a package it reports as made.
 REQUIRED_ENTRIES = ("datapackage.json", "datapackage-digest.json", "pages/pages.jsonl",
                     "indexes/index.cdx.gz", "indexes/index.idx")
-SOURCE_LINK = re.compile(r"^\[[^\]]+\]\([^)\s]+\)$")
 IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\([^)\s]*\)$")
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 
@@ -80,7 +79,7 @@ def article_text(paragraphs: list[str]) -> str:
     image lines and the trailing source link. (Not a CommonMark reading:
     the paragraphs are not escaped, and CommonMark does not close ``**``
     between a CJK punctuation mark and a letter.)"""
-    if paragraphs and SOURCE_LINK.match(paragraphs[-1].strip()):
+    if paragraphs and markdown.SOURCE_LINK.match(paragraphs[-1].strip()):
         paragraphs = paragraphs[:-1]
     lines = [BOLD.sub(r"\1", p).strip() for p in paragraphs if not IMAGE_LINE.match(p.strip())]
     return "\n".join(line for line in lines if line)

@@ -10,7 +10,6 @@ fields, and the next refresh fetches it in full.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -24,14 +23,13 @@ from crawler.core.digest import text_digest
 from crawler.core.timefmt import iso_label
 
 logger = logging.getLogger(__name__)
-SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
 
 
 def article_state(root: Path, path: Path) -> ArticleState | None:
     """The state an article file states about itself."""
     text = path.read_text(encoding="utf-8")
     meta, paragraphs = markdown.parse(text)
-    link = SOURCE_LINK.match(paragraphs[-1].strip()) if paragraphs else None
+    link = markdown.SOURCE_LINK.match(paragraphs[-1].strip()) if paragraphs else None
     if not link:
         logger.warning("%s: no source link on its last line: left out of the state", path)
         return None
