@@ -20,6 +20,13 @@ from crawler.core.timefmt import iso_label, iso_utc, stamp_time
 # time it was replaced, with microseconds (``20250213T171508123456Z``).
 
 
+def article_stem(article_file: str) -> str:
+    """``articles/qq/ID.md`` -> ``qq/ID``: the name under ``versions/``,
+    ``rejected/`` and the site's pages."""
+    path = article_file[len("articles/"):] if article_file.startswith("articles/") else article_file
+    return path[: -len(".md")] if path.endswith(".md") else path
+
+
 @dataclass
 class Version:
     file: str  # relative to the archive root
@@ -35,7 +42,7 @@ class Version:
 
 def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     """Every version of the article stored at ``article_file``, oldest first."""
-    stem = article_file[len("articles/"):-len(".md")]
+    stem = article_stem(article_file)
     folder = store.path(f"versions/{stem}")
     found = []
     if folder.is_dir():

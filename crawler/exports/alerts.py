@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from pathlib import PurePosixPath
 
+from crawler.archive.versions import article_stem
 from crawler.core.timefmt import EPOCH, parse_iso
 
 #: The events a notification lists, in this order (``archived`` is counted).
@@ -29,12 +30,6 @@ LISTED = ("changed", "gone", "back")
 
 COUNT_WORDS = (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
                ("paragraphs_removed", "removed"))
-
-
-def _stem(article: str) -> str:
-    """``articles/qq/ID.md`` -> ``qq/ID`` (Hugo's path of the page)."""
-    path = article[len("articles/"):] if article.startswith("articles/") else article
-    return path[: -len(".md")] if path.endswith(".md") else path
 
 
 def links(event: dict, site_url: str = "") -> dict:
@@ -47,10 +42,10 @@ def links(event: dict, site_url: str = "") -> dict:
         base = site_url.rstrip("/") + "/"
         if article:
             # the page keeps the id's case (hugo/config.yaml: disablePathToLower)
-            out["page"] = base + urllib.parse.quote(_stem(article)) + "/"
+            out["page"] = base + urllib.parse.quote(article_stem(article)) + "/"
         if previous and article:
             stamp = PurePosixPath(previous).stem
-            out["diff"] = base + urllib.parse.quote(f"diffs/{_stem(article)}/{stamp}.html")
+            out["diff"] = base + urllib.parse.quote(f"diffs/{article_stem(article)}/{stamp}.html")
         return out
     if article:
         out["page"] = article

@@ -23,7 +23,7 @@ from crawler import sites
 from crawler.archive.recorded import Evidence
 from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions
+from crawler.archive.versions import article_stem, article_versions
 from crawler.core import markdown
 from crawler.core.digest import article_parts, parsed_parts, parts_digest
 from crawler.core.markdown import plain_text
@@ -69,11 +69,6 @@ def legacy_path(article) -> str | None:
 def body_text_length(paragraphs: list[str]) -> int:
     """Characters of body text in a parsed Markdown body (no images, no source link)."""
     return sum(len(p.replace("**", "").strip()) for p in paragraphs[:-1] if not p.startswith("!["))
-
-
-def stem(rel: str) -> str:
-    """``articles/qq/X.md`` -> ``qq/X``, for the versions/ and rejected/ names."""
-    return rel[len("articles/"):-len(".md")]
 
 
 def _now_stamp() -> str:
@@ -214,11 +209,11 @@ class MarkdownWriterPipeline:
         existing file's name otherwise."""
         stamp = capture_stamp(old_meta) or _now_stamp()
         current = self.store.read_bytes(rel)
-        name, n = f"versions/{stem(rel)}/{stamp}.md", 1
+        name, n = f"versions/{article_stem(rel)}/{stamp}.md", 1
         while self.store.exists(name):
             if self.store.read_bytes(name) == current:
                 return name, True
-            name, n = f"versions/{stem(rel)}/{stamp}-{n}.md", n + 1
+            name, n = f"versions/{article_stem(rel)}/{stamp}-{n}.md", n + 1
         return name, False
 
     def _reverted_to(self, rel: str, digest: str) -> str | None:
@@ -252,8 +247,9 @@ class MarkdownWriterPipeline:
         if stored == rel:
             return
         self.store.rename(stored, rel)
-        if self.store.exists(f"versions/{stem(stored)}") and not self.store.exists(f"versions/{stem(rel)}"):
-            self.store.rename(f"versions/{stem(stored)}", f"versions/{stem(rel)}")
+        old_versions, new_versions = f"versions/{article_stem(stored)}", f"versions/{article_stem(rel)}"
+        if self.store.exists(old_versions) and not self.store.exists(new_versions):
+            self.store.rename(old_versions, new_versions)
         logger.warning("%s renamed to %s (files are now named from the canonical article key)", stored, rel)
 
     def _done(self, article, rel, outcome):
@@ -266,7 +262,7 @@ class MarkdownWriterPipeline:
         return article.item
 
     def _reject(self, rel, text, reason, kind):
-        aside = f"rejected/{stem(rel)}-{_now_stamp()}.md"
+        aside = f"rejected/{article_stem(rel)}-{_now_stamp()}.md"
         self.store.write_text(aside, text)
         if self.stats is not None:
             self.stats.inc_value("archive/rejected")
