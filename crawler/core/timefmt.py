@@ -1,23 +1,21 @@
 """Every timestamp format the archive writes or reads, in one place.
 
-All are UTC; a naive datetime (what YAML gives for an unquoted date in old
+All but an article's own date are UTC; a naive datetime (what YAML gives for an unquoted date in old
 front matter) is taken as UTC. Pure: no Scrapy, no I/O.
 
-=================  ===========================  ==============================================
-``iso_utc``        ``2025-02-13T17:15:08Z``     the state's times, changes.jsonl ``time``, the
-                                                lock's and shared runs' ``started``/``finished``,
-                                                ``fetched_at``, a version's capture time
-``parse_iso``      any ISO 8601 (WARC-Date)     reading the above and warcio's ``WARC-Date``
-                                                (``...08Z`` or ``...08.123456Z``)
-``stamp_name``     ``20250213T171508Z``         version file names (``micro``:
-                   ``20250213T171508123456Z``   ``...08123456Z``), a shared run's id, the
-                                                state's damaged-copy name
-``warc_name_stamp``  ``20250213171508123``      WARC file names (Heritrix: milliseconds)
-``timestamp14``    ``20250213171508``           replay URLs and the WACZ's capture keys
-``display``        ``2025-02-13 17:15:08 UTC``  the site's capture labels
-``article_date``   ``2025-02-13 17:15:08``      an article's own ``date`` (the seed format;
-                                                the site's local time, no zone)
-=================  ===========================  ==============================================
+- ``iso_utc`` ``2025-02-13T17:15:08Z``: the state's times, changes.jsonl's
+  ``time``, the lock's and shared runs' ``started``/``finished``,
+  ``fetched_at``, a version's capture time.
+- ``parse_iso``: reads those and warcio's ``WARC-Date`` (``...08Z`` or
+  ``...08.123456Z``), which the front matter keeps as ``warc_date``.
+- ``stamp_name`` ``20250213T171508Z`` (``micro``: ``20250213T171508123456Z``):
+  version file names, a shared run's id, the state's damaged-copy name.
+- ``warc_name_stamp`` ``20250213171508123``: WARC file names (Heritrix's
+  convention, milliseconds).
+- ``timestamp14`` ``20250213171508``: replay URLs and the WACZ's capture keys.
+- ``display`` ``2025-02-13 17:15:08 UTC``: the site's capture labels.
+- ``article_date`` ``2025-02-13 17:15:08``: an article's own ``date`` (the
+  seed format: the site's local time, no zone).
 """
 
 from __future__ import annotations
