@@ -1,7 +1,8 @@
 """Every timestamp format the archive writes or reads, in one place.
 
-All but an article's own date are UTC; a naive datetime (what YAML gives for an unquoted date in old
-front matter) is taken as UTC. Pure: no Scrapy, no I/O.
+All but an article's own date are UTC; a naive datetime (what YAML gives
+for an unquoted date in old front matter) is taken as UTC. Pure: no Scrapy,
+no I/O.
 
 - ``iso_utc`` ``2025-02-13T17:15:08Z``: the state's times, changes.jsonl's
   ``time``, the lock's and shared runs' ``started``/``finished``,
