@@ -38,7 +38,7 @@ class Article(scrapy.Item):
     # person reads "updated" as "changed" (outcome_word), the change log's word
     outcome = scrapy.Field()
     path = scrapy.Field()  # Markdown file, relative to the archive root
-    text_digest = scrapy.Field()  # crawler.diff.compare.text_digest of the rendered Markdown
+    text_digest = scrapy.Field()  # crawler.core.digest.text_digest of the rendered Markdown
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}

@@ -221,7 +221,7 @@ def metadata_files(archive) -> list[str]:
 def assert_recorded_once(archive):
     """Every article file: one archived event, one text record, and a state
     whose digest is the file's."""
-    from crawler.diff.compare import text_digest
+    from crawler.core.digest import text_digest
 
     files = sorted(p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md"))
     assert files
@@ -568,7 +568,7 @@ def test_an_unrecorded_copy_replaced_by_a_new_version_is_recorded_first(site, tm
     assert len(metadata_files(archive)) == len(expected)  # one text record a version, the replaced one's too
     copies = sorted((archive / "versions").rglob("*.md"))
     recorded = {e.get("text_digest") for e in events(archive)}
-    from crawler.diff.compare import text_digest
+    from crawler.core.digest import text_digest
 
     assert all(text_digest(c.read_text(encoding="utf-8")) in recorded for c in copies)
 
@@ -593,7 +593,7 @@ def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tm
     """A repair after a kill reads a few records, not every WARC of the archive."""
     from crawler.archive.recorded import Evidence
     from crawler.core import markdown
-    from crawler.diff.compare import text_digest
+    from crawler.core.digest import text_digest
 
     proxy, pages, seeds = site
     archive = tmp_path / "archive"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from crawler.core.textclean import printable
-from crawler.diff.compare import diff_articles, render_text
+from crawler.diff.compare import diff_articles
+from crawler.diff.text import render_text
 from tests.conftest import run_scrapy
 
 #: As the crawler's YAML dumper writes control characters: escaped in a

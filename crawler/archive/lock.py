@@ -15,10 +15,11 @@ import os
 import socket
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
+from crawler.core.timefmt import utcnow
 
 LOCK_NAME = ".lock"
 OWNER_NAME = ".lock.owner"
@@ -72,7 +73,7 @@ def archive_lock(archive_dir, timeout: float, must_exist: bool = False):
                               f"({exc.filename or folder})") from None
     try:
         owner = {"pid": os.getpid(), "host": socket.gethostname(),
-                 "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "started": utcnow(),
                  "command": " ".join(getattr(sys, "orig_argv", sys.argv))}
         from crawler.archive.storage import ArchiveStore
 

@@ -38,7 +38,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive.changelog import ChangeLog
 from crawler.archive.storage import ArchiveStore
-from crawler.diff.compare import same_digest
+from crawler.core.digest import same_digest
 from crawler.warc.lookup import index_lines
 
 #: The archive's CDXJ index and what it covers (crawler/extensions/warcindex.py).

@@ -8,33 +8,23 @@ file name.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from crawler.archive.storage import ArchiveStore
 from crawler.core import markdown
+from crawler.core.timefmt import iso_label, iso_utc, stamp_time
 
-logger = logging.getLogger(__name__)
-#: How a version's file is named: the capture time its text came from
-#: (``20250213T171508Z``), or when there is none the time it was replaced,
-#: with microseconds (``20250213T171508123456Z``); ``-N`` after a clash.
-STAMP = re.compile(r"^(\d{8})T(\d{6})(\d{6})?Z(?:-\d+)?$")
-
-
-def stamp_name(when: datetime, micro: bool = False) -> str:
-    """The version-name form of a UTC time (see ``STAMP``)."""
-    return when.strftime("%Y%m%dT%H%M%S%fZ" if micro else "%Y%m%dT%H%M%SZ")
+# A version's file is named (crawler.core.timefmt.stamp_name) by the capture
+# time its text came from (``20250213T171508Z``), or when there is none the
+# time it was replaced, with microseconds (``20250213T171508123456Z``).
 
 
-def stamp_time(name: str) -> datetime | None:
-    """The UTC time a version's file name gives (any form of ``STAMP``), or None."""
-    found = STAMP.match(name[:-3] if name.endswith(".md") else name)
-    if not found:
-        return None
-    return datetime.strptime(found[1] + found[2] + (found[3] or "000000"), "%Y%m%d%H%M%S%f").replace(
-        tzinfo=timezone.utc)
+def article_stem(article_file: str) -> str:
+    """``articles/qq/ID.md`` -> ``qq/ID``: the name under ``versions/``,
+    ``rejected/`` and the site's pages."""
+    path = article_file[len("articles/"):] if article_file.startswith("articles/") else article_file
+    return path[: -len(".md")] if path.endswith(".md") else path
 
 
 @dataclass
@@ -50,38 +40,22 @@ class Version:
         return self.captured or "date unknown"
 
 
-def iso_utc(value) -> str | None:
-    """A front-matter date (YAML may load it as a datetime) as ISO 8601 UTC text."""
-    if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc) if value.tzinfo else value
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value) if value else None
-
-
-def _meta(text: str, name: str) -> dict:
-    try:
-        return markdown.parse(text)[0]
-    except Exception as exc:  # a copy damaged by hand or by disk is still a version
-        logger.warning("%s: unreadable front matter (%s)", name, exc)
-        return {}
-
-
 def article_versions(store: ArchiveStore, article_file: str) -> list[Version]:
     """Every version of the article stored at ``article_file``, oldest first."""
-    stem = article_file[len("articles/"):-len(".md")]
+    stem = article_stem(article_file)
     folder = store.path(f"versions/{stem}")
     found = []
     if folder.is_dir():
         for path in sorted(p for p in folder.glob("*.md") if not p.name.startswith(".")):
             text = path.read_text(encoding="utf-8", errors="replace")
-            meta = _meta(text, f"versions/{stem}/{path.name}")
+            meta = markdown.parse_or_empty(text, f"versions/{stem}/{path.name}")[0]
             stamp = stamp_time(path.stem)
-            dated = iso_utc(meta.get("warc_date")) or (stamp.strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None)
+            dated = iso_label(meta.get("warc_date")) or (iso_utc(stamp) if stamp else None)
             found.append(Version(f"versions/{stem}/{path.name}", text, meta, dated, False))
     if store.exists(article_file):
         text = store.read_bytes(article_file).decode("utf-8", errors="replace")
-        meta = _meta(text, article_file)
-        found.append(Version(article_file, text, meta, iso_utc(meta.get("warc_date")), True))
+        meta = markdown.parse_or_empty(text, article_file)[0]
+        found.append(Version(article_file, text, meta, iso_label(meta.get("warc_date")), True))
     found.sort(key=lambda v: (v.current, v.captured or ""))
     return found
 

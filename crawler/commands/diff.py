@@ -28,7 +28,9 @@ from crawler.commands.history import named_article
 from crawler.core import markdown
 from crawler.core.failures import binary_content
 from crawler.core.textclean import printable
-from crawler.diff.compare import diff_articles, render_html, render_text
+from crawler.diff.compare import diff_articles
+from crawler.diff.html import render_html
+from crawler.diff.text import render_text
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 

@@ -10,11 +10,13 @@ come after the seed keys.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import frontmatter
 import yaml
 
+logger = logging.getLogger(__name__)
 SUMMARY_CHARS = 50
 IMAGE_ALT = "图片"
 
@@ -147,6 +149,12 @@ def escape_shortcodes(text: str) -> str:
     return SHORTCODE_OPENER.sub("&#123;", text)
 
 
+#: The source link, the body's last line: ``[site](source url)``.
+SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
+#: An image paragraph, ``![alt](url)``.
+IMAGE_LINE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<url>\S+?)\)$")
+
+
 def render_body(article) -> str:
     """Body paragraphs, blank-line separated, ending with the source link."""
     parts = []
@@ -177,14 +185,19 @@ def parse(text: str) -> tuple[dict, list[str]]:
     return dict(post.metadata), paragraphs
 
 
-def comparable(text: str) -> tuple[dict, list[str]]:
-    """Front matter without the capture keys, and the body: what must be
-    equal for two captures to count as the same article version."""
-    return without_capture_keys(*parse(text))
+def parse_or_empty(text: str, name) -> tuple[dict, list[str]]:
+    """``parse``, or ``({}, [])`` with a warning naming ``name`` when the front
+    matter cannot be read: a copy damaged by hand or by disk is still listed."""
+    try:
+        return parse(text)
+    except Exception as exc:
+        logger.warning("%s: unreadable front matter (%s)", name, exc)
+        return {}, []
 
 
 def without_capture_keys(meta: dict, paragraphs: list[str]) -> tuple[dict, list[str]]:
-    """``comparable`` of a document already parsed."""
+    """A parsed document without the capture keys: what must be equal for
+    two captures to count as the same article version."""
     own = CAPTURE_KEYS + LEGACY_CAPTURE_KEYS
     return {k: v for k, v in meta.items() if k not in own}, paragraphs
 

@@ -23,8 +23,9 @@ import os
 import secrets
 import socket
 import time
-from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
+
+from crawler.core.timefmt import stamp_name, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,6 @@ def connect(settings):
     except RedisError as exc:
         raise RedisUnavailable(f"Redis at {redacted(settings.get('REDIS_URL'))} is unreachable: {exc}") from None
     return client
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Keys:
@@ -203,7 +200,7 @@ class SharedRun:
 # --- joining, for the commands -------------------------------------------------
 
 def new_run_id(spider: str) -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{spider}-{secrets.token_hex(2)}"
+    return f"{stamp_name()}-{spider}-{secrets.token_hex(2)}"
 
 
 class RunFinished(Exception):

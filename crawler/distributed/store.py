@@ -17,11 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterator
 
 from crawler.archive.state.model import COLUMNS, ArticleState
 from crawler.archive.state.open import open_store
+from crawler.core.timefmt import iso_utc
+from crawler.core.timefmt import now as timefmt_now
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class RedisStore:
         """Articles to re-check, least recently checked first (as StateStore.due)."""
         states = list(self.all())
         if older_than is not None:
-            cutoff = ((now or datetime.now(timezone.utc)) - older_than).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cutoff = iso_utc((now or timefmt_now()) - older_than)
             states = [s for s in states if s.last_checked is None or s.last_checked <= cutoff]
         if site:
             states = [s for s in states if s.site == site]

@@ -23,7 +23,8 @@ from types import SimpleNamespace
 from redis.exceptions import RedisError
 
 from crawler.core.failures import RUN_FAILURE_STATS
-from crawler.distributed.run import Keys, utcnow
+from crawler.core.timefmt import utcnow
+from crawler.distributed.run import Keys
 from crawler.extensions.summary import CrawlSummary
 
 logger = logging.getLogger(__name__)

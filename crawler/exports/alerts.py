@@ -22,19 +22,14 @@ import uuid
 from collections import Counter
 from pathlib import PurePosixPath
 
-from dateutil import parser as dateparser
+from crawler.archive.versions import article_stem
+from crawler.core.timefmt import EPOCH, parse_iso
 
 #: The events a notification lists, in this order (``archived`` is counted).
 LISTED = ("changed", "gone", "back")
 
 COUNT_WORDS = (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
                ("paragraphs_removed", "removed"))
-
-
-def _stem(article: str) -> str:
-    """``articles/qq/ID.md`` -> ``qq/ID`` (Hugo's path of the page)."""
-    path = article[len("articles/"):] if article.startswith("articles/") else article
-    return path[: -len(".md")] if path.endswith(".md") else path
 
 
 def links(event: dict, site_url: str = "") -> dict:
@@ -47,10 +42,10 @@ def links(event: dict, site_url: str = "") -> dict:
         base = site_url.rstrip("/") + "/"
         if article:
             # the page keeps the id's case (hugo/config.yaml: disablePathToLower)
-            out["page"] = base + urllib.parse.quote(_stem(article)) + "/"
+            out["page"] = base + urllib.parse.quote(article_stem(article)) + "/"
         if previous and article:
             stamp = PurePosixPath(previous).stem
-            out["diff"] = base + urllib.parse.quote(f"diffs/{_stem(article)}/{stamp}.html")
+            out["diff"] = base + urllib.parse.quote(f"diffs/{article_stem(article)}/{stamp}.html")
         return out
     if article:
         out["page"] = article
@@ -163,7 +158,7 @@ def atom_feed(events: list[dict], feed_id: str, site_url: str = "", self_url: st
         feed.link(href=site_url, rel="alternate")
     if self_url:
         feed.link(href=self_url, rel="self")
-    feed.updated(_time(newest_first[0]) if newest_first else "1970-01-01T00:00:00Z")
+    feed.updated(_time(newest_first[0]) if newest_first else EPOCH)
     for event in newest_first:
         entry = feed.add_entry(order="append")
         entry.id(event_id(event))
@@ -212,4 +207,4 @@ class _MoreLinks:
 
 def _time(event: dict):
     """The event's time, as an aware datetime (feedgen wants a zone)."""
-    return dateparser.isoparse(event.get("time") or "1970-01-01T00:00:00Z")
+    return parse_iso(event.get("time") or EPOCH)

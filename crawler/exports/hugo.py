@@ -25,23 +25,22 @@ import io
 import json
 import logging
 import mimetypes
-import re
 import shutil
 import subprocess
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
-from dateutil.parser import isoparse
 
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions, stamp_time
+from crawler.archive.versions import article_versions
 from crawler.core import markdown
-from crawler.diff.compare import diff_articles, render_html
+from crawler.core.timefmt import display, iso_utc, parse_iso, stamp_time, timestamp14
+from crawler.diff.compare import diff_articles
 from crawler.diff.describe import describe_diff
+from crawler.diff.html import render_html
 from crawler.warc.lookup import latest_payload
 
 logger = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ CHANGES_FRONT_MATTER = {"title": "Recent changes", "layout": "changes", "url": "
 FOLDER_LINK = re.compile(r'(\b(?:href|src)=")([^"#?:]*/)([#?][^"]*)?"')
 
 #: An image paragraph of the seed format: ``![图片](https://…)``.
-IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\((\S+?)\)$")
 
 
 class HugoError(RuntimeError):
@@ -76,14 +74,6 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def timestamp14(warc_date) -> str:
-    """``2025-11-25T16:00:00Z`` -> ``20251125160000`` (UTC): the form replay URLs take."""
-    when = warc_date if isinstance(warc_date, datetime) else isoparse(str(warc_date))
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y%m%d%H%M%S")
-
-
 def replay_link(template: str, meta: dict) -> str | None:
     """The capture of ``meta``'s article in a replay tool, or None without a template,
     a ``fetched_url`` or a readable ``warc_date``."""
@@ -96,42 +86,32 @@ def replay_link(template: str, meta: dict) -> str | None:
         return None
 
 
-def _utc_label(when: datetime) -> str:
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def capture_label(meta: dict, stamp: str | None = None) -> str:
     """When a copy was captured: its ``warc_date``; else, for a version, before
     the time its file name gives (when it was replaced)."""
     date = meta.get("warc_date")
     if date:
         try:
-            return _utc_label(date if isinstance(date, datetime) else isoparse(str(date)))
+            return display(parse_iso(date))
         except (ValueError, OverflowError):
             pass
     if stamp is None:
         return "date unknown"
-    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.archive.versions)
-    return "before " + _utc_label(when) if when else f"before {stamp}"
+    when = stamp_time(stamp)  # the names the Markdown pipeline gives (crawler.core.timefmt)
+    return "before " + display(when) if when else f"before {stamp}"
 
 
 def change_time(meta: dict, stamp: str | None) -> str:
-    """When a change was seen, as a sortable UTC ``YYYY-MM-DDTHH:MM:SSZ``: the new copy's
+    """When a change was seen, as sortable UTC text (``iso_utc``): the new copy's
     ``warc_date``, else the time the replaced copy's file name gives."""
     when = None
     try:
         date = meta.get("warc_date")
-        when = date if isinstance(date, datetime) else isoparse(str(date)) if date else None
+        when = parse_iso(date) if date else None
     except (ValueError, OverflowError):
         pass
     when = when or (stamp_time(stamp) if stamp else None)
-    if when is None:
-        return ""
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(when) if when is not None else ""
 
 
 def recent_changes(data: dict) -> list[dict]:
@@ -158,18 +138,6 @@ def _markdown_files(folder: Path, pattern: str = "**/*.md") -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
-
-
-def _parsed(text: str, name) -> tuple[dict, list[str]]:
-    try:
-        return markdown.parse(text)
-    except Exception as exc:  # a copy damaged by hand or by disk is still listed
-        logger.warning("%s: unreadable front matter (%s)", name, exc)
-        return {}, []
-
-
-def _meta(text: str, name) -> dict:
-    return _parsed(text, name)[0]
 
 
 class HugoSite:
@@ -235,8 +203,8 @@ class HugoSite:
         show the copy; an image never captured keeps its URL, marked."""
         urls = set()
         for path in _markdown_files(articles) + _markdown_files(self.archive / "versions"):
-            meta, paragraphs = _parsed(path.read_text(encoding="utf-8", errors="replace"), path)
-            urls.update(m.group(1) for p in paragraphs if (m := IMAGE_LINE.match(p.strip())))
+            meta, paragraphs = markdown.parse_or_empty(path.read_text(encoding="utf-8", errors="replace"), path)
+            urls.update(m["url"] for p in paragraphs if (m := markdown.IMAGE_LINE.match(p.strip())))
             if isinstance(meta.get("thumbnail"), str) and meta["thumbnail"]:
                 urls.add(meta["thumbnail"])
         copies = {}
@@ -365,7 +333,7 @@ class HugoSite:
             if not (row.get("date") or "").startswith("0001-"):
                 continue
             path = Path(row["path"])
-            date = _meta(path.read_text(encoding="utf-8", errors="replace"), path).get("date") if path.is_file() else None
+            date = markdown.parse_or_empty(path.read_text(encoding="utf-8", errors="replace"), path)[0].get("date") if path.is_file() else None
             if date not in (None, ""):
                 found.append(f"{row['path']}: date {date!r} is not a date Hugo reads (shown as unknown)")
         return found

@@ -42,12 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.timeutils import iso_date_to_timestamp
 
 from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
-from crawler.archive.versions import article_versions, iso_utc
+from crawler.archive.versions import article_versions
 from crawler.core import markdown
+from crawler.core.timefmt import iso_label, timestamp14
 from crawler.warc.validate import warc_damage
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ PAGES_FORMAT = "json-pages-1.0"
 #: What py-wacz must have put in a package it reports as made.
 REQUIRED_ENTRIES = ("datapackage.json", "datapackage-digest.json", "pages/pages.jsonl",
                     "indexes/index.cdx.gz", "indexes/index.idx")
-SOURCE_LINK = re.compile(r"^\[[^\]]+\]\([^)\s]+\)$")
 IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\([^)\s]*\)$")
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 
@@ -84,7 +83,7 @@ def article_text(paragraphs: list[str]) -> str:
     image lines and the trailing source link. (Not a CommonMark reading:
     the paragraphs are not escaped, and CommonMark does not close ``**``
     between a CJK punctuation mark and a letter.)"""
-    if paragraphs and SOURCE_LINK.match(paragraphs[-1].strip()):
+    if paragraphs and markdown.SOURCE_LINK.match(paragraphs[-1].strip()):
         paragraphs = paragraphs[:-1]
     lines = [BOLD.sub(r"\1", p).strip() for p in paragraphs if not IMAGE_LINE.match(p.strip())]
     return "\n".join(line for line in lines if line)
@@ -129,12 +128,12 @@ def _read_into(info: _WarcInfo, path: Path) -> None:
             h = record.rec_headers
             info.ids.add(h.get_header("WARC-Record-ID"))
             if record.rec_type == "response":
-                info.captures.add((h.get_header("WARC-Target-URI"), iso_date_to_timestamp(h.get_header("WARC-Date"))))
+                info.captures.add((h.get_header("WARC-Target-URI"), timestamp14(h.get_header("WARC-Date"))))
             elif record.rec_type == "revisit":
                 refers_to = h.get_header("WARC-Refers-To")
                 uri, date = h.get_header("WARC-Refers-To-Target-URI"), h.get_header("WARC-Refers-To-Date")
                 ref = (("id", refers_to) if refers_to else
-                       ("capture", uri, iso_date_to_timestamp(date)) if uri and date else None)
+                       ("capture", uri, timestamp14(date)) if uri and date else None)
                 info.refs.append((h.get_header("WARC-Record-ID"), ref))
 
 
@@ -219,7 +218,7 @@ def earlier_captures(store: ArchiveStore, article, packed: set[str]) -> list[dic
     pages = []
     for version in reversed(article_versions(store, article.path)):
         meta = version.meta
-        url, ts = meta.get("fetched_url"), iso_utc(meta.get("warc_date"))
+        url, ts = meta.get("fetched_url"), iso_label(meta.get("warc_date"))
         if version.current or not (url and ts and meta.get("warc_file") in packed):
             continue
         title = str(meta.get("title") or article.title or url)

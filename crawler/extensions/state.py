@@ -20,10 +20,11 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.changelog import ChangeLog
 from crawler.archive.recorded import Evidence
-from crawler.archive.state.model import FAILING, GONE, OK, ArticleState, utcnow
+from crawler.archive.state.model import FAILING, GONE, OK, ArticleState
 from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
-from crawler.diff.compare import same_digest, text_digest
+from crawler.core.digest import same_digest, text_digest
+from crawler.core.timefmt import utcnow
 from crawler.distributed import article_lock, changelog_guard
 from crawler.extensions.archiveio import io_executor, run_io
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import datetime, timezone
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
@@ -24,10 +23,12 @@ from crawler import sites
 from crawler.archive.recorded import Evidence
 from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions, stamp_name
+from crawler.archive.versions import article_stem, article_versions
 from crawler.core import markdown
+from crawler.core.digest import article_parts, parsed_parts, parts_digest
 from crawler.core.markdown import plain_text
-from crawler.diff.compare import article_parts, diff_parts, parsed_parts, parts_digest
+from crawler.core.timefmt import stamp_name, warc_date_stamp
+from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
 from crawler.items import outcome_word
 
@@ -71,22 +72,13 @@ def body_text_length(paragraphs: list[str]) -> int:
     return sum(len(p.replace("**", "").strip()) for p in paragraphs[:-1] if not p.startswith("!["))
 
 
-def stem(rel: str) -> str:
-    """``articles/qq/X.md`` -> ``qq/X``, for the versions/ and rejected/ names."""
-    return rel[len("articles/"):-len(".md")]
-
-
 def _now_stamp() -> str:
-    return stamp_name(datetime.now(timezone.utc), micro=True)
+    return stamp_name(micro=True)
 
 
 def capture_stamp(meta: dict) -> str | None:
     """``20250213T171508Z`` from a copy's ``warc_date``, or None."""
-    value = meta.get("warc_date")
-    if hasattr(value, "strftime"):
-        return stamp_name(value.astimezone(timezone.utc) if value.tzinfo else value)
-    digits = re.sub(r"\D", "", str(value or ""))
-    return f"{digits[:8]}T{digits[8:14]}Z" if len(digits) >= 14 else None
+    return warc_date_stamp(meta.get("warc_date"))
 
 
 class MarkdownWriterPipeline:
@@ -218,11 +210,11 @@ class MarkdownWriterPipeline:
         existing file's name otherwise."""
         stamp = capture_stamp(old_meta) or _now_stamp()
         current = self.store.read_bytes(rel)
-        name, n = f"versions/{stem(rel)}/{stamp}.md", 1
+        name, n = f"versions/{article_stem(rel)}/{stamp}.md", 1
         while self.store.exists(name):
             if self.store.read_bytes(name) == current:
                 return name, True
-            name, n = f"versions/{stem(rel)}/{stamp}-{n}.md", n + 1
+            name, n = f"versions/{article_stem(rel)}/{stamp}-{n}.md", n + 1
         return name, False
 
     def _reverted_to(self, rel: str, digest: str) -> str | None:
@@ -256,8 +248,9 @@ class MarkdownWriterPipeline:
         if stored == rel:
             return
         self.store.rename(stored, rel)
-        if self.store.exists(f"versions/{stem(stored)}") and not self.store.exists(f"versions/{stem(rel)}"):
-            self.store.rename(f"versions/{stem(stored)}", f"versions/{stem(rel)}")
+        old_versions, new_versions = f"versions/{article_stem(stored)}", f"versions/{article_stem(rel)}"
+        if self.store.exists(old_versions) and not self.store.exists(new_versions):
+            self.store.rename(old_versions, new_versions)
         logger.warning("%s renamed to %s (files are now named from the canonical article key)", stored, rel)
 
     def _done(self, article, rel, outcome):
@@ -270,7 +263,7 @@ class MarkdownWriterPipeline:
         return article.item
 
     def _reject(self, rel, text, reason, kind):
-        aside = f"rejected/{stem(rel)}-{_now_stamp()}.md"
+        aside = f"rejected/{article_stem(rel)}-{_now_stamp()}.md"
         self.store.write_text(aside, text)
         if self.stats is not None:
             self.stats.inc_value("archive/rejected")

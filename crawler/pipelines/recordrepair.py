@@ -25,7 +25,8 @@ from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions
 from crawler.core import markdown
-from crawler.diff.compare import diff_articles, same_digest, text_digest
+from crawler.core.digest import same_digest, text_digest
+from crawler.diff.compare import diff_articles
 from crawler.extensions.archiveio import run_io
 from crawler.items import outcome_word
 

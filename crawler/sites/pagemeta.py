@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 from dateutil import parser as dateparser
 
+from crawler.core.timefmt import article_date
+
 
 def meta_content(tree, *names) -> str | None:
     """The first non-empty ``<meta>`` content for one of ``names``."""
@@ -44,7 +46,7 @@ def normalize_time(value, local_tz=None) -> str | None:
         return None
     if stamp is None or not MIN_YEAR <= stamp.year <= MAX_YEAR:
         return None
-    return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    return article_date(stamp)
 
 
 def _parse(value, local_tz) -> datetime | None:

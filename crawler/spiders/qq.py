@@ -13,7 +13,6 @@ the methods here add only the crawl's logs, stats and stores.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import scrapy
@@ -24,6 +23,7 @@ from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.browser import policy as browser
 from crawler.core.failures import is_image
+from crawler.core.timefmt import utcnow
 from crawler.extensions.archiveio import run_io
 from crawler.extraction.pool import ExtractionError, ExtractionPool
 from crawler.items import Article
@@ -215,7 +215,7 @@ class QqSpider(scrapy.Spider):
             capture=response.meta.get("warc_capture"),
             validators=validators(response),
             browser=browser.rendered(response),
-            fetched_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            fetched_at=utcnow(),
             **fields,
         )
 

@@ -43,7 +43,6 @@ from warcio.utils import Digester
 
 from crawler.warc.records import _header_list, response_record
 
-IDENTICAL_PAYLOAD_DIGEST = "identical-payload-digest"
 SERVER_NOT_MODIFIED = "server-not-modified"
 
 

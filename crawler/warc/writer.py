@@ -26,10 +26,10 @@ import socket
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from crawler.archive.storage import current_umask, fsync_dir
+from crawler.core.timefmt import warc_name_stamp
 from crawler.warc.builder import RecordBuilder
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class RotatingWarcWriter:
     # --- naming -----------------------------------------------------------
 
     def _next_name(self) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+        stamp = warc_name_stamp()
         self.serial += 1
         return f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}.warc.gz"
 

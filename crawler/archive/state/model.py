@@ -7,15 +7,10 @@ crawl's Redis store all share it without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
 
 FILENAME = "state.sqlite3"
 SCHEMA_VERSION = 2
 OK, GONE, FAILING = "ok", "gone", "failing"
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -39,7 +34,7 @@ class ArticleState:
     etag: str | None = None
     last_modified: str | None = None
     payload_digest: str | None = None  # of the last full response
-    text_digest: str | None = None  # crawler.diff.compare.text_digest of the current version
+    text_digest: str | None = None  # crawler.core.digest.text_digest of the current version
     browser: int = 0  # 1: its text comes only from the page as a browser renders it
     warc_file: str | None = None  # the last full response capture
     warc_record_id: str | None = None

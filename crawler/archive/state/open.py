@@ -8,7 +8,6 @@ import logging
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 from crawler import sites
@@ -16,6 +15,7 @@ from crawler.archive.state.model import FILENAME, ArticleState, StoreDamaged
 from crawler.archive.state.rebuild import rebuild_into
 from crawler.archive.state.sqlite import StateStore
 from crawler.archive.storage import fsync_dir
+from crawler.core.timefmt import stamp_name
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def open_store(archive_dir: str | os.PathLike, rebuild_missing: bool = True) -> 
         except (StoreDamaged, sqlite3.DatabaseError) as exc:
             if store is not None:
                 store.close()
-            aside = path.with_name(f"{FILENAME}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+            aside = path.with_name(f"{FILENAME}.damaged-{stamp_name()}")
             logger.error("capture state %s is damaged (%s): kept as %s and rebuilt from the archive",
                          path, exc, aside.name)
             for suffix in ("", "-wal", "-shm"):

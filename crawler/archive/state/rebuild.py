@@ -10,7 +10,6 @@ fields, and the next refresh fetches it in full.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -19,19 +18,18 @@ from crawler import sites
 from crawler.archive.recorded import Evidence
 from crawler.archive.state.model import GONE, OK, ArticleState
 from crawler.archive.state.sqlite import StateStore
-from crawler.archive.versions import iso_utc
 from crawler.core import markdown
-from crawler.diff.compare import text_digest
+from crawler.core.digest import text_digest
+from crawler.core.timefmt import iso_label
 
 logger = logging.getLogger(__name__)
-SOURCE_LINK = re.compile(r"^\[(?P<site>[^\]]+)\]\((?P<url>[^)\s]+)\)$")
 
 
 def article_state(root: Path, path: Path) -> ArticleState | None:
     """The state an article file states about itself."""
     text = path.read_text(encoding="utf-8")
     meta, paragraphs = markdown.parse(text)
-    link = SOURCE_LINK.match(paragraphs[-1].strip()) if paragraphs else None
+    link = markdown.SOURCE_LINK.match(paragraphs[-1].strip()) if paragraphs else None
     if not link:
         logger.warning("%s: no source link on its last line: left out of the state", path)
         return None
@@ -48,8 +46,8 @@ def article_state(root: Path, path: Path) -> ArticleState | None:
         text_digest=text_digest(text),
         warc_file=meta.get("warc_file"),
         warc_record_id=meta.get("warc_record_id"),
-        warc_date=iso_utc(meta.get("warc_date")),
-        last_changed=iso_utc(meta.get("warc_date")),
+        warc_date=iso_label(meta.get("warc_date")),
+        last_changed=iso_label(meta.get("warc_date")),
     )
 
 

@@ -22,11 +22,13 @@ import logging
 import os
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
 from crawler.archive.state.model import COLUMNS, SCHEMA_VERSION, ArticleState, StoreDamaged
+from crawler.core.timefmt import iso_utc
+from crawler.core.timefmt import now as timefmt_now
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ class StateStore:
         """Articles to re-check, least recently checked first."""
         query, args = "SELECT * FROM articles WHERE 1=1", []
         if older_than is not None:
-            cutoff = ((now or datetime.now(timezone.utc)) - older_than).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cutoff = iso_utc((now or timefmt_now()) - older_than)
             query += " AND (last_checked IS NULL OR last_checked <= ?)"
             args.append(cutoff)
         if site:
