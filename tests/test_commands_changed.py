@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest

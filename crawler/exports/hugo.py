@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import mimetypes
+import re
 import shutil
 import subprocess
 import sys
