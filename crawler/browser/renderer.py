@@ -40,6 +40,7 @@ from scrapy_playwright.page import PageMethod
 from crawler.browser.capture import PageCapture, Render, scrapy_request, scrapy_response
 from crawler.downloadhandlers.chromium import (BrowserDir, BrowserError, BrowserTimeout, RendererCrashed, driver_tmpdir,
                                                launch_options)
+from crawler.extensions.guardports import port_policy
 from crawler.net.guardproxy.proxy import GuardProxy
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class Renderer(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         s = crawler.settings
         self.workdir: BrowserDir | None = None
-        self.proxy = GuardProxy.from_crawler(crawler)
+        self.proxy = GuardProxy.from_crawler(crawler, ports=port_policy(crawler))
         self.config.max_pages_per_context = s.getint("BROWSER_MAX_PAGES")
         self.page_timeout = s.getfloat("BROWSER_PAGE_TIMEOUT")
         self.idle_timeout = s.getfloat("BROWSER_IDLE_TIMEOUT")

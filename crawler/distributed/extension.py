@@ -80,9 +80,13 @@ class KeepAlive:
 class SharedCrawl:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.run = SharedRun.of(crawler)
         self.loop = None
         self.failed = False  # Redis was lost
+
+    @property
+    def run(self) -> SharedRun:
+        """The worker's run (RunHandle's: looked up once the extensions are made)."""
+        return SharedRun.of(self.crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -270,10 +274,10 @@ class SharedCrawl:
         run, client, stats = self.run, self.run.client, self.crawler.stats
         for key in INDEX_STATS:
             stats.set_value(key, int(stats.get_value(key) or 0))
-        from crawler.archive.state.open import shared_store
+        from crawler.extensions.statestore import state_store
 
         try:
-            saved = shared_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
+            saved = state_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
             logger.info("capture state written back to the archive: %d articles", saved)
         except Exception:  # noqa: BLE001 - the run's record says so
             logger.exception("the capture state could not be written back to the archive")
@@ -288,7 +292,7 @@ class SharedCrawl:
                 pipe.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
         pipe.execute()
         record = run_record(client, run.keys, run.spider_name)
-        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.commands.cli.print_summary)
+        self.crawler.run_summary = record["text"]  # printed last by the command
         ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
         pipe = client.pipeline()
         pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)
@@ -336,7 +340,7 @@ class SharedCrawl:
             failed = sum(1 for url in urls if done.get(url) not in SUCCESS)
             if not urls and run.spider_name != "refresh":
                 failed = 1  # nothing to crawl is a misconfiguration
-        for key in RUN_FAILURE_STATS:  # crawler.commands.crawl.run_status counts them as the run's record does
+        for key in RUN_FAILURE_STATS:  # the commands' run_status counts them as the run's record does
             if run_stats.get(key):
                 stats.set_value(key, max(int(stats.get_value(key) or 0), int(run_stats[key])))
         stats.set_value("archive/seed_urls", seeds)

@@ -21,14 +21,14 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import sites
-from crawler.archive.recorded import Evidence
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, stamp_name
 from crawler.core import markdown
 from crawler.core.markdown import plain_text
 from crawler.diff.compare import article_parts, diff_parts, parsed_parts, parts_digest
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.evidence import recorded_evidence
+from crawler.extensions.statestore import state_store
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -196,7 +196,7 @@ class MarkdownWriterPipeline:
         derived = article_path(article)
         if self.crawler is None:
             return derived
-        store = shared_store(self.crawler)
+        store = state_store(self.crawler)
         state = store.get(article["key"]) or store.by_path(derived) or store.by_address(article["source_url"])
         if state is None:
             return derived
@@ -229,7 +229,7 @@ class MarkdownWriterPipeline:
         flipping between two texts): named in the change, not a new text.
         The versions are read only when the change log has recorded this
         text for the file before (a live article can have hundreds)."""
-        if self.crawler is not None and not Evidence.of(self.crawler).event(rel, None, digest):
+        if self.crawler is not None and not recorded_evidence(self.crawler).event(rel, None, digest):
             return None
         for version in reversed(article_versions(self.store, rel)):
             if version.current:

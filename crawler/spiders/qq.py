@@ -16,15 +16,16 @@ from scrapy.utils.response import get_meta_refresh
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.browser import policy as browser
 from crawler.core import markdown
 from crawler.core.failures import binary_content, is_image
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.guardports import port_policy
+from crawler.extensions.statestore import state_store
 from crawler.extraction.pool import ExtractionError, ExtractionPool
 from crawler.items import Article
-from crawler.net.policy import blocked_reason, parse_networks, port_policy
+from crawler.net.policy import blocked_reason, parse_networks
 from crawler.seeds import load_seeds
 from crawler.sites import identity
 from crawler.spiders.failures import failure_reason
@@ -64,12 +65,7 @@ class QqSpider(scrapy.Spider):
         return spider
 
     async def start(self):
-        if self.settings.get("REDIS_URL"):  # a shared run: pushed once, by one worker
-            from crawler.distributed.start import shared_start
-
-            async for request in shared_start(self, self.start_requests):
-                yield request
-            return
+        # a shared run's are pushed once, by one worker (crawler.distributed.start.SharedStart)
         for request in self.start_requests():
             yield request
 
@@ -208,7 +204,7 @@ class QqSpider(scrapy.Spider):
         or None. The stored copy is read only when the address changed."""
         if sites.article_key(response.url) in (key, sites.article_key(seed_url)):
             return None
-        state = shared_store(self.crawler).get(key)
+        state = state_store(self.crawler).get(key)
         stored = None
         if state is not None:
             paragraphs = []
