@@ -155,6 +155,18 @@ ITEM_PIPELINES = {
     "crawler.pipelines.warcmeta.WarcMetadataPipeline": 400,
 }
 EXTENSIONS = {
+    # The crawl's shared objects, each held by an extension and found by its
+    # class (crawler.get_extension; crawler/extensions/lookup.py):
+    # the archive I/O thread, where disk writes run off the reactor;
+    "crawler.extensions.archiveio.ArchiveIO": 100,
+    # the capture state store (archive/state.sqlite3), opened once per crawl;
+    "crawler.extensions.statestore.CaptureState": 110,
+    # the reader of the archive's own evidence (WARC text records, change log);
+    "crawler.extensions.evidence.RecordedEvidence": 120,
+    # the ports the guard lets through (GUARD_ALLOWED_PORTS and the seeds');
+    "crawler.extensions.guardports.GuardPorts": 130,
+    # where the change log ended when the run started (the feed and notification read on from it).
+    "crawler.extensions.notify.RunEvents": 140,
     # Outcomes into the capture state (archive/state.sqlite3) and archive/changes.jsonl.
     "crawler.extensions.state.ArchiveStateRecorder": 490,
     "crawler.extensions.summary.CrawlSummary": 500,
@@ -215,6 +227,11 @@ REDIS_HEARTBEAT_INTERVAL = 5
 # Seconds a finished run's summary stays in Redis for `scrapy summary`.
 REDIS_SUMMARY_TTL = 30 * 24 * 3600
 # Switches the components above when REDIS_URL is set; does nothing otherwise.
+# It also sets RUN_COORDINATOR, what keeps other runs out of the archive while
+# `scrapy crawl` or `refresh` runs (and answers `scrapy summary`): unset, the
+# archive's file lock (crawler.commands.runner.ArchiveLockRuns); a shared run,
+# its slot in Redis (crawler.distributed.runs.SharedRuns). Left unset here: an
+# add-on's setting gives way to the project's.
 ADDONS = {"crawler.distributed.addon.SharedCrawlAddon": 0}
 
 # --- WACZ ---------------------------------------------------------------

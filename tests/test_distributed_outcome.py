@@ -265,7 +265,7 @@ def test_an_unchanged_gone_or_failed_outcome_not_recorded_counts_as_a_state_erro
     """As an archived article's (state/errors, exit 1); Scrapy only logged a signal handler's error."""
     from scrapy.utils.test import get_crawler
 
-    from crawler.commands.crawl import run_status
+    from crawler.commands.runner import run_status
     from crawler.extensions.state import ArchiveStateRecorder
 
     class Unwritable:
@@ -275,9 +275,9 @@ def test_an_unchanged_gone_or_failed_outcome_not_recorded_counts_as_a_state_erro
         def close(self):
             pass
 
-    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive")})
-    crawler._state_store = Unwritable()
-    recorder = ArchiveStateRecorder(crawler)
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive"),
+                                         "EXTENSIONS": {"crawler.extensions.archiveio.ArchiveIO": 0}})
+    recorder = ArchiveStateRecorder(crawler, store=Unwritable())
     url = "https://news0.example/2025/03/story-0001.html"
     recorder.article_unchanged(url, key="k", capture={}, validators={})
     recorder.article_gone(url, key="k", reason="HTTP 404")

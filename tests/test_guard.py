@@ -68,6 +68,9 @@ def test_public_targets_pass(url):
     assert blocked_reason(url) is None
 
 
+#: The crawl's one port policy, which the guard middleware asks for (crawler.extensions.guardports).
+GUARD_PORTS = {"EXTENSIONS": {"crawler.extensions.guardports.GuardPorts": 0}}
+
 def test_allowed_networks_open_only_themselves():
     allowed = parse_networks(["10.20.0.0/16", "127.0.0.2"])
     assert blocked_reason("http://10.20.3.4/", allowed) is None
@@ -79,7 +82,7 @@ def test_allowed_networks_open_only_themselves():
 
 
 def test_middleware_refuses_with_reason_and_counts():
-    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_NETWORKS": ["10.9.0.0/16"]})
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_NETWORKS": ["10.9.0.0/16"], **GUARD_PORTS})
     mw = NetworkGuardMiddleware.from_crawler(crawler)
     assert mw.process_request(Request("https://example.org/")) is None
     assert mw.process_request(Request("http://10.9.1.1/")) is None
@@ -348,7 +351,7 @@ def test_only_usual_ports_seed_ports_and_allowed_ports_are_open():
 
 
 def test_middleware_refuses_other_ports_naming_them():
-    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "8080"})
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "8080", **GUARD_PORTS})
     mw = NetworkGuardMiddleware.from_crawler(crawler)
     assert mw.process_request(Request("http://news.example:8080/")) is None
     with pytest.raises(BlockedRequest, match=r"^blocked http://news.example:9090/admin: port 9090 not allowed "
@@ -475,7 +478,7 @@ def test_a_proxys_own_host_and_port_is_no_page_to_fetch(monkeypatch):
     for name in ("http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("https_proxy", "http://squid.internal:3128")
-    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "3128"})
+    crawler = get_crawler(settings_dict={"GUARD_ALLOWED_PORTS": "3128", **GUARD_PORTS})
     mw = NetworkGuardMiddleware.from_crawler(crawler)
     for url in ("http://squid.internal:3128/squid-internal-mgr/menu", "https://SQUID.internal.:3128/"):
         with pytest.raises(BlockedRequest, match=r"squid.internal:3128 is a configured proxy, not a page to archive"):

@@ -380,9 +380,9 @@ def test_outcomes_that_come_as_signals_are_recorded_off_the_reactor(tmp_path):
         def close(self):
             pass
 
-    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive")})
-    crawler._state_store = Store()
-    recorder = ArchiveStateRecorder(crawler)
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path / "archive"),
+                                         "EXTENSIONS": {"crawler.extensions.archiveio.ArchiveIO": 0}})
+    recorder = ArchiveStateRecorder(crawler, store=Store())
     url = "https://city.example/2025/02/13/mayor-resigns/"
     recorder.article_unchanged(url, key="k", capture={}, validators={})
     recorder.article_gone(url, key="k", reason="HTTP 404")

@@ -27,11 +27,27 @@ OWNER_NAME = ".lock.owner"
 EXIT_LOCKED = 75
 
 
-class ArchiveLocked(Exception):
+class NotStarted(Exception):
+    """A run refused before it touched anything; ``status``: the exit status
+    it ends with. Whatever holds the archive for a run (this lock, a shared
+    run's slot in Redis) says so with it, and the commands' one runner turns
+    it into the line said and the status."""
+
+    status = 1
+
+    def __init__(self, reason, status: int | None = None):
+        super().__init__(reason)
+        if status is not None:
+            self.status = status
+
+
+class ArchiveLocked(NotStarted):
     """Another run holds the archive."""
 
+    status = EXIT_LOCKED
 
-class ArchiveUnusable(Exception):
+
+class ArchiveUnusable(NotStarted):
     """The archive folder cannot be used: a file, read-only, not there for a refresh."""
 
 

@@ -92,14 +92,6 @@ class Evidence:
         self._statuses: dict[str, str] = {}  # file -> its last gone/back event
         self._looked_up: set[str] = set()  # page URLs whose text records the index gave
 
-    @classmethod
-    def of(cls, crawler) -> "Evidence":
-        """The crawl's one instance (its files are read once, then as they grow)."""
-        found = getattr(crawler, "_recorded_evidence", None)
-        if found is None:
-            found = crawler._recorded_evidence = cls(crawler.settings.get("ARCHIVE_DIR"))
-        return found
-
     # --- questions ----------------------------------------------------------
 
     def text(self, path: str, capture: str | None, digest: str | None = None, url: str | None = None) -> bool:

@@ -62,11 +62,12 @@ def _first_line(exc: Exception) -> str:
 class Renderer(ScrapyPlaywrightDownloadHandler):
     """Renders browser requests; one per crawl (crawler/extensions/browser.py)."""
 
-    def __init__(self, crawler):
+    def __init__(self, crawler, ports):
+        """``ports``: the crawl's one PortPolicy (crawler/extensions/guardports.py), which the browser's guard proxy keeps too."""
         super().__init__(crawler)
         s = crawler.settings
         self.workdir: BrowserDir | None = None
-        self.proxy = GuardProxy.from_crawler(crawler)
+        self.proxy = GuardProxy.from_crawler(crawler, ports=ports)
         self.config.max_pages_per_context = s.getint("BROWSER_MAX_PAGES")
         self.page_timeout = s.getfloat("BROWSER_PAGE_TIMEOUT")
         self.idle_timeout = s.getfloat("BROWSER_IDLE_TIMEOUT")

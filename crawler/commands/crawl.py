@@ -1,6 +1,7 @@
 """``scrapy crawl`` with an exit status that cron can alert on.
 
-Scrapy's own command exits 0 however many pages failed. This one exits 1
+Scrapy's own command exits 0 however many pages failed. This one runs
+through the commands' one runner (crawler/commands/runner.py), which exits 1
 when any seed URL could not be archived (the summary extension counts them
 in ``archive/seed_urls_failed``), when a WARC file is damaged
 (``warc/damaged_files``), when the crawl cannot start, and when it was
@@ -14,109 +15,15 @@ The console says warnings, errors and the summary only, the summary last
 
 from __future__ import annotations
 
-import gc
-import logging
-import signal
-import sys
 from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
-from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
-from crawler.commands.cli import (add_verbose, check_spider_arguments, one_line_errors, print_summary, quiet_console,
+from crawler.commands import runner
+from crawler.commands.cli import (add_verbose, check_spider_arguments, one_line_errors, quiet_console,
                                   reject_unknown_options)
-from crawler.core.failures import RUN_FAILURE_STATS
-
-logger = logging.getLogger(__name__)
-
-#: Stats that must be 0 for a run to count as a success; a missing one means
-#: the extension that sets it never finished.
-FAILURE_STATS = ("archive/seed_urls_failed",)
-#: Stats that must be 0 or absent: the one list of crawler.core.failures (damaged
-#: or unwritten output, unrecorded outcomes, an unknown --article).
-DAMAGE_STATS = RUN_FAILURE_STATS
-
-
-def run_status(crawler, process, failure_stats=FAILURE_STATS) -> int:
-    """0 when the run did everything it was asked to; 128 + the signal's number when a
-    signal stopped it (130 for Ctrl-C); else 1."""
-    try:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-    except RuntimeError:  # the spider never started (Scrapy sets the stats when it does)
-        stats = {}
-    signum = getattr(process, "interrupted_by", None)
-    # "shutdown": stopped gracefully; none: a second signal stopped it at once
-    if signum and not process.bootstrap_failed and stats.get("finish_reason") in ("shutdown", None):
-        return 128 + signum
-    if process.bootstrap_failed or stats.get("finish_reason") != "finished":
-        # stopped early (Ctrl-C twice, a shutdown signal): not shown done
-        return 1
-    if any(stats.get(key) is None or stats.get(key) for key in failure_stats):
-        return 1
-    return 1 if any(stats.get(key) for key in DAMAGE_STATS) else 0
-
-
-def not_started(reason, status: int) -> int:
-    """Say why a run did not start, on the terminal and in the log; its status."""
-    print(f"not started: {reason}", flush=True)
-    logger.error("not started: %s", reason)
-    return status
-
-
-def locked_run(command, spider: str, spargs: dict) -> int:
-    """Run one spider holding the archive's lock; the exit status."""
-    # Everything imported so far lives as long as the process: out of the
-    # cyclic collector's sight, its full collections stop walking the ~90,000
-    # container objects of the imported modules (about 6% of the crawl
-    # process's CPU per page, measured with bench/throughput.py's pages).
-    gc.freeze()
-    settings = command.settings
-    try:
-        check_archive_dir(settings.get("ARCHIVE_DIR"))
-    except ArchiveUnusable as exc:
-        return not_started(exc, 1)
-    if settings.get("REDIS_URL"):
-        # a shared crawl: the workers of one run share the archive, and the
-        # run's slot in Redis (not a file lock) keeps other runs out
-        from crawler.distributed.run import shared_run
-
-        return shared_run(command, spider, spargs)
-    try:
-        with archive_lock(settings.get("ARCHIVE_DIR"), settings.getfloat("ARCHIVE_LOCK_TIMEOUT"),
-                          must_exist=spider == "refresh"):
-            crawler = command.crawler_process.create_crawler(spider)
-            command.crawler_process.crawl(crawler, **spargs)
-            note_interruption(command.crawler_process)
-            command.crawler_process.start()
-            print_summary(crawler)
-            return run_status(crawler, command.crawler_process)
-    except ArchiveLocked as exc:
-        return not_started(exc, EXIT_LOCKED)
-    except ArchiveUnusable as exc:
-        return not_started(exc, 1)
-
-
-def note_interruption(process) -> None:
-    """Remember the signal that stops the run (Scrapy's shutdown handlers say it only in the
-    log) as ``process.interrupted_by``, for the exit status."""
-    process.interrupted_by = None
-    for name in ("_signal_shutdown", "_signal_shutdown_reactorless"):
-        handler = getattr(process, name, None)
-        if handler is None:
-            continue
-
-        def remember(signum, frame, handler=handler):
-            if not process.interrupted_by:
-                process.interrupted_by = signum
-                # Scrapy says it at INFO, which the console leaves out
-                sys.stderr.write(f"{signal.Signals(signum).name}: finishing the requests under way, "
-                                 "then the summary (again to stop at once)\n")
-                sys.stderr.flush()
-            return handler(signum, frame)
-
-        setattr(process, name, remember)
 
 
 class Command(ScrapyCrawlCommand):
@@ -139,7 +46,7 @@ class Command(ScrapyCrawlCommand):
         check_spider(self, args[0], opts.spargs)
 
     def run(self, args, opts) -> None:
-        self.exitcode = locked_run(self, args[0], opts.spargs)
+        self.exitcode = runner.run(self, args[0], opts.spargs)
 
 
 def check_spider(command, name: str, spargs: dict) -> None:

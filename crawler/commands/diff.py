@@ -46,9 +46,12 @@ class LiveSpider(scrapy.Spider):
     name = "diff-live"
     custom_settings = {
         "ITEM_PIPELINES": {}, "WARC_ENABLED": False, "ARCHIVE_IMAGES": False, "EXTRACTION_WORKERS": 0,
+        # the project's extensions give way to these: the guard's port policy and the I/O thread are kept
         "EXTENSIONS": {"crawler.extensions.state.ArchiveStateRecorder": None,
                        "crawler.extensions.summary.CrawlSummary": None,
-                       "crawler.extensions.warcindex.CdxjIndex": None},
+                       "crawler.extensions.warcindex.CdxjIndex": None,
+                       "crawler.extensions.guardports.GuardPorts": 130,
+                       "crawler.extensions.archiveio.ArchiveIO": 100},
     }
 
     def __init__(self, url: str, **kwargs):

@@ -17,8 +17,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive.state.open import open_readonly
+from crawler.commands import runner
 from crawler.commands.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
-from crawler.commands.crawl import locked_run
 from crawler.spiders.refresh import parse_age
 
 
@@ -83,7 +83,7 @@ class Command(ScrapyCommand):
         empty = (root / "articles").is_dir() and not holds_articles(root)
         spargs = {"older_than": opts.older_than, "site": opts.site,
                   "article": "\n".join(archive_relative(root, ref) for ref in opts.article), "limit": opts.limit}
-        self.exitcode = locked_run(self, "refresh", {k: v for k, v in spargs.items() if v})
+        self.exitcode = runner.run(self, "refresh", {k: v for k, v in spargs.items() if v})
         if empty and self.exitcode == 0:
             print(f"the archive {root.resolve()} holds no articles yet: `scrapy crawl qq` archives the seeds "
                   "first, then refresh re-checks them", flush=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 #: (``archive/seed_urls_failed``): damaged or unwritten output, outcomes that
 #: could not be recorded, a refresh asked for an article the archive does not
 #: have. The one list: the exit status of ``scrapy crawl`` and ``refresh``
-#: (crawler/commands/crawl.py), and a shared run's status, its summary and
+#: (crawler/commands/runner.py), and a shared run's status, its summary and
 #: every worker's exit status (crawler/distributed/) all go by it.
 RUN_FAILURE_STATS = ("warc/damaged_files", "warc/write_errors", "warc/index_failed", "wacz/failed",
                      "refresh/unknown_article", "state/errors", "archive/state_save_failed")

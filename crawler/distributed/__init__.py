@@ -13,40 +13,23 @@ switches the components; empty, the single-machine crawl is untouched):
 * ``store.py``: the capture state in Redis, loaded from and saved to the
   archive's SQLite state;
 * ``locks.py``: one writer per article, and for the change log and index;
+* ``state.py``: the state store in Redis for the crawl, and the state
+  recorder that holds each article's lock while it records;
+* ``notify.py``: the change feed under the log's lock, one notification per run;
 * ``summary.py``: outcomes counted run-wide, the crawl's summary;
 * ``extension.py``: heartbeat, "nothing left" detection, the final index and
-  the summary by the last worker out.
+  the summary by the last worker out;
+* ``runs.py``: the commands' ``RUN_COORDINATOR`` for a shared run (joining it,
+  ``scrapy summary``).
 
-This module itself imports no Redis client, so the single-machine crawl
-never needs one.
+Nothing outside this package imports it: the add-on (named by dotted path in
+``ADDONS``) swaps its components in. This module itself imports no Redis
+client, so the single-machine crawl never needs one.
 """
 
 from __future__ import annotations
-
-from contextlib import nullcontext
 
 
 def enabled(settings) -> bool:
     """True when the run is a shared crawl (``REDIS_URL`` is set)."""
     return bool(settings.get("REDIS_URL"))
-
-
-def article_lock(crawler, key: str):
-    """A context manager holding the article's lock across workers; a no-op
-    for a single-machine crawl, or when this process holds it already."""
-    if not enabled(crawler.settings):
-        return nullcontext()
-    from crawler.distributed.locks import ArticleLocks
-
-    return ArticleLocks.of(crawler).held(key)
-
-
-def changelog_guard(crawler):
-    """The change log's guard for a shared crawl (None otherwise): a context
-    manager per event, holding the log's lock and yielding whether the event
-    is new in the run."""
-    if not enabled(crawler.settings):
-        return None
-    from crawler.distributed.locks import changelog_guard as guard
-
-    return lambda event: guard(crawler, event)

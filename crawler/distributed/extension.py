@@ -37,6 +37,7 @@ from crawler.core.failures import RUN_FAILURE_STATS
 from crawler.distributed import enabled
 from crawler.distributed.run import SharedRun
 from crawler.distributed.summary import FINAL_STATS, SUCCESS, SUMMED_STATS, run_record
+from crawler.extensions.warcwriter import WarcWriterExtension
 from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
@@ -80,17 +81,19 @@ class KeepAlive:
 class SharedCrawl:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.run = SharedRun.of(crawler)
         self.loop = None
         self.failed = False  # Redis was lost
+
+    @property
+    def run(self) -> SharedRun:
+        """The worker's run (RunHandle's: looked up once the extensions are made)."""
+        return SharedRun.of(self.crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         if not enabled(crawler.settings):
             raise feature_off(__name__, "not a shared crawl")
         ext = cls(crawler)
-        # the WARC writer's recovery asks before closing another's .open file
-        crawler.warc_in_use = ext.warc_in_use
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -138,8 +141,8 @@ class SharedCrawl:
 
     def host(self) -> str:
         """This machine as the WARC writer puts it in its file names."""
-        writer = getattr(self.crawler, "_warc_writer", None)
-        return getattr(writer, "host", None) or socket.gethostname().replace("-", "_").replace("/", "_")
+        writer = self.crawler.get_extension(WarcWriterExtension)
+        return writer.writer.host if writer is not None else socket.gethostname().replace("-", "_").replace("/", "_")
 
     def warc_in_use(self, name: str, stat=None) -> bool:
         """Whether an ``.open`` WARC of another machine may have a live writer:
@@ -270,10 +273,10 @@ class SharedCrawl:
         run, client, stats = self.run, self.run.client, self.crawler.stats
         for key in INDEX_STATS:
             stats.set_value(key, int(stats.get_value(key) or 0))
-        from crawler.archive.state.open import shared_store
+        from crawler.extensions.statestore import state_store
 
         try:
-            saved = shared_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
+            saved = state_store(self.crawler).save(self.crawler.settings.get("ARCHIVE_DIR"))
             logger.info("capture state written back to the archive: %d articles", saved)
         except Exception:  # noqa: BLE001 - the run's record says so
             logger.exception("the capture state could not be written back to the archive")
@@ -288,7 +291,7 @@ class SharedCrawl:
                 pipe.hset(run.keys.run("stats"), key, int(stats.get_value(key) or 0))
         pipe.execute()
         record = run_record(client, run.keys, run.spider_name)
-        self.crawler.run_summary = record["text"]  # printed last by the command (crawler.commands.cli.print_summary)
+        self.crawler.run_summary = record["text"]  # printed last by the command
         ttl = int(self.crawler.settings.getfloat("REDIS_SUMMARY_TTL")) or None
         pipe = client.pipeline()
         pipe.set(run.keys.done(), json.dumps(record, ensure_ascii=False), ex=ttl)
@@ -336,7 +339,7 @@ class SharedCrawl:
             failed = sum(1 for url in urls if done.get(url) not in SUCCESS)
             if not urls and run.spider_name != "refresh":
                 failed = 1  # nothing to crawl is a misconfiguration
-        for key in RUN_FAILURE_STATS:  # crawler.commands.crawl.run_status counts them as the run's record does
+        for key in RUN_FAILURE_STATS:  # the commands' run_status counts them as the run's record does
             if run_stats.get(key):
                 stats.set_value(key, max(int(stats.get_value(key) or 0), int(run_stats[key])))
         stats.set_value("archive/seed_urls", seeds)

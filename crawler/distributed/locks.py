@@ -30,6 +30,7 @@ from scrapy.exceptions import DropItem
 from crawler import sites
 from crawler.distributed import enabled
 from crawler.distributed.run import SharedRun
+from crawler.extensions.lookup import extension
 from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
@@ -87,19 +88,28 @@ def changelog_guard(crawler, event: dict):
 
 class ArticleLocks:
     """This process's article locks, re-entrant (the pipeline holds one while
-    the state extension records the same article)."""
+    the state extension records the same article). An extension (the add-on
+    lists it), found with :meth:`of`; its run is the worker's, at first use."""
 
-    def __init__(self, run: SharedRun):
-        self.run = run
+    def __init__(self, run: SharedRun | None = None, crawler=None):
+        self._run, self.crawler = run, crawler
         self.held_locks: dict[str, list] = {}  # key -> [lock, depth]
         self.mutex = threading.Lock()  # the reactor and the archive I/O thread both take locks
 
     @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler=crawler)
+
+    @classmethod
     def of(cls, crawler) -> "ArticleLocks":
-        locks = getattr(crawler, "_article_locks", None)
-        if locks is None:
-            locks = crawler._article_locks = cls(SharedRun.of(crawler))
-        return locks
+        """The crawl's one (the extension)."""
+        return extension(crawler, cls)
+
+    @property
+    def run(self) -> SharedRun:
+        if self._run is None:
+            self._run = SharedRun.of(self.crawler)
+        return self._run
 
     def _try(self, key: str) -> bool:
         with self.mutex:

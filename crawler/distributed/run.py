@@ -13,6 +13,9 @@ Every key lives under ``REDIS_KEY_PREFIX`` (one prefix per archive):
 
 A worker is ``host:pid:random``; its heartbeat key expires after
 ``REDIS_LEASE_TIMEOUT`` seconds, and so do the leases on its requests.
+
+A worker's one :class:`SharedRun` is held by the :class:`RunHandle`
+extension (the add-on lists it), found with :meth:`SharedRun.of`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 from crawler.core.timefmt import stamp_name, utcnow
+from crawler.extensions.lookup import extension
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +133,8 @@ class SharedRun:
 
     @classmethod
     def of(cls, crawler) -> "SharedRun":
-        """The crawl's one handle, made on first use."""
-        run = getattr(crawler, "_shared_run", None)
-        if run is None:
-            name = crawler.spidercls.name if crawler.spidercls else "crawl"
-            run = cls(connect(crawler.settings), crawler.settings, name)
-            crawler._shared_run = run
-        return run
+        """The crawl's one handle (the RunHandle extension's)."""
+        return extension(crawler, RunHandle).run
 
     # --- taking part ----------------------------------------------------------
 
@@ -197,6 +196,19 @@ class SharedRun:
         self.client.register_script(_END_RUN)(keys=[self.keys.current], args=[self.run_id])
 
 
+class RunHandle:
+    """The extension that holds the worker's SharedRun, made with the
+    extensions (Redis is reached then, as the run starts)."""
+
+    def __init__(self, crawler):
+        name = crawler.spidercls.name if crawler.spidercls else "crawl"
+        self.run = SharedRun(connect(crawler.settings), crawler.settings, name)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+
 # --- joining, for the commands -------------------------------------------------
 
 def new_run_id(spider: str) -> str:
@@ -249,34 +261,3 @@ def join(client, settings, spider: str, sleep=time.sleep, clock=time.monotonic) 
                 f"the archive is in use by the shared run {current['id']} ({current['spider']}, started "
                 f"{current['started']} by {current['by']}); waited {timeout:g} s (ARCHIVE_LOCK_TIMEOUT)")
         sleep(min(1.0, max(deadline - clock(), 0.01)))
-
-
-def shared_run(command, spider: str, spargs: dict) -> int:
-    """``scrapy crawl``/``refresh`` as a worker of a shared run; the exit
-    status (0/1 as the single-machine run, 75 if another run holds the
-    archive, 1 if Redis cannot be reached)."""
-    from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked
-    from crawler.commands.cli import print_summary
-    from crawler.commands.crawl import not_started, note_interruption, run_status
-    from crawler.distributed.summary import print_record
-
-    settings = command.settings
-    try:
-        client = connect(settings)
-        run_id, started = join(client, settings, spider)
-    except RedisUnavailable as exc:
-        return not_started(exc, EXIT_UNAVAILABLE)
-    except ArchiveLocked as exc:
-        return not_started(exc, EXIT_LOCKED)
-    except RunFinished as exc:
-        print(f"shared run {exc.record.get('run')} has finished already; its summary:", flush=True)
-        return print_record(exc.record)
-    client.close()
-    logger.info("%s shared run %s (%s)", "started" if started else "joined", run_id, spider)
-    settings.set("REDIS_RUN_ID", run_id, priority="cmdline")
-    crawler = command.crawler_process.create_crawler(spider)
-    command.crawler_process.crawl(crawler, **spargs)
-    note_interruption(command.crawler_process)
-    command.crawler_process.start()
-    print_summary(crawler)  # the whole run's, from the worker that closed it
-    return run_status(crawler, command.crawler_process)

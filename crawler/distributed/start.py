@@ -1,7 +1,9 @@
 """A shared run's work, pushed once: the seeds, or the articles due.
 
-Every worker runs the spider's ``start()``; one of them, the first to take
-``<run>:seeder``, pushes. It loads the capture state into Redis first (a
+:class:`SharedStart`, a spider middleware the add-on lists next to the
+spider, stands between every worker's spider and its ``start()``; one of
+them, the first to take ``<run>:seeder``, lets the spider's start requests
+through (the others never run it). It loads the capture state into Redis first (a
 refresh chooses from it), in the archive I/O thread while its heartbeat
 keeps the seeder key, and once per run (a state loaded for the run is kept;
 one loaded by a worker that lost the key is never installed). It pushes
@@ -24,6 +26,9 @@ from scrapy.utils.request import fingerprint
 
 from crawler.distributed.run import SharedRun
 from crawler.distributed.scheduler import ONCE
+from crawler.distributed.store import ClaimLost
+from crawler.extensions.archiveio import run_io
+from crawler.extensions.statestore import state_store
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +36,25 @@ logger = logging.getLogger(__name__)
 POLL = 0.5
 
 
-async def shared_start(spider, make_requests):
-    """``spider.start()`` for a shared run; ``make_requests`` is the spider's
-    own (synchronous) generator of start requests."""
-    from crawler.archive.state.open import shared_store
-    from crawler.distributed.store import ClaimLost
-    from crawler.extensions.archiveio import run_io
+class SharedStart:
+    """The spider's start requests, pushed once per run (by the seeder)."""
 
-    crawler = spider.crawler
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_start(self, start):
+        async for request in shared_start(self.crawler, start):
+            yield request
+
+
+async def shared_start(crawler, start):
+    """The start of a shared run; ``start``: the spider's own start requests
+    (iterated by the seeder only)."""
+    spider = crawler.spider
     run = SharedRun.of(crawler)
     seeder = run.keys.run("seeder")
     waited = False
@@ -58,7 +74,7 @@ async def shared_start(spider, make_requests):
             # big archive, and a reactor stalled that long would let the
             # seeder key lapse; another worker would then load a half-built
             # state, or take the half-built file for a damaged one.
-            store = shared_store(crawler)
+            store = state_store(crawler)
             await run_io(crawler, store.load, crawler.settings.get("ARCHIVE_DIR"), run.run_id,
                          claim=(seeder, run.worker))
         except ClaimLost as exc:
@@ -72,7 +88,7 @@ async def shared_start(spider, make_requests):
         break
     try:
         pushed = 0
-        for request in make_requests():
+        async for request in start:
             request.meta[ONCE] = fingerprint(request).hex()
             pushed += 1
             yield request

@@ -211,10 +211,3 @@ class RedisStore:
         self.client.hset(self.meta, "saved", "1")
         return len(states)
 
-
-def open_shared_store(crawler) -> RedisStore:
-    """The shared run's store (``shared_store`` returns it when REDIS_URL is set)."""
-    from crawler.distributed.run import SharedRun
-
-    run = SharedRun.of(crawler)
-    return RedisStore(run.client, run.keys.prefix)

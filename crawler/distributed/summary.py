@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from crawler.core.failures import RUN_FAILURE_STATS
 from crawler.core.timefmt import utcnow
-from crawler.distributed.run import Keys
+from crawler.distributed.run import Keys, SharedRun
 from crawler.extensions.summary import CrawlSummary
 
 logger = logging.getLogger(__name__)
@@ -73,11 +73,17 @@ class SharedSummary(CrawlSummary):
 
     def __init__(self, crawler):
         super().__init__(crawler)
-        from crawler.distributed.run import SharedRun
+        self._run = None
 
-        self.run = SharedRun.of(crawler)
-        self._succeed = self.run.client.register_script(_SUCCEED)
-        self._fail = self.run.client.register_script(_FAIL)
+    @property
+    def run(self) -> SharedRun:
+        """The worker's run (RunHandle's), at first use: extensions are not
+        looked up while they are being made."""
+        if self._run is None:
+            self._run = SharedRun.of(self.crawler)
+            self._succeed = self._run.client.register_script(_SUCCEED)
+            self._fail = self._run.client.register_script(_FAIL)
+        return self._run
 
     def _call(self, function, *args, **kwargs):
         """A Redis write that may find Redis gone (the scheduler says so and stops the worker)."""
@@ -91,7 +97,8 @@ class SharedSummary(CrawlSummary):
 
     def _success(self, url, outcome, path="", reason=""):
         if url:
-            self._call(self._succeed, keys=self._keys("outcomes", "failures", "kinds", "paths", "gone"),
+            keys = self._keys("outcomes", "failures", "kinds", "paths", "gone")  # the run first: its scripts
+            self._call(self._succeed, keys=keys,
                        args=[url, outcome, path or "", reason or ""])
 
     def item_scraped(self, item, response, spider):
@@ -113,7 +120,8 @@ class SharedSummary(CrawlSummary):
         if url:
             from crawler.extensions.summary import _reason_kind
 
-            self._call(self._fail, keys=self._keys("outcomes", "failures", "kinds"),
+            keys = self._keys("outcomes", "failures", "kinds")  # the run first: its scripts
+            self._call(self._fail, keys=keys,
                        args=[url, reason, kind or _reason_kind(reason)])
 
     def spider_closed(self, spider, reason):

@@ -19,7 +19,8 @@ import logging
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.net.policy import PortPolicy, blocked_reason, parse_networks, port_policy, proxy_target_reason
+from crawler.extensions.guardports import port_policy
+from crawler.net.policy import PortPolicy, blocked_reason, parse_networks, proxy_target_reason
 from crawler.resolver import proxy_endpoints
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,10 @@ during which the reactor would download nothing. They run here instead, in
 one thread, in the order they were asked for (one writer at a time keeps the
 archive's own ordering: a capture is on disk before the article that names
 it). zlib and fsync release the GIL, so the reactor and this thread overlap.
+
+The thread is the :class:`ArchiveIO` extension's (EXTENSIONS), shut down
+when the engine stops; components reach it through :func:`io_executor` and
+:func:`run_io`.
 """
 
 from __future__ import annotations
@@ -16,15 +20,34 @@ from concurrent.futures import ThreadPoolExecutor
 
 from scrapy import signals
 
+from crawler.extensions.lookup import extension
+
+
+class ArchiveIO:
+    """Holds the crawl's one archive I/O thread, started at first use and
+    shut down when the engine stops (after the handlers connected before
+    that first use: what they write is done first)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self._executor: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            executor = self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
+            self.crawler.signals.connect(lambda: executor.shutdown(wait=True), signal=signals.engine_stopped,
+                                         weak=False)
+        return self._executor
+
 
 def io_executor(crawler) -> ThreadPoolExecutor:
-    """The crawl's one archive I/O thread, shut down when the engine stops."""
-    executor = getattr(crawler, "_archive_io", None)
-    if executor is None:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
-        crawler._archive_io = executor
-        crawler.signals.connect(lambda: executor.shutdown(wait=True), signal=signals.engine_stopped, weak=False)
-    return executor
+    """The crawl's one archive I/O thread (the ArchiveIO extension's)."""
+    return extension(crawler, ArchiveIO).executor
 
 
 async def run_io(crawler, function, *args, **kwargs):

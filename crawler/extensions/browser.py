@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from scrapy import signals
 
+from crawler.extensions.guardports import port_policy
+
 
 class SharedBrowser:
     def __init__(self, crawler):
@@ -26,6 +28,6 @@ class SharedBrowser:
             # imported here: a crawl that needs no browser does not even load Playwright
             from crawler.browser.renderer import Renderer
 
-            self._renderer = Renderer(self.crawler)
+            self._renderer = Renderer(self.crawler, port_policy(self.crawler))
             self.crawler.signals.connect(self._renderer.close, signal=signals.engine_stopped, weak=False)
         return self._renderer

@@ -14,7 +14,7 @@ the run is recorded (a shared run's notification: when the run closes):
   is logged and counted, and never changes the run's exit status.
 
 **Which events are the run's.** The change log is read from the byte it
-ended at when the run started (``RunEvents``), not collected from the
+ended at when the run started (the ``RunEvents`` extension), not collected from the
 writer as events happen. The log is the record: whatever appended to it
 this run (the state recorder, a late record of an outcome a killed run
 wrote, in the reactor or the archive I/O thread) is in it, and nothing that
@@ -25,11 +25,12 @@ closed (a no-op queued behind the outcomes the state recorder hands it), so
 the last outcomes are in; and in ``spider_closed``, so that the stats above
 are in the run's stats dump.
 
-**Shared runs (REDIS_URL).** Every worker rewrites the feed when the log
-grew since it started, holding the change log's lock, so the last rewrite
-has every event. The notification is sent once, by the last worker out, when
-it closes the run: the run's events are those after the byte the log ended
-at when the run's first worker opened (kept in Redis with the run).
+**Shared runs (REDIS_URL).** The add-on puts subclasses of both in their
+place (crawler/distributed/notify.py): every worker rewrites the feed when
+the log grew since it started, holding the change log's lock, so the last
+rewrite has every event. The notification is sent once, by the last worker
+out, when it closes the run: the run's events are those after the byte the
+log ended at when the run's first worker opened (kept in Redis with the run).
 """
 
 from __future__ import annotations
@@ -39,15 +40,14 @@ import json
 import logging
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from scrapy import signals
 
 from crawler.archive.changelog import ChangeLog
 from crawler.archive.storage import ArchiveStore
-from crawler.distributed import enabled as shared_run
 from crawler.exports.alerts import atom_feed, message
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.lookup import extension
 from crawler.featureoff import feature_off
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ FEED = "changes.atom"
 
 
 class RunEvents:
-    """The change-log events appended during this run (one per crawler)."""
+    """The change-log events appended during this run: an extension (listed
+    before the two below, which ask for it when they act)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -65,11 +66,8 @@ class RunEvents:
         self.offset = self.log.size()  # taken when the extensions are made: before the engine starts
 
     @classmethod
-    def of(cls, crawler) -> "RunEvents":
-        events = getattr(crawler, "_run_events", None)
-        if events is None:
-            events = crawler._run_events = cls(crawler)
-        return events
+    def from_crawler(cls, crawler):
+        return cls(crawler)
 
     async def settled(self) -> None:
         """Wait until the archive I/O thread has done what was queued before
@@ -90,12 +88,14 @@ class ChangeFeed:
     def __init__(self, crawler, entries: int):
         self.crawler = crawler
         self.entries = entries
-        self.events = RunEvents.of(crawler)
         settings = crawler.settings
         self.site_url = settings.get("SITE_BASE_URL") or ""
         self.feed_id = uuid.uuid5(uuid.NAMESPACE_URL,
-                                  self.site_url or self.events.archive.root.as_uri()).urn
-        self.shared = shared_run(settings)
+                                  self.site_url or ArchiveStore(settings.get("ARCHIVE_DIR")).root.as_uri()).urn
+
+    @property
+    def events(self) -> RunEvents:
+        return extension(self.crawler, RunEvents)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -123,12 +123,6 @@ class ChangeFeed:
         archive = self.events.archive
         if not self.events.grew() and archive.exists(FEED):
             return None
-        if self.shared:
-            # the log's own lock: the last rewrite reads the last event
-            from crawler.distributed.locks import named_lock
-
-            with named_lock(self.crawler, "changelog"):
-                return self._write()
         return self._write()
 
     def _write(self) -> int | None:
@@ -160,21 +154,15 @@ def _redacted(url: str) -> str:
 
 
 class ChangeNotify:
-    """One notification per run with events, to every ``NOTIFY_URLS`` target.
-
-    A single-machine run notifies when its spider closes. In a shared run the
-    first worker to open notes in Redis where the change log ended; the last
-    worker out, closing the run, notifies once with every event since then,
-    whichever worker recorded it (crawler.signals.shared_run_closing)."""
+    """One notification per run with events, to every ``NOTIFY_URLS`` target,
+    when the spider closes (a shared run's: crawler.distributed.notify)."""
 
     def __init__(self, crawler, urls: list[str]):
         self.crawler = crawler
         self.urls = urls
-        self.events = RunEvents.of(crawler)
         settings = crawler.settings
         self.site_url = settings.get("SITE_BASE_URL") or ""
         self.limit = settings.getint("NOTIFY_MAX_ARTICLES")
-        self.shared = shared_run(settings)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -182,13 +170,15 @@ class ChangeNotify:
         if not urls:
             raise feature_off(__name__, "NOTIFY_URLS is empty")
         ext = cls(crawler, urls)
-        if ext.shared:
-            from crawler import signals as crawler_signals
-            crawler.signals.connect(ext.shared_spider_opened, signal=signals.spider_opened)
-            crawler.signals.connect(ext.shared_run_closing, signal=crawler_signals.shared_run_closing)
-        else:
-            crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        ext.connect(crawler.signals)
         return ext
+
+    def connect(self, signals_manager) -> None:
+        signals_manager.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @property
+    def events(self) -> RunEvents:
+        return extension(self.crawler, RunEvents)
 
     def _run_name(self, spider=None) -> str:
         name = getattr(spider, "name", None) or getattr(self.crawler.spidercls, "name", "")
@@ -209,45 +199,6 @@ class ChangeNotify:
         self.crawler.stats.set_value("notify/events", len(events))
         # Apprise's senders block (HTTP, SMTP): in a thread, off the reactor
         self._report(await asyncio.to_thread(self.send, *note))
-
-    # --- a shared run -----------------------------------------------------------
-
-    def _offset_key(self):
-        from crawler.distributed.run import SharedRun
-
-        run = SharedRun.of(self.crawler)
-        return run.client, run.keys.run("changes_offset")
-
-    def shared_spider_opened(self, spider):
-        """The run's events start where the log ended when its first worker
-        opened: no worker records anything before it has opened, and the
-        run's keys outlive workers that die and are started again."""
-        try:
-            client, key = self._offset_key()
-            client.set(key, self.events.log.size(), nx=True)
-        except Exception as exc:  # noqa: BLE001 - never fails the run
-            self._not_made(exc)
-
-    def shared_run_closing(self):
-        """This worker is the last out of the finished run: every worker's
-        events are in the log."""
-        try:
-            client, key = self._offset_key()
-            offset = client.get(key)
-            if offset is None:
-                raise LookupError("the run's start in the change log is not in Redis")
-            events = self.events.log.events_since(int(offset))
-            note = message(events, self.site_url, run=f"shared {self._run_name()}", limit=self.limit)
-        except Exception as exc:  # noqa: BLE001 - never fails the run
-            self._not_made(exc)
-            return
-        if note is None:
-            logger.info("no change recorded in shared run: no notification sent")
-            return
-        self.crawler.stats.set_value("notify/events", len(events))
-        # in a thread of its own: Apprise may run an event loop, and this is the reactor's thread
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify") as pool:
-            self._report(pool.submit(self.send, *note).result())
 
     # --- sending ----------------------------------------------------------------
 

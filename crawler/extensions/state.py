@@ -6,12 +6,19 @@ changed or unchanged; unchanged without extraction; gone; failed) and keeps
 names the last full capture of each article (what revisits refer to) and
 its validators; the change log gets one line per archived, changed, gone and
 back event.
+
+The store is the crawl's one (crawler.extensions.statestore). A shared crawl
+puts a subclass in this one's place (crawler.distributed.state) that holds
+each article's lock across workers while it records, and guards the change
+log: :meth:`ArchiveStateRecorder.article_lock` and ``changelog_guard`` here
+are a single machine's, which needs neither.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import nullcontext
 
 from itemadapter import ItemAdapter
 from scrapy import signals
@@ -19,25 +26,24 @@ from scrapy import signals
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.changelog import ChangeLog
-from crawler.archive.recorded import Evidence
 from crawler.archive.state.model import FAILING, GONE, OK, ArticleState
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.core.digest import same_digest, text_digest
 from crawler.core.timefmt import utcnow
-from crawler.distributed import article_lock, changelog_guard
 from crawler.extensions.archiveio import io_executor, run_io
+from crawler.extensions.evidence import recorded_evidence
+from crawler.extensions.statestore import state_store
 
 logger = logging.getLogger(__name__)
 
 
 class ArchiveStateRecorder:
-    def __init__(self, crawler):
+    def __init__(self, crawler, store=None):
         self.crawler = crawler
         self.archive = ArchiveStore(crawler.settings.get("ARCHIVE_DIR"))
-        # a shared crawl: one worker at a time per article, and on the change log
-        self.changes = ChangeLog(self.archive, guard=changelog_guard(crawler))
+        self.changes = ChangeLog(self.archive, guard=self.changelog_guard())
         self.pending: set = set()  # outcomes handed to the archive I/O thread, not yet recorded
+        self._store = store  # given: a component test's; else the crawl's one, at first use
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -72,13 +78,23 @@ class ArchiveStateRecorder:
 
     @property
     def store(self):
-        return shared_store(self.crawler)
+        return self._store if self._store is not None else state_store(self.crawler)
 
     def spider_opened(self, spider):
         """Open (or rebuild) the state before the first article is written:
         a rebuild that ran later would find this run's first files and take
         them for articles archived before."""
-        shared_store(self.crawler)
+        self.store  # noqa: B018 - opened
+
+    # --- what a shared crawl holds while it records (crawler.distributed.state) ---
+
+    def article_lock(self, key: str):
+        """A context manager held while the article's outcome is recorded."""
+        return nullcontext()
+
+    def changelog_guard(self):
+        """The change log's guard (crawler.archive.changelog.ChangeLog); none here."""
+        return None
 
     # --- outcomes -----------------------------------------------------------
 
@@ -96,7 +112,7 @@ class ArchiveStateRecorder:
     def record_article(self, item):
         """An archived, changed or unchanged article (in the archive I/O thread)."""
         article = ItemAdapter(item)
-        with article_lock(self.crawler, article.get("key") or sites.article_key(article["source_url"])):
+        with self.article_lock(article.get("key") or sites.article_key(article["source_url"])):
             self._record_article(article)
 
     def _record_article(self, article):
@@ -190,7 +206,7 @@ class ArchiveStateRecorder:
             self._error(url, exc)
 
     def _unchanged(self, url, key, validators):
-        with article_lock(self.crawler, key):
+        with self.article_lock(key):
             state = self.store.get(key)
             if state is None:
                 return
@@ -201,7 +217,7 @@ class ArchiveStateRecorder:
             self.store.put(state)
 
     def _gone(self, url, key, reason):
-        with article_lock(self.crawler, key):
+        with self.article_lock(key):
             state = self.store.get(key)
             if state is None:
                 return
@@ -210,7 +226,7 @@ class ArchiveStateRecorder:
             state.last_checked, state.last_error = now, reason
             if was != GONE:
                 state.status, state.status_since = GONE, now
-                if Evidence.of(self.crawler).last_status(state.path) != "gone":
+                if recorded_evidence(self.crawler).last_status(state.path) != "gone":
                     self._event("gone", state, now, reason=reason)
             self.store.put(state)
 
@@ -227,7 +243,7 @@ class ArchiveStateRecorder:
             self._error(url, exc)
 
     def _count_failure(self, url, reason, key, refused):
-        with article_lock(self.crawler, key):
+        with self.article_lock(key):
             state = self.store.get(key)
             if state is None:
                 return
@@ -244,7 +260,7 @@ class ArchiveStateRecorder:
         """A successful check: the failure count resets; a gone article is back."""
         state.last_checked, state.failures, state.last_error = now, 0, None
         if was == GONE:
-            if Evidence.of(self.crawler).last_status(state.path) != "back":
+            if recorded_evidence(self.crawler).last_status(state.path) != "back":
                 self._event("back", state, now)
             self.crawler.signals.send_catch_log(crawler_signals.article_back, url=url, key=state.key,
                                                 spider=self.crawler.spider)

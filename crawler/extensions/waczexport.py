@@ -5,7 +5,7 @@ capture state holds this run's outcomes, and packs the whole archive as
 ``scrapy wacz`` does (crawler/exports/wacz.py), replacing the previous
 package atomically. The run already holds the archive's lock. A package
 that cannot be made is logged and counted as ``wacz/failed``, which makes
-the crawl exit 1 (crawler/commands/crawl.py): the archive it made stands,
+the crawl exit 1 (crawler/commands/runner.py): the archive it made stands,
 but cron hears that the package it was asked for is missing.
 """
 

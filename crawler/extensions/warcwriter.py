@@ -10,8 +10,8 @@ to wait for ``spider_opened``.
 
 The writer's ``.open`` orphans (from a crash, a ``kill -9``) are recovered
 when the first component takes the writer, not when the extension is built:
-by then every extension exists, so the shared crawl's rule for files other
-machines may still be writing (``crawler.warc_in_use``) is known, and a
+by then every extension exists, so a shared crawl's subclass can ask its
+run which files other machines may still be writing (``in_use``), and a
 crawler built only to read its settings touches no file.
 """
 
@@ -89,6 +89,10 @@ class WarcWriterExtension:
         crawler.signals.connect(syncer.close, signal=signals.spider_closed, weak=False)
         return ext
 
+    #: Whether another machine may still be writing an ``.open`` file, given its
+    #: name (and stat); None: one machine, whose live writers hold the flock.
+    in_use = None
+
     def ready_writer(self) -> RotatingWarcWriter:
         """The writer, once the WARC folder's orphans have been recovered (the
         first call recovers them; a shared crawl says which files live writers
@@ -96,8 +100,7 @@ class WarcWriterExtension:
         if self.recovered is None:
             self.recovered = []
             if self.writer.directory.is_dir():
-                in_use = getattr(self.crawler, "warc_in_use", None)
-                self.recovered = recover_open_files(self.writer.directory, in_use)
+                self.recovered = recover_open_files(self.writer.directory, self.in_use)
                 stats = getattr(self.crawler, "stats", None)
                 if self.recovered and stats is not None:
                     stats.inc_value("warc/recovered_files", len(self.recovered))

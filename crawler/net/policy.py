@@ -152,7 +152,7 @@ class PortPolicy:
     """The ports the crawler and its browser may connect to: 80 and 443, the
     ports of the seed URLs (``allow_url``), and ``GUARD_ALLOWED_PORTS``
     (``*`` for every port). Shared by one crawl's components
-    (``port_policy``); through a proxy it is the target URL's port that is
+    (crawler.extensions.guardports.port_policy); through a proxy it is the target URL's port that is
     judged, never the proxy's own (that one is the operator's configuration)."""
 
     def __init__(self, allowed=()):
@@ -173,15 +173,6 @@ class PortPolicy:
         if port is None or port in self.ports:
             return None
         return f"port {port} not allowed (GUARD_ALLOWED_PORTS)"
-
-
-def port_policy(crawler) -> PortPolicy:
-    """The crawl's one PortPolicy (the spider opens the seeds' ports in it,
-    the guard middleware and the browser's guard proxy judge by it)."""
-    policy = getattr(crawler, "_guard_ports", None)
-    if policy is None:
-        policy = crawler._guard_ports = PortPolicy(crawler.settings.get("GUARD_ALLOWED_PORTS"))
-    return policy
 
 
 def proxy_endpoint(url: str) -> tuple[str, int] | None:

@@ -20,8 +20,6 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import sites
-from crawler.archive.recorded import Evidence
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_stem, article_versions
 from crawler.core import markdown
@@ -30,6 +28,8 @@ from crawler.core.markdown import plain_text
 from crawler.core.timefmt import stamp_name, warc_date_stamp
 from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.evidence import recorded_evidence
+from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ class MarkdownWriterPipeline:
         derived = article_path(article)
         if self.crawler is None:
             return derived
-        store = shared_store(self.crawler)
+        store = state_store(self.crawler)
         state = store.get(article["key"]) or store.by_path(derived) or store.by_address(article["source_url"])
         if state is None:
             return derived
@@ -222,7 +222,7 @@ class MarkdownWriterPipeline:
         flipping between two texts): named in the change, not a new text.
         The versions are read only when the change log has recorded this
         text for the file before (a live article can have hundreds)."""
-        if self.crawler is not None and not Evidence.of(self.crawler).event(rel, None, digest):
+        if self.crawler is not None and not recorded_evidence(self.crawler).event(rel, None, digest):
             return None
         for version in reversed(article_versions(self.store, rel)):
             if version.current:

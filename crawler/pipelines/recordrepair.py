@@ -20,14 +20,14 @@ import logging
 from itemadapter import ItemAdapter
 
 from crawler import sites
-from crawler.archive.recorded import Evidence
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions
 from crawler.core import markdown
 from crawler.core.digest import same_digest, text_digest
 from crawler.diff.compare import diff_articles
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.evidence import recorded_evidence
+from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class UnrecordedOutcomes:
         text = article["rendered"] = self.archive.read_text(path)  # its text record holds the file as it is
         meta = markdown.parse(text)[0]
         capture = meta.get("warc_record_id")
-        evidence = Evidence.of(self.crawler)
+        evidence = recorded_evidence(self.crawler)
         done = {"text": evidence.text(path, capture, article["text_digest"], url=meta.get("fetched_url")),
                 "event": evidence.event(path, capture, article["text_digest"])}
         if done["text"] and done["event"]:
@@ -94,7 +94,7 @@ class UnrecordedOutcomes:
         return item
 
     def _state(self, article):
-        return shared_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
+        return state_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
 
     def _replaced_unrecorded(self, article) -> None:
         """A new version replaced a copy whose own outcome was never recorded
@@ -114,7 +114,7 @@ class UnrecordedOutcomes:
         if state is not None and state.text_digest and same_digest(state.text_digest, digest) is not False:
             return  # its outcome was recorded: the state's text is this copy's
         capture = meta.get("warc_record_id")
-        evidence = Evidence.of(self.crawler)
+        evidence = recorded_evidence(self.crawler)
         done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
                 "event": evidence.event(path, capture, digest)}
         if done["text"] and done["event"]:

@@ -19,15 +19,16 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.archive.state.open import shared_store
 from crawler.archive.storage import ArchiveStore
 from crawler.browser import policy as browser
 from crawler.core.failures import is_image
 from crawler.core.timefmt import utcnow
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.guardports import port_policy
+from crawler.extensions.statestore import state_store
 from crawler.extraction.pool import ExtractionError, ExtractionPool
 from crawler.items import Article
-from crawler.net.policy import drop_blocked_images, parse_networks, port_policy
+from crawler.net.policy import drop_blocked_images, parse_networks
 from crawler.net.validators import conditional_headers, validators
 from crawler.seeds import load_seeds
 from crawler.sites import identity
@@ -63,12 +64,7 @@ class QqSpider(scrapy.Spider):
         return spider
 
     async def start(self):
-        if self.settings.get("REDIS_URL"):  # a shared run: pushed once, by one worker
-            from crawler.distributed.start import shared_start
-
-            async for request in shared_start(self, self.start_requests):
-                yield request
-            return
+        # a shared run's are pushed once, by one worker (crawler.distributed.start.SharedStart)
         for request in self.start_requests():
             yield request
 
@@ -181,7 +177,7 @@ class QqSpider(scrapy.Spider):
         seed_url = response.meta["seed_url"]
         if identity.known_address(response.url, key, seed_url):
             return None
-        state = shared_store(self.crawler).get(key)
+        state = state_store(self.crawler).get(key)
         stored = None
         if state is not None:
             paragraphs = []

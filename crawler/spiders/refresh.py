@@ -23,8 +23,9 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.archive.state.open import find, shared_store
-from crawler.net.policy import port_policy
+from crawler.archive.state.open import find
+from crawler.extensions.guardports import port_policy
+from crawler.extensions.statestore import state_store
 from crawler.net.validators import conditional_headers, validators
 from crawler.spiders import elsewhere
 from crawler.spiders.qq import QqSpider
@@ -77,7 +78,7 @@ class RefreshSpider(QqSpider):
 
     def due(self):
         """The articles this run re-checks."""
-        store = shared_store(self.crawler)
+        store = state_store(self.crawler)
         keys = None
         if self.articles:
             keys = []
@@ -152,7 +153,7 @@ class RefreshSpider(QqSpider):
         key = self.keys_by_url.get(url)
         if key is None and kind in GONE_KINDS and self.settings.get("REDIS_URL"):
             # a shared run: another worker chose this article
-            state = find(shared_store(self.crawler), url)
+            state = find(state_store(self.crawler), url)
             key = state.key if state else None
         if kind in GONE_KINDS and key:
             self.logger.warning("gone: %s: %s", url, reason)

@@ -118,21 +118,3 @@ def find(store: StateStore, ref: str) -> ArticleState | None:
                or s.path.rsplit("/", 1)[-1][:-3] == name]
     return matches[0] if len(matches) == 1 else None
 
-
-def shared_store(crawler) -> StateStore:
-    """The crawl's one store, opened on first use and closed when the engine
-    stops; for a shared crawl (``REDIS_URL``), the run's store in Redis
-    (crawler.distributed.store), with the same interface."""
-    store = getattr(crawler, "_state_store", None)
-    if store is None:
-        from scrapy import signals
-
-        if crawler.settings.get("REDIS_URL"):
-            from crawler.distributed.store import open_shared_store
-
-            store = open_shared_store(crawler)
-        else:
-            store = open_store(crawler.settings.get("ARCHIVE_DIR"))
-        crawler._state_store = store
-        crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
-    return store

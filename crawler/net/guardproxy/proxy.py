@@ -71,7 +71,7 @@ from crawler.net.guardproxy.http1 import BodyMeter, Head, TooLarge, body_framing
 from crawler.net.guardproxy.routing import Route, Upstream, choose_upstream, parse_upstream
 from crawler.net.guardproxy.streams import (CHUNK, Buffered, PlainStream, TLSStream, UpstreamError, client_context,
                                             server_context)
-from crawler.net.policy import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks, port_policy,
+from crawler.net.policy import (PortPolicy, address_reason, blocked_reason, host_address, parse_networks,
                                 proxy_endpoint, proxy_target_reason)
 
 __all__ = ["GuardProxy", "Route", "Upstream", "choose_upstream", "parse_upstream", "BodyMeter", "TooLarge",
@@ -136,11 +136,12 @@ class GuardProxy:
         self._client_tls = client_context()
 
     @classmethod
-    def from_crawler(cls, crawler, **kwargs) -> "GuardProxy":
+    def from_crawler(cls, crawler, ports: PortPolicy, **kwargs) -> "GuardProxy":
+        """The crawl's proxy; ``ports``: the crawl's one PortPolicy (the seeds' ports open in it)."""
         s = crawler.settings
         proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")} \
             if s.getbool("HTTPPROXY_ENABLED") else {}
-        kwargs.setdefault("ports", port_policy(crawler))
+        kwargs["ports"] = ports
         return cls(s.getlist("GUARD_ALLOWED_NETWORKS"), s.getdict("HOST_PROXY_MAP"), proxies,
                    s.getint("DOWNLOAD_MAXSIZE"), s.getfloat("DOWNLOAD_TIMEOUT"), crawler.stats,
                    s.get("HTTPPROXY_AUTH_ENCODING") or "latin-1", **kwargs)

@@ -1,0 +1,42 @@
+"""The crawl's one capture state store, held by an extension.
+
+:class:`CaptureState` opens the archive's state (crawler.archive.state.open:
+rebuilt when missing or damaged) at first use, and closes it when the
+engine stops. Every component reads and writes the same store through
+:func:`state_store`. The shared crawl's add-on puts a subclass in its place
+whose store lives in Redis (same interface); this module knows nothing of it.
+"""
+
+from __future__ import annotations
+
+from scrapy import signals
+
+from crawler.archive.state.open import open_store
+from crawler.extensions.lookup import extension
+
+
+class CaptureState:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self._store = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open(self):
+        """A new store for this crawl (a subclass's may be another kind)."""
+        return open_store(self.crawler.settings.get("ARCHIVE_DIR"))
+
+    @property
+    def store(self):
+        """The crawl's store, opened on first use and closed when the engine stops."""
+        if self._store is None:
+            store = self._store = self.open()
+            self.crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
+        return self._store
+
+
+def state_store(crawler):
+    """The crawl's one capture state store (the CaptureState extension's)."""
+    return extension(crawler, CaptureState).store
