@@ -14,5 +14,7 @@ $(STAMP): pyproject.toml
 crawl: $(STAMP)
 	$(VENV)/bin/scrapy crawl qq
 
+# the layers first (import-linter's contracts in pyproject.toml), then the suite
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest

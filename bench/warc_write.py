@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scrapy.http import HtmlResponse, Request  # noqa: E402
 
-from crawler.warc.records import metadata_record, request_record, response_record, text_record  # noqa: E402
 from crawler.warc.builder import RecordBuilder  # noqa: E402
+from crawler.warc.records import metadata_record, request_record, response_record, text_record  # noqa: E402
 from crawler.warc.writer import RotatingWarcWriter  # noqa: E402
 
 

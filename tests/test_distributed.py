@@ -31,10 +31,10 @@ from scrapy.utils.test import get_crawler  # noqa: E402
 from warcio.archiveiterator import ArchiveIterator  # noqa: E402
 
 from crawler.archive.lock import ArchiveLocked  # noqa: E402
-from crawler.archive.state.model import ArticleState  # noqa: E402
-from crawler.archive.state.open import find, open_store
-from crawler.archive.state.sqlite import StateStore
 from crawler.distributed.run import Keys, RunFinished, SharedRun, join  # noqa: E402
+from crawler.state.model import ArticleState  # noqa: E402
+from crawler.state.open import find, open_store
+from crawler.state.sqlite import StateStore
 from tests.conftest import ROOT  # noqa: E402
 from tests.fixtures.news_web import article_url, generated_pages, write_seeds  # noqa: E402
 from tests.fixtures.server import FixtureProxy, free_port  # noqa: E402

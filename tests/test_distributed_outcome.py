@@ -32,7 +32,7 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
-from crawler.archive.state.open import open_store  # noqa: E402
+from crawler.state.open import open_store  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.fixtures.news_web import article_url, generated_pages, write_seeds  # noqa: E402
 from tests.fixtures.qq_site import PNG, Page  # noqa: E402
@@ -51,7 +51,7 @@ SLOW_REBUILD = '''
 import os, time
 _delay = float(os.environ.get("TEST_REBUILD_PUT_DELAY") or 0)
 if _delay:
-    import crawler.archive.state.rebuild as _rebuild
+    import crawler.state.rebuild as _rebuild
     _original = _rebuild.rebuild_into
 
     def _slow_rebuild_into(store, root):

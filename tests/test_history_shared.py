@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("redis")
 
-from crawler.archive.state.open import open_store  # noqa: E402
 from crawler.core.digest import text_digest  # noqa: E402
+from crawler.state.open import open_store  # noqa: E402
 from tests.conftest import run_crawl  # noqa: E402
 from tests.fixtures.killpoint import pipelines_with_killpoint  # noqa: E402
 from tests.fixtures.news_web import article_text, article_url, generated_pages, write_seeds  # noqa: E402

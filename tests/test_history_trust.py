@@ -14,8 +14,8 @@ import json
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.state.open import open_store
 from crawler.sites import identity
+from crawler.state.open import open_store
 from tests.conftest import run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, reference_page
 from tests.fixtures.server import FixtureProxy
@@ -394,7 +394,7 @@ def test_outcomes_that_come_as_signals_are_recorded_off_the_reactor(tmp_path):
 def test_evidence_reads_a_growing_warc_and_change_log_on_from_where_it_stopped(site, tmp_path):
     """A WARC being written holds its last record in part: it is read again
     from its start next time, and nothing whole is missed or read twice."""
-    from crawler.archive.recorded import Evidence
+    from crawler.state.recorded import Evidence
 
     proxy, pages, seeds = site
     archive = tmp_path / "archive"
@@ -519,7 +519,7 @@ def test_a_rebuild_killed_half_way_leaves_no_partial_state(site, tmp_path):
     for name in ("state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"):
         (archive / name).unlink(missing_ok=True)
     killed_after_one_row = (
-        "import os, signal\nfrom crawler.archive.state import open as opener, sqlite\nreal = sqlite.StateStore.put\n"
+        "import os, signal\nfrom crawler.state import open as opener, sqlite\nreal = sqlite.StateStore.put\n"
         "def put(self, state):\n    real(self, state)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
         f"sqlite.StateStore.put = put\nopener.open_store({str(archive)!r})\n")
     assert subprocess.run([sys.executable, "-c", killed_after_one_row], cwd=ROOT).returncode == -9
@@ -591,9 +591,9 @@ def test_a_gone_or_back_event_whose_state_was_not_written_is_not_logged_twice(si
 
 def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tmp_path):
     """A repair after a kill reads a few records, not every WARC of the archive."""
-    from crawler.archive.recorded import Evidence
     from crawler.core import markdown
     from crawler.core.digest import text_digest
+    from crawler.state.recorded import Evidence
 
     proxy, pages, seeds = site
     archive = tmp_path / "archive"
@@ -609,7 +609,7 @@ def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tm
 
 
 def test_evidence_matches_a_version_by_what_both_sides_know():
-    from crawler.archive.recorded import _matches
+    from crawler.state.recorded import _matches
 
     recorded = {("<urn:uuid:a>", "t1:" + "a" * 64)}
     assert _matches(recorded, "<urn:uuid:a>", "t1:" + "a" * 64)

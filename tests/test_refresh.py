@@ -22,7 +22,7 @@ import frontmatter
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.state.open import open_store
+from crawler.state.open import open_store
 from tests.conftest import ROOT, SEEDS, run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, build_site, read_seed, reference_page
 from tests.fixtures.server import FixtureProxy

@@ -9,8 +9,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive.state.model import FILENAME, GONE
-from crawler.archive.state.open import open_readonly, open_store
+from crawler.state.model import FILENAME, GONE
+from crawler.state.open import open_readonly, open_store
 from tests.conftest import run_crawl
 
 FIELDS = ("key", "path", "site", "source_url", "url", "warc_file", "warc_record_id", "warc_date", "warc_uri",

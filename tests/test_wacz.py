@@ -47,10 +47,10 @@ from warcio.warcwriter import WARCWriter
 
 from crawler import settings as project_settings
 from crawler.archive.lock import archive_lock
-from crawler.archive.state.open import open_store
 from crawler.core import markdown
 from crawler.exports import wacz
 from crawler.extensions.waczexport import WaczExport
+from crawler.state.open import open_store
 from crawler.warc.records import request_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records
 from tests.conftest import ROOT, SEEDS, run_crawl

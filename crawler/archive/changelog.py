@@ -56,7 +56,7 @@ class ChangeLog:
     def whole_lines_since(self, offset: int) -> tuple[list[dict], int]:
         """The events of the whole lines after byte ``offset``, oldest first,
         and the offset after the last of them: a line still being written
-        is left for the next look (crawler.archive.recorded reads the log on so)."""
+        is left for the next look (crawler.state.recorded reads the log on so)."""
         path = self.store.path(self.name)
         if not path.exists():
             return [], offset

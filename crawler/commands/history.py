@@ -16,13 +16,13 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive.lock import ArchiveUnusable, check_archive_dir
-from crawler.archive.state.open import find, open_readonly
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, labels
 from crawler.commands.cli import archive_relative, fail, one_line_errors, reject_unknown_options
 from crawler.core.textclean import printable
 from crawler.diff.compare import diff_articles
 from crawler.diff.describe import describe_diff
+from crawler.state.open import find, open_readonly
 
 
 def named_article(command, args):

@@ -16,10 +16,10 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.state.open import open_readonly
 from crawler.commands import runner
 from crawler.commands.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
 from crawler.spiders.refresh import parse_age
+from crawler.state.open import open_readonly
 
 
 def archive_sites(root: Path) -> list[str]:

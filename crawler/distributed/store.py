@@ -1,6 +1,6 @@
 """The capture state of a shared run, in Redis, with StateStore's interface.
 
-The archive's ``state.sqlite3`` (crawler.archive.state) stays the state between
+The archive's ``state.sqlite3`` (crawler.state) stays the state between
 runs, so the single-machine commands (``history``, ``diff``, a refresh
 without Redis) keep working. The worker that pushes a run's work first
 loads it into Redis (``load``); the last worker out writes it back in one
@@ -20,10 +20,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from crawler.archive.state.model import COLUMNS, ArticleState
-from crawler.archive.state.open import open_store
 from crawler.core.timefmt import iso_utc
 from crawler.core.timefmt import now as timefmt_now
+from crawler.state.model import COLUMNS, ArticleState
+from crawler.state.open import open_store
 
 logger = logging.getLogger(__name__)
 

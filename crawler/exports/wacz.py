@@ -7,7 +7,7 @@ subprocess, because importing it changes cdxj-indexer for the whole process
 crawl's own ``index.cdxj`` must not change with it.
 
 The page list (``pages/pages.jsonl``) comes from the archive's own state
-(crawler/archive/state/sqlite.py), not from the WARCs: py-wacz's ``--detect-pages`` finds
+(crawler/state/sqlite.py), not from the WARCs: py-wacz's ``--detect-pages`` finds
 no pages in warcio-written WARCs. One page per article whose capture is in
 the package: the answering URL, the capture time, the title and the
 article's plain text, which ReplayWeb.page's search reads; then one per
@@ -43,11 +43,11 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive.state.open import open_store
 from crawler.archive.storage import ArchiveStore, current_umask, fsync_dir
 from crawler.archive.versions import article_versions
 from crawler.core import markdown
 from crawler.core.timefmt import iso_label, timestamp14
+from crawler.state.open import open_store
 from crawler.warc.validate import warc_damage
 
 logger = logging.getLogger(__name__)

@@ -1,14 +1,14 @@
 """The crawl's one reader of the archive's own evidence, held by an extension.
 
-crawler.archive.recorded.Evidence reads the WARC text records and the change
+crawler.state.recorded.Evidence reads the WARC text records and the change
 log once, then only as they grow: one instance per crawl, so every
 component asks the same one (:func:`recorded_evidence`).
 """
 
 from __future__ import annotations
 
-from crawler.archive.recorded import Evidence
 from crawler.extensions.lookup import extension
+from crawler.state.recorded import Evidence
 
 
 class RecordedEvidence:

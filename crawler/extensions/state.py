@@ -2,7 +2,7 @@
 
 Listens to the outcomes a crawl or refresh produces (an article archived,
 changed or unchanged; unchanged without extraction; gone; failed) and keeps
-``crawler.archive.state`` and ``archive/changes.jsonl`` true to them. The store
+``crawler.state`` and ``archive/changes.jsonl`` true to them. The store
 names the last full capture of each article (what revisits refer to) and
 its validators; the change log gets one line per archived, changed, gone and
 back event.
@@ -26,13 +26,13 @@ from scrapy import signals
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.changelog import ChangeLog
-from crawler.archive.state.model import FAILING, GONE, OK, ArticleState
 from crawler.archive.storage import ArchiveStore
 from crawler.core.digest import same_digest, text_digest
 from crawler.core.timefmt import utcnow
 from crawler.extensions.archiveio import io_executor, run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
+from crawler.state.model import FAILING, GONE, OK, ArticleState
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class ArchiveStateRecorder:
             state.text_digest = digest
         # the event before the state: a crash between the two leaves the event
         # logged (the next check finds the state behind, not the log), and
-        # crawler.archive.recorded finds it there: an event is never logged twice
+        # crawler.state.recorded finds it there: an event is never logged twice
         late = article.get("late")
         if late and not late["done"]["event"]:  # the replaced copy's own outcome, first
             change = late["change"] or {}

@@ -1,6 +1,6 @@
 """The crawl's one capture state store, held by an extension.
 
-:class:`CaptureState` opens the archive's state (crawler.archive.state.open:
+:class:`CaptureState` opens the archive's state (crawler.state.open:
 rebuilt when missing or damaged) at first use, and closes it when the
 engine stops. Every component reads and writes the same store through
 :func:`state_store`. The shared crawl's add-on puts a subclass in its place
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from scrapy import signals
 
-from crawler.archive.state.open import open_store
 from crawler.extensions.lookup import extension
+from crawler.state.open import open_store
 
 
 class CaptureState:

@@ -1,7 +1,7 @@
 """An outcome written to disk but never recorded is recorded when the article comes again.
 
 The Markdown pipeline writes the article; the WARC text record, the change
-log and the capture state follow (crawler.archive.recorded). A run killed in between
+log and the capture state follow (crawler.state.recorded). A run killed in between
 (``kill -9``, a full disk on the WARC, a dead worker of a shared run), or a
 state deleted and rebuilt since, leaves a file whose outcome the state does
 not know. The next check finds the same text on disk and would call it

@@ -46,7 +46,7 @@ class WarcMetadataPipeline:
         if article.get("outcome") == "unchanged" or recorded.get("text"):
             return item  # (recorded: a killed run wrote it; once is enough)
         # the capture the text came from: this one, or for an outcome recorded
-        # late, the one the file names (crawler.archive.recorded reads it back)
+        # late, the one the file names (crawler.state.recorded reads it back)
         capture_id = recorded["capture"] if "capture" in recorded else (article.get("capture") or {}).get("record_id")
         self._records(url, article.get("rendered") or markdown.render(article), capture_id, article,
                       article.get("path"), article.get("outcome"), article.get("text_digest"))

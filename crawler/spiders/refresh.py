@@ -1,6 +1,6 @@
 """The ``refresh`` spider: re-check archived articles, not the seeds.
 
-The articles come from the capture state (crawler.archive.state), chosen by the
+The articles come from the capture state (crawler.state), chosen by the
 ``scrapy refresh`` options: last checked longer ago than an age, one site,
 named articles, a maximum count. Each request is conditional (the stored
 ``ETag``/``Last-Modified``) and names the article's last full capture, so
@@ -23,12 +23,12 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
-from crawler.archive.state.open import find
 from crawler.extensions.guardports import port_policy
 from crawler.extensions.statestore import state_store
 from crawler.net.validators import conditional_headers, validators
 from crawler.spiders import elsewhere
 from crawler.spiders.qq import QqSpider
+from crawler.state.open import find
 
 #: Failure kinds that mean the article is no longer there.
 GONE_KINDS = elsewhere.ABSENT_KINDS

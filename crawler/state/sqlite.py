@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
-from crawler.archive.state.model import COLUMNS, SCHEMA_VERSION, ArticleState, StoreDamaged
 from crawler.core.timefmt import iso_utc
 from crawler.core.timefmt import now as timefmt_now
+from crawler.state.model import COLUMNS, SCHEMA_VERSION, ArticleState, StoreDamaged
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ import threading
 from pathlib import Path
 
 from crawler import sites
-from crawler.archive.state.model import FILENAME, ArticleState, StoreDamaged
-from crawler.archive.state.rebuild import rebuild_into
-from crawler.archive.state.sqlite import StateStore
 from crawler.archive.storage import fsync_dir
 from crawler.core.timefmt import stamp_name
+from crawler.state.model import FILENAME, ArticleState, StoreDamaged
+from crawler.state.rebuild import rebuild_into
+from crawler.state.sqlite import StateStore
 
 logger = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import sites
-from crawler.archive.recorded import Evidence
-from crawler.archive.state.model import GONE, OK, ArticleState
-from crawler.archive.state.sqlite import StateStore
 from crawler.core import markdown
 from crawler.core.digest import text_digest
 from crawler.core.timefmt import iso_label
+from crawler.state.model import GONE, OK, ArticleState
+from crawler.state.recorded import Evidence
+from crawler.state.sqlite import StateStore
 
 logger = logging.getLogger(__name__)
 
