@@ -115,6 +115,7 @@ NOT_SETTINGS = {
     "RUN_FAILURE_STATS",  # the one list of stats that fail a run, in code
     "MIN_TEXT_CHARS",  # a site adapter's own text floor
     "ZH_DIR", "EN_DIR",  # placeholders in the benchmarks' command lines
+    "RUN_COORDINATOR",  # set by the shared crawl's add-on only: a value in settings.py would override it
 }
 
 

@@ -1,0 +1,1 @@
+"""Scrapy download handlers: browser requests rendered in headless Chromium."""
