@@ -224,8 +224,9 @@ def test_the_make_lines_are_the_two_newcomer_commands():
     recipe = dict(re.findall(r"^(crawl|test): \$\(STAMP\)\n\t(.+)$", makefile, re.M))
     # make crawl cannot run here (it crawls the real seeds on the web): its recipe is a README command that runs
     assert recipe["crawl"].replace("$(VENV)", ".venv") in [c.split("#")[0].strip() for c in COMMANDS]
-    # make test is the suite this test is part of
-    assert recipe["test"] == "$(VENV)/bin/pytest"
+    # make test is the layers' contracts, then the suite this test is part of
+    assert recipe["test"] == "$(VENV)/bin/lint-imports"
+    assert "\t$(VENV)/bin/lint-imports\n\t$(VENV)/bin/pytest\n" in makefile
 
 
 def test_the_cron_line_runs_a_readme_command_from_the_project_folder():
