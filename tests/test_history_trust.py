@@ -453,6 +453,9 @@ def test_a_revert_whose_run_was_killed_is_recorded_by_the_next(site, tmp_path):
     assert again.returncode == 0 and "written but never recorded" in again.log, again.log[-3000:]
     assert [e["event"] for e in events(archive)] == ["archived", "changed", "changed"]
     assert len(metadata_files(archive)) == 3
+    # named as the revert it is, as a change recorded in time would be
+    first, second, late = events(archive)
+    assert late["reverted_to"] == second["previous_version"], late
 
 
 def test_an_og_url_naming_the_front_page_does_not_make_an_edit_gone(site, tmp_path):

@@ -162,7 +162,7 @@ class ArchiveStateRecorder:
                         record_id=late["capture"], text_digest=late["digest"],
                         previous_version=change.get("previous_version"),
                         previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
-                        recorded_late=True)
+                        reverted_to=change.get("reverted_to"), recorded_late=True)
         recorded = article.get("recorded") or {}
         record_id = recorded["capture"] if "capture" in recorded else capture.get("record_id")
         if recorded.get("event"):

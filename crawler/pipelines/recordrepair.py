@@ -33,10 +33,21 @@ from crawler.items import outcome_word
 logger = logging.getLogger(__name__)
 
 
-def _late_change(previous, text: str) -> dict:
-    """The change a version recorded late made to the one before it."""
+def _late_change(previous, text: str, earlier=()) -> dict:
+    """The change a version recorded late made to the one before it; a text
+    that equals an ``earlier`` version's (A, B, A) names it, as a change
+    recorded in time does (``reverted_to``)."""
+    digest = text_digest(text)
+    reverted = next((v.file for v in reversed(earlier) if _digest_of(v.text) == digest), None)
     return {"previous_version": previous.file, "previous_record_id": previous.meta.get("warc_record_id"),
-            "counts": diff_articles(previous.text, text).counts, "recorded_late": True}
+            "counts": diff_articles(previous.text, text).counts, "reverted_to": reverted, "recorded_late": True}
+
+
+def _digest_of(text: str) -> str | None:
+    try:
+        return text_digest(text)
+    except Exception:  # a copy damaged by hand or by disk is no earlier text
+        return None
 
 
 class UnrecordedOutcomes:
@@ -79,7 +90,7 @@ class UnrecordedOutcomes:
             return item
         versions = article_versions(self.archive, path)
         if len(versions) >= 2:
-            article["change"] = _late_change(versions[-2], versions[-1].text)
+            article["change"] = _late_change(versions[-2], versions[-1].text, versions[:-2])
             outcome, what = "updated", "new version"
         else:
             outcome, what = "archived", "first capture"
@@ -124,7 +135,7 @@ class UnrecordedOutcomes:
         article["late"] = {
             "path": path, "text": text, "capture": capture, "digest": digest, "done": done,
             "outcome": "updated" if before else "archived",
-            "change": _late_change(before, text) if before else None,
+            "change": _late_change(before, text, versions[:-2]) if before else None,
         }
         logger.warning("%s: %s of %s (now %s) was written but never recorded (the run that wrote it stopped): "
                        "recorded now, before the new version", article["source_url"],
