@@ -64,6 +64,24 @@ def test_a_crawl_prints_its_summary_last_and_nothing_else_when_all_goes_well(fix
     assert "Dumping Scrapy stats" not in proc.stdout and "Disabled" not in proc.stdout
 
 
+
+def test_hugo_says_where_the_site_is_and_how_to_open_it_and_keeps_hugos_table_for_v(fixture_web, qq_seeds_dir,
+                                                                                    tmp_path):
+    archive = tmp_path / "archive"
+    assert run(["crawl", "qq", "-a", f"seeds={qq_seeds_dir}"], archive, fixture_web.url).returncode == 0
+    proc = run(["hugo"], archive, fixture_web.url)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    public = archive / "site" / "public"
+    # two lines: where it is, and how to open it (from disk: the links are relative)
+    assert proc.stdout.strip().splitlines() == [
+        f"site built in {public}",
+        f"to view it: open {public / 'index.html'} in a browser (search needs `scrapy hugo --serve`, "
+        "http://127.0.0.1:1313/)"], proc.stdout[-3000:]
+    assert not levels(proc.stdout)
+    detail = run(["hugo", "-v"], archive, fixture_web.url)
+    assert detail.returncode == 0 and "Total in" in detail.stdout and "INFO" in levels(detail.stdout), \
+        detail.stdout[-3000:]
+
 def test_a_long_quiet_crawl_still_says_how_far_it_is(fixture_web, qq_seeds_dir, tmp_path):
     proc = run(["crawl", "qq", "-a", f"seeds={qq_seeds_dir}", "-s", "PROGRESS_INTERVAL=0.2", "-s", "DOWNLOAD_DELAY=0.5",
                 "-s", "CONCURRENT_REQUESTS=1"], tmp_path / "archive", fixture_web.url)

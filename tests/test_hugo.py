@@ -292,7 +292,8 @@ def test_command_builds_to_output_with_base_url_and_keeps_hugo_cache_in_the_arch
                        "--base-url", "https://archive.example.org/news/", env_extra={"TMPDIR": str(tmpdir)})
     assert proc.returncode == 0, proc.stderr
     assert f"site built in {output}" in proc.stdout
-    assert "Pages" in proc.stdout  # Hugo's own report is shown
+    # Hugo's own report is kept for -v (issue 25: quiet output); a site served at a base URL says so
+    assert "Pages" not in proc.stdout and "serve that folder at https://archive.example.org/news/" in proc.stdout
     page = page_of(output, paths["history"]).read_text(encoding="utf-8")
     assert 'href="/news/diffs/reuters/' in page
     assert 'href="http://localhost:8080/archive/20251127090000/' + HISTORY_URL in page  # HUGO_REPLAY_URL

@@ -1,8 +1,9 @@
 """``scrapy hugo``: build the archive as a static Hugo site.
 
 Generates what Hugo needs besides the articles under ``<archive>/site/`` and
-runs ``hugo`` (see crawler/exports/hugo.py). Hugo's output, warnings
-included, is shown; a missing or failing ``hugo`` exits 1.
+runs ``hugo`` (see crawler/exports/hugo.py). Hugo's warnings are shown;
+its build table only with ``-v``, as the other commands keep their detail
+for ``-v``. A missing or failing ``hugo`` exits 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from crawler.archive.lock import ArchiveUnusable, check_archive_dir
-from crawler.commands.cli import fail, one_line_errors, reject_unknown_options
+from crawler.commands.cli import add_verbose, fail, one_line_errors, quiet_console, reject_unknown_options
 from crawler.exports.hugo import HugoError, HugoSite
 
 
@@ -37,7 +38,13 @@ class Command(ScrapyCommand):
                             help="root URL the site is served from (default: HUGO_BASE_URL)")
         parser.add_argument("--serve", metavar="PORT", nargs="?", const=1313, type=int,
                             help="then serve the built site on http://127.0.0.1:PORT/ (1313) until Ctrl-C")
+        add_verbose(parser)
         one_line_errors(self, parser)
+
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)
+        quiet_console(self, opts)
+        self.verbose = opts.verbose
 
     def run(self, args, opts) -> None:
         reject_unknown_options(self, args)
@@ -57,14 +64,19 @@ class Command(ScrapyCommand):
             print(f"scrapy hugo: {exc}", file=sys.stderr)
             self.exitcode = 1
             return
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
+        if self.verbose:
+            sys.stdout.write(result.stdout)
+            sys.stderr.write(result.stderr)
         for line in result.warnings:
-            if line not in result.stderr and line not in result.stdout:
-                print(f"WARN {line}", file=sys.stderr)
+            if not self.verbose or (line not in result.stderr and line not in result.stdout):
+                print(line if line.lstrip().startswith(("WARN", "ERROR")) else f"WARN {line}", file=sys.stderr)
         print(f"site built in {result.public}")
         if opts.serve is None:
-            print("to view it: scrapy hugo --serve (http://127.0.0.1:1313/), or any web server on that folder")
+            if site.relative:
+                print(f"to view it: open {result.public / 'index.html'} in a browser (search needs "
+                      "`scrapy hugo --serve`, http://127.0.0.1:1313/)")
+            else:
+                print(f"to view it: serve that folder at {site.base_url} (or `scrapy hugo --serve` to look first)")
             return
         serve(result.public, opts.serve)
 
