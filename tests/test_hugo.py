@@ -463,7 +463,7 @@ def test_the_command_says_how_to_view_the_site_and_serves_it_with_the_ids_case(t
     archive = tmp_path / "archive"
     paths = make_archive(archive)
     built = run_command("--archive", str(archive))
-    assert built.returncode == 0 and "to view it: scrapy hugo --serve" in built.stdout, built.stderr
+    assert built.returncode == 0 and "to view it: open " in built.stdout and "scrapy hugo --serve" in built.stdout, built.stderr
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "scrapy", "hugo", "--archive", str(archive), "--serve", str(port)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
