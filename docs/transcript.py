@@ -30,8 +30,9 @@ STEPS = [
      f".venv/bin/scrapy history {EDITED_ID}"),
     ("What changed", "Changed characters inside a changed paragraph, `[-old-]{+new+}` when piped "
      "(coloured on a terminal).", f".venv/bin/scrapy diff {EDITED_ID}"),
-    ("The site", "A static Hugo site of the archive, its versions and their diffs; "
-     "`scrapy hugo --serve` serves it on 127.0.0.1.", ".venv/bin/scrapy hugo"),
+    ("The site", "A static Hugo site of the archive, its versions and their diffs, with a page of recent "
+     "changes: it opens from disk; `scrapy hugo --serve` serves it on 127.0.0.1 (for the search box too).",
+     ".venv/bin/scrapy hugo"),
     ("The WACZ", "One file of the WARCs and a page list, for ReplayWeb.page.", ".venv/bin/scrapy wacz"),
 ]
 EDIT = (f"Between the two runs the publisher changed the headline ({OLD_TITLE} → {NEW_TITLE}) and two "
