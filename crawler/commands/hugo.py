@@ -13,14 +13,13 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from crawler.archive.lock import ArchiveUnusable, check_archive_dir
-from crawler.commands.cli import fail, one_line_errors, reject_unknown_options
+from crawler.commands.cli import ProjectCommand
 from crawler.exports.hugo import HugoError, HugoSite
 
 
-class Command(ScrapyCommand):
-    requires_project = True
+class Command(ProjectCommand, ScrapyCommand):
     requires_crawler_process = False
+    archive_option = True
 
     def syntax(self) -> str:
         return "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
@@ -28,25 +27,20 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Build the archive as a static Hugo site, with each article's versions and diffs"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--output", metavar="DIR",
                             help="where the site is written (default: HUGO_OUTPUT_DIR, else <archive>/site/public)")
         parser.add_argument("--base-url", metavar="URL", dest="base_url",
                             help="root URL the site is served from (default: HUGO_BASE_URL)")
         parser.add_argument("--serve", metavar="PORT", nargs="?", const=1313, type=int,
                             help="then serve the built site on http://127.0.0.1:PORT/ (1313) until Ctrl-C")
-        one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
+    def check_arguments(self, args, opts) -> None:
         if args:
             raise UsageError("`scrapy hugo` takes options only", print_help=False)
-        try:
-            check_archive_dir(opts.archive or self.settings.get("ARCHIVE_DIR"))
-        except ArchiveUnusable as exc:
-            self.exitcode = fail(self, exc)
+
+    def run(self, args, opts) -> None:
+        if self.usable_archive(opts) is None:
             return
         configure_logging(self.settings)
         site = HugoSite.from_settings(self.settings, archive=opts.archive, output=opts.output,
