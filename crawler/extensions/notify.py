@@ -48,7 +48,7 @@ from crawler.archive.storage import ArchiveStore
 from crawler.exports.alerts import atom_feed, message
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.lookup import extension
-from crawler.featureoff import feature_off
+from crawler.featureoff import feature_off, needs_number
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +99,7 @@ class ChangeFeed:
 
     @classmethod
     def from_crawler(cls, crawler):
-        entries = crawler.settings.getint("CHANGES_FEED_ENTRIES")
-        if entries <= 0:
-            raise feature_off(__name__, "CHANGES_FEED_ENTRIES is 0")
-        ext = cls(crawler, entries)
+        ext = cls(crawler, needs_number(crawler.settings, "CHANGES_FEED_ENTRIES", __name__))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
