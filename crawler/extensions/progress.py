@@ -14,7 +14,6 @@ import sys
 import time
 
 from itemadapter import ItemAdapter
-from scrapy import signals
 
 from crawler import signals as crawler_signals
 from crawler.featureoff import needs_number
@@ -40,10 +39,7 @@ class Progress:
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler, needs_number(crawler.settings, "PROGRESS_INTERVAL", __name__, float))
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler_signals.connect_handlers(crawler, ext, "spider_opened", "spider_closed", "item_scraped", "item_dropped")
         for signal in (crawler_signals.url_failed, crawler_signals.article_gone,
                        crawler_signals.article_unchanged):
             crawler.signals.connect(ext.url_done, signal=signal)
