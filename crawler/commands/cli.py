@@ -1,5 +1,5 @@
-"""What the project's commands share: :class:`ProjectCommand`, their one base, and what they
-say when a person gets something wrong.
+"""What the project's commands share: their one base (``ProjectCommand``), and what they say
+when a person gets something wrong.
 
 An error about the command line is one line on stderr, ``scrapy NAME: error: …``, and exit
 status 2: never Scrapy's Usage block (``-h`` shows the options). An option the command does not
