@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.log import configure_logging
 
 from crawler.archive.lock import ArchiveUnusable, check_archive_dir
 
@@ -175,3 +176,30 @@ class ProjectCommand:
             self.exitcode = fail(self, exc)
             return None
         return archive
+
+
+class ArchiveCommand(ProjectCommand):
+    """A command on the archive folder (``--archive DIR``, else ARCHIVE_DIR) that runs no crawl
+    (``hugo``, ``wacz``): the folder is checked, then logging started, then :meth:`run_on` does
+    the work."""
+
+    requires_crawler_process = False
+    archive_option = True
+
+    def run(self, args, opts) -> None:
+        archive = self.usable_archive(opts)
+        if archive is None:
+            return
+        configure_logging(self.settings)
+        self.run_on(archive, args, opts)
+
+    def run_on(self, archive: str, args, opts) -> None:
+        raise NotImplementedError
+
+
+class SpiderCommand(ProjectCommand):
+    """A command that runs a spider through the commands' one runner (``crawl``, ``refresh``):
+    ``-v``, and the console quiet but for warnings, errors and the summary."""
+
+    verbose_option = True
+    quiet = True

@@ -22,13 +22,10 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
 from crawler.commands import runner
-from crawler.commands.cli import ProjectCommand, check_spider_arguments
+from crawler.commands.cli import SpiderCommand, check_spider_arguments
 
 
-class Command(ProjectCommand, ScrapyCrawlCommand):
-    verbose_option = True
-    quiet = True
-
+class Command(SpiderCommand, ScrapyCrawlCommand):
     def short_desc(self) -> str:
         return ("Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use, "
                 "130 if interrupted")

@@ -11,16 +11,12 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.log import configure_logging
 
-from crawler.commands.cli import ProjectCommand
+from crawler.commands.cli import ArchiveCommand
 from crawler.exports.hugo import HugoError, HugoSite
 
 
-class Command(ProjectCommand, ScrapyCommand):
-    requires_crawler_process = False
-    archive_option = True
-
+class Command(ArchiveCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
 
@@ -39,10 +35,7 @@ class Command(ProjectCommand, ScrapyCommand):
         if args:
             raise UsageError("`scrapy hugo` takes options only", print_help=False)
 
-    def run(self, args, opts) -> None:
-        if self.usable_archive(opts) is None:
-            return
-        configure_logging(self.settings)
+    def run_on(self, archive, args, opts) -> None:
         site = HugoSite.from_settings(self.settings, archive=opts.archive, output=opts.output,
                                       base_url=opts.base_url)
         try:

@@ -17,7 +17,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands import runner
-from crawler.commands.cli import ProjectCommand, archive_relative
+from crawler.commands.cli import SpiderCommand, archive_relative
 from crawler.spiders.refresh import parse_age
 from crawler.state.open import open_readonly
 
@@ -37,10 +37,7 @@ def holds_articles(root: Path) -> bool:
     return any((root / "articles").rglob("*.md"))
 
 
-class Command(ProjectCommand, ScrapyCommand):
-    verbose_option = True
-    quiet = True
-
+class Command(SpiderCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[options]"
 

@@ -14,17 +14,13 @@ from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.log import configure_logging
 
 from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, archive_lock
-from crawler.commands.cli import ProjectCommand
+from crawler.commands.cli import ArchiveCommand
 from crawler.exports.wacz import WaczError, pack_from_settings
 
 
-class Command(ProjectCommand, ScrapyCommand):
-    requires_crawler_process = False
-    archive_option = True
-
+class Command(ArchiveCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[WARC ...] [--archive DIR] [--output FILE]"
 
@@ -42,11 +38,7 @@ class Command(ProjectCommand, ScrapyCommand):
         parser.add_argument("--output", metavar="FILE",
                             help="the WACZ to write (default: WACZ_PATH, else <archive>/wacz/archive.wacz)")
 
-    def run(self, args, opts) -> None:
-        archive = self.usable_archive(opts)
-        if archive is None:
-            return
-        configure_logging(self.settings)
+    def run_on(self, archive, args, opts) -> None:
         if not Path(archive).is_dir():
             raise UsageError(f"no archive at {archive}", print_help=False)
         try:
