@@ -7,7 +7,7 @@ INFO under the component's logger (a log file and ``-v`` keep it) and raises
 a bare ``NotConfigured``, which Scrapy leaves out without a word. A setting
 that is wrong, not off, still raises ``NotConfigured`` with its message.
 
-Two settings say "off" the same way everywhere: a flag that is false
+Two kinds of setting say "off" the same way everywhere: a flag that is false
 (:func:`needs_flag`) and a number that is 0 (:func:`needs_number`).
 """
 
