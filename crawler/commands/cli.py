@@ -1,4 +1,5 @@
-"""What the project's commands share when a person gets something wrong.
+"""What the project's commands share: their one base (``ProjectCommand``), and what they say
+when a person gets something wrong.
 
 An error about the command line is one line on stderr, ``scrapy NAME: error: …``, and exit
 status 2: never Scrapy's Usage block (``-h`` shows the options). An option the command does not
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.log import configure_logging
+
+from crawler.archive.lock import ArchiveUnusable, check_archive_dir
 
 #: A negative number is a value, not an option.
 NUMBER = re.compile(r"^-\d+(\.\d+)?$")
@@ -119,3 +123,83 @@ def print_summary(crawler) -> None:
     if text:
         sys.stderr.flush()
         print(text, flush=True)
+
+
+class ProjectCommand:
+    """What every project command is: run in the project; its command-line mistakes said in one
+    line (exit 2), an unknown option named before anything starts; optionally an ``--archive DIR``
+    option, ``-v`` and a quiet console. A command adds its own options in :meth:`add_own_options`
+    and checks its arguments in :meth:`check_arguments`; it works in ``run``.
+
+    A mixin, listed before the Scrapy command class: ``class Command(ProjectCommand,
+    ScrapyCommand)`` (or Scrapy's crawl command). Scrapy takes every ``ScrapyCommand`` subclass
+    in COMMANDS_MODULE for a command of its module's name, so no base of the commands is one."""
+
+    requires_project = True
+    #: ``--archive DIR``, read with :meth:`usable_archive`
+    archive_option = False
+    #: ``-v``/``--verbose``: the run's detail on the terminal
+    verbose_option = False
+    #: the console says warnings, errors and the summary only (:func:`quiet_console`)
+    quiet = False
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        if self.archive_option:
+            parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
+        self.add_own_options(parser)
+        if self.verbose_option:
+            add_verbose(parser)
+        one_line_errors(self, parser)
+
+    def add_own_options(self, parser) -> None:
+        """The command's own options (none)."""
+
+    def process_options(self, args, opts) -> None:
+        # checked here, before Scrapy starts its logging: a mistake is the one line said
+        super().process_options(args, opts)
+        if self.quiet:
+            quiet_console(self, opts)
+        reject_unknown_options(self, args)
+        self.check_arguments(args, opts)
+
+    def check_arguments(self, args, opts) -> None:
+        """Raise ``UsageError`` for arguments the command does not take (any, here)."""
+
+    def usable_archive(self, opts=None) -> str | None:
+        """The archive folder (``--archive``, else ARCHIVE_DIR); None, with the reason said and
+        the exit status set, when it cannot be an archive."""
+        archive = getattr(opts, "archive", None) or self.settings.get("ARCHIVE_DIR")
+        try:
+            check_archive_dir(archive)
+        except ArchiveUnusable as exc:
+            self.exitcode = fail(self, exc)
+            return None
+        return archive
+
+
+class ArchiveCommand(ProjectCommand):
+    """A command on the archive folder (``--archive DIR``, else ARCHIVE_DIR) that runs no crawl
+    (``hugo``, ``wacz``): the folder is checked, then logging started, then :meth:`run_on` does
+    the work."""
+
+    requires_crawler_process = False
+    archive_option = True
+
+    def run(self, args, opts) -> None:
+        archive = self.usable_archive(opts)
+        if archive is None:
+            return
+        configure_logging(self.settings)
+        self.run_on(archive, args, opts)
+
+    def run_on(self, archive: str, args, opts) -> None:
+        raise NotImplementedError
+
+
+class SpiderCommand(ProjectCommand):
+    """A command that runs a spider through the commands' one runner (``crawl``, ``refresh``):
+    ``-v``, and the console quiet but for warnings, errors and the summary."""
+
+    verbose_option = True
+    quiet = True

@@ -22,25 +22,15 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
 from crawler.commands import runner
-from crawler.commands.cli import (add_verbose, check_spider_arguments, one_line_errors, quiet_console,
-                                  reject_unknown_options)
+from crawler.commands.cli import SpiderCommand, check_spider_arguments
 
 
-class Command(ScrapyCrawlCommand):
+class Command(SpiderCommand, ScrapyCrawlCommand):
     def short_desc(self) -> str:
         return ("Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use, "
                 "130 if interrupted")
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        add_verbose(parser)
-        one_line_errors(self, parser)
-
-    def process_options(self, args, opts) -> None:
-        # checked here, before Scrapy starts its logging: a mistake is the one line said
-        super().process_options(args, opts)
-        quiet_console(self, opts)
-        reject_unknown_options(self, args)
+    def check_arguments(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl qq`", print_help=False)
         check_spider(self, args[0], opts.spargs)

@@ -22,9 +22,9 @@ from scrapy.exceptions import UsageError
 from scrapy.http import TextResponse
 
 from crawler import sites
-from crawler.archive.versions import article_versions, pick
-from crawler.commands.cli import fail, one_line_errors, quiet_console
-from crawler.commands.history import named_article
+from crawler.archive.versions import pick
+from crawler.commands.cli import fail
+from crawler.commands.history import ArticleCommand
 from crawler.core import markdown
 from crawler.core.failures import binary_content
 from crawler.core.textclean import printable
@@ -80,9 +80,10 @@ class LiveSpider(scrapy.Spider):
         self.errors.append(failure.getErrorMessage() or failure.type.__name__)
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
+class Command(ArticleCommand, ScrapyCommand):
+    # --live fetches with a crawler: its log (Scrapy's banner, settings and stats) on
+    # the console only when asked for (-L INFO, --logfile)
+    quiet = True
 
     def syntax(self) -> str:
         return "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
@@ -90,8 +91,7 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Show what changed between two versions of an archived article (or the live page)"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--from", dest="old", default=None, metavar="V",
                             help="older version, as `scrapy history` labels them: 1 = the one before "
                                  "current (default), 2, ...; or a capture date or a file")
@@ -102,20 +102,12 @@ class Command(ScrapyCommand):
         parser.add_argument("--html", metavar="FILE", help="also write a side-by-side HTML page")
         parser.add_argument("--context", type=int, default=1, help="unchanged paragraphs around a change")
         parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-        one_line_errors(self, parser)
-
-    def process_options(self, args, opts) -> None:
-        super().process_options(args, opts)
-        # --live fetches with a crawler: its log (Scrapy's banner, settings and stats) on
-        # the console only when asked for (-L INFO, --logfile)
-        quiet_console(self, opts)
 
     def run(self, args, opts) -> None:
-        found = named_article(self, args)
+        found = self.named_article(args)
         if found is None:
             return
-        archive, state, path = found
-        versions = article_versions(archive, path)
+        _, state, path, versions = found
         if not versions:
             self.exitcode = fail(self, f"{path}: no stored copy")
             return

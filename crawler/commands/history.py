@@ -15,35 +15,18 @@ import glob
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.archive.lock import ArchiveUnusable, check_archive_dir
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, labels
-from crawler.commands.cli import archive_relative, fail, one_line_errors, reject_unknown_options
+from crawler.commands.cli import ProjectCommand, archive_relative
 from crawler.core.textclean import printable
 from crawler.diff.compare import diff_articles
 from crawler.diff.describe import describe_diff
 from crawler.state.open import find, open_readonly
 
 
-def named_article(command, args):
-    """What ``history`` and ``diff`` take: the one article named on the command
-    line, as ``resolve`` gives it; None (the command's exit status set, the
-    reason said) when ARCHIVE_DIR cannot be an archive."""
-    reject_unknown_options(command, args)
-    if len(args) != 1:
-        raise UsageError("give one article: its URL, id or file", print_help=False)
-    try:
-        return resolve(command.settings, args[0])
-    except ArchiveUnusable as exc:
-        command.exitcode = fail(command, exc)
-        return None
-
-
-def resolve(settings, ref: str):
-    """(archive store, state or None, article file) for what a person names;
-    ArchiveUnusable when ARCHIVE_DIR cannot be an archive."""
-    check_archive_dir(settings.get("ARCHIVE_DIR"))
-    archive = ArchiveStore(settings.get("ARCHIVE_DIR"))
+def resolve(archive_dir, ref: str):
+    """(archive store, state or None, article file) for what a person names."""
+    archive = ArchiveStore(archive_dir)
     ref = archive_relative(archive.root, ref)
     store = open_readonly(archive.root)  # a crawl may be running: read, never rebuild
     state = None
@@ -68,26 +51,39 @@ def resolve(settings, ref: str):
     raise UsageError(f"no archived article matches {ref!r} (give its URL, id or file)", print_help=False)
 
 
-class Command(ScrapyCommand):
-    requires_project = True
+class ArticleCommand(ProjectCommand):
+    """A command on the one article named on its command line (``history``, ``diff``); a
+    mixin, as ProjectCommand is."""
+
     requires_crawler_process = False
 
+    def check_arguments(self, args, opts) -> None:
+        if len(args) != 1:
+            raise UsageError("give one article: its URL, id or file", print_help=False)
+
+    def named_article(self, args):
+        """The article named, as :func:`resolve` gives it, and its versions (oldest first):
+        (archive store, state or None, article file, versions); None (the exit status set,
+        the reason said) when ARCHIVE_DIR cannot be an archive."""
+        archive_dir = self.usable_archive()
+        if archive_dir is None:
+            return None
+        archive, state, path = resolve(archive_dir, args[0])
+        return archive, state, path, article_versions(archive, path)
+
+
+class Command(ArticleCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "ARTICLE"
 
     def short_desc(self) -> str:
         return "List every version of an archived article, newest first"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        one_line_errors(self, parser)
-
     def run(self, args, opts) -> None:
-        found = named_article(self, args)
+        found = self.named_article(args)
         if found is None:
             return
-        archive, state, path = found
-        versions = article_versions(archive, path)
+        _, state, path, versions = found
         named = labels(versions)
         title = versions[-1].meta.get("title") if versions else ""
         # titles, URLs and errors come from pages: escaped, never sent to the terminal raw

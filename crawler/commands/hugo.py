@@ -12,16 +12,14 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.log import configure_logging
 
-from crawler.archive.lock import ArchiveUnusable, check_archive_dir
-from crawler.commands.cli import add_verbose, fail, one_line_errors, quiet_console, reject_unknown_options
+from crawler.commands.cli import ArchiveCommand
 from crawler.exports.hugo import HugoError, HugoSite
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
+class Command(ArchiveCommand, ScrapyCommand):
+    verbose_option = True  # -v: Hugo's build table and the INFO lines
+    quiet = True
 
     def syntax(self) -> str:
         return "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
@@ -29,33 +27,19 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Build the archive as a static Hugo site, with each article's versions and diffs"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--output", metavar="DIR",
                             help="where the site is written (default: HUGO_OUTPUT_DIR, else <archive>/site/public)")
         parser.add_argument("--base-url", metavar="URL", dest="base_url",
                             help="root URL the site is served from (default: HUGO_BASE_URL)")
         parser.add_argument("--serve", metavar="PORT", nargs="?", const=1313, type=int,
                             help="then serve the built site on http://127.0.0.1:PORT/ (1313) until Ctrl-C")
-        add_verbose(parser)
-        one_line_errors(self, parser)
 
-    def process_options(self, args, opts) -> None:
-        super().process_options(args, opts)
-        quiet_console(self, opts)
-        self.verbose = opts.verbose
-
-    def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
+    def check_arguments(self, args, opts) -> None:
         if args:
             raise UsageError("`scrapy hugo` takes options only", print_help=False)
-        try:
-            check_archive_dir(opts.archive or self.settings.get("ARCHIVE_DIR"))
-        except ArchiveUnusable as exc:
-            self.exitcode = fail(self, exc)
-            return
-        configure_logging(self.settings)
+
+    def run_on(self, archive, args, opts) -> None:
         site = HugoSite.from_settings(self.settings, archive=opts.archive, output=opts.output,
                                       base_url=opts.base_url)
         try:
@@ -64,11 +48,11 @@ class Command(ScrapyCommand):
             print(f"scrapy hugo: {exc}", file=sys.stderr)
             self.exitcode = 1
             return
-        if self.verbose:
+        if opts.verbose:
             sys.stdout.write(result.stdout)
             sys.stderr.write(result.stderr)
         for line in result.warnings:
-            if not self.verbose or (line not in result.stderr and line not in result.stdout):
+            if not opts.verbose or (line not in result.stderr and line not in result.stdout):
                 print(line if line.lstrip().startswith(("WARN", "ERROR")) else f"WARN {line}", file=sys.stderr)
         print(f"site built in {result.public}")
         if opts.serve is None:

@@ -17,7 +17,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands import runner
-from crawler.commands.cli import add_verbose, archive_relative, one_line_errors, quiet_console, reject_unknown_options
+from crawler.commands.cli import SpiderCommand, archive_relative
 from crawler.spiders.refresh import parse_age
 from crawler.state.open import open_readonly
 
@@ -37,17 +37,14 @@ def holds_articles(root: Path) -> bool:
     return any((root / "articles").rglob("*.md"))
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-
+class Command(SpiderCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[options]"
 
     def short_desc(self) -> str:
         return "Re-check archived articles; keep versions of those that changed"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--older-than", metavar="AGE",
                             help="only articles last checked longer ago than AGE: 30m, 6h, 1d, 2w "
                                  "(s, m, h, d, w; a bare number is days)")
@@ -55,14 +52,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--article", action="append", default=[], metavar="REF",
                             help="only this article: URL, id or file (repeatable)")
         parser.add_argument("--limit", type=int, help="at most this many articles this run")
-        add_verbose(parser)
-        one_line_errors(self, parser)
 
-    def process_options(self, args, opts) -> None:
-        # checked here, before Scrapy starts its logging: a mistake is the one line said
-        super().process_options(args, opts)
-        quiet_console(self, opts)
-        reject_unknown_options(self, args)
+    def check_arguments(self, args, opts) -> None:
         if args:
             raise UsageError(f"scrapy refresh takes options only, not {args[0]!r}", print_help=False)
         try:

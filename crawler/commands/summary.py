@@ -13,12 +13,11 @@ from __future__ import annotations
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.commands.cli import one_line_errors, reject_unknown_options
+from crawler.commands.cli import ProjectCommand
 from crawler.commands.runner import coordinator
 
 
-class Command(ScrapyCommand):
-    requires_project = True
+class Command(ProjectCommand, ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
@@ -27,15 +26,14 @@ class Command(ScrapyCommand):
     def short_desc(self) -> str:
         return "Print a shared run's summary (REDIS_URL); exit 1 if any seed URL failed, 75 while it runs"
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--run", metavar="ID", help="this run (REDIS_RUN_ID) rather than the latest")
-        one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
+    def check_arguments(self, args, opts) -> None:
         if len(args) > 1:
             raise UsageError("name at most one spider", print_help=False)
+
+    def run(self, args, opts) -> None:
         runs = coordinator(self.settings)
         if not self.settings.get("REDIS_URL") or not hasattr(runs, "summary"):
             raise UsageError("a shared run's summary needs -s REDIS_URL=redis://host:port/db", print_help=False)

@@ -14,17 +14,13 @@ from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
-from scrapy.utils.log import configure_logging
 
-from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, ArchiveUnusable, archive_lock, check_archive_dir
-from crawler.commands.cli import fail, one_line_errors, reject_unknown_options
+from crawler.archive.lock import EXIT_LOCKED, ArchiveLocked, archive_lock
+from crawler.commands.cli import ArchiveCommand
 from crawler.exports.wacz import WaczError, pack_from_settings
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-
+class Command(ArchiveCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "[WARC ...] [--archive DIR] [--output FILE]"
 
@@ -38,22 +34,11 @@ class Command(ScrapyCommand):
                 "revisit records are added. The default output is <archive>/wacz/archive.wacz "
                 "(WACZ_PATH), replaced atomically.")
 
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        parser.add_argument("--archive", metavar="DIR", help="archive folder (default: ARCHIVE_DIR)")
+    def add_own_options(self, parser) -> None:
         parser.add_argument("--output", metavar="FILE",
                             help="the WACZ to write (default: WACZ_PATH, else <archive>/wacz/archive.wacz)")
-        one_line_errors(self, parser)
 
-    def run(self, args, opts) -> None:
-        reject_unknown_options(self, args)
-        archive = opts.archive or self.settings.get("ARCHIVE_DIR")
-        try:
-            check_archive_dir(archive)
-        except ArchiveUnusable as exc:
-            self.exitcode = fail(self, exc)
-            return
-        configure_logging(self.settings)
+    def run_on(self, archive, args, opts) -> None:
         if not Path(archive).is_dir():
             raise UsageError(f"no archive at {archive}", print_help=False)
         try:

@@ -30,7 +30,6 @@ import threading
 import time
 
 from redis.exceptions import RedisError
-from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.core.failures import RUN_FAILURE_STATS
@@ -39,6 +38,7 @@ from crawler.distributed.run import SharedRun
 from crawler.distributed.summary import FINAL_STATS, SUCCESS, SUMMED_STATS, run_record
 from crawler.extensions.warcwriter import WarcWriterExtension
 from crawler.featureoff import feature_off
+from crawler.signals import connect_handlers, shared_run_closing
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,7 @@ class SharedCrawl:
         if not enabled(crawler.settings):
             raise feature_off(__name__, "not a shared crawl")
         ext = cls(crawler)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        connect_handlers(crawler, ext, "spider_opened", "spider_idle", "spider_closed", "engine_stopped")
         return ext
 
     # --- heartbeat ------------------------------------------------------------
@@ -283,8 +280,7 @@ class SharedCrawl:
             stats.set_value("archive/state_save_failed", 1)
         self._pack_wacz()
         # the run's own last words (change notifications), while its keys are there
-        from crawler import signals as crawler_signals
-        self.crawler.signals.send_catch_log(crawler_signals.shared_run_closing)
+        self.crawler.signals.send_catch_log(shared_run_closing)
         pipe = client.pipeline()
         for key in FINAL_STATS:
             if stats.get_value(key) is not None:

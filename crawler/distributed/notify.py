@@ -21,7 +21,6 @@ from scrapy import signals
 from crawler import signals as crawler_signals
 from crawler.distributed.locks import named_lock
 from crawler.distributed.run import SharedRun
-from crawler.exports.alerts import message
 from crawler.extensions.notify import ChangeFeed, ChangeNotify
 
 logger = logging.getLogger(__name__)
@@ -61,15 +60,12 @@ class SharedChangeNotify(ChangeNotify):
             offset = client.get(key)
             if offset is None:
                 raise LookupError("the run's start in the change log is not in Redis")
-            events = self.events.log.events_since(int(offset))
-            note = message(events, self.site_url, run=f"shared {self._run_name()}", limit=self.limit)
+            note = self._note(self.events.log.events_since(int(offset)), f"shared {self._run_name()}",
+                              "in shared run", logger)
         except Exception as exc:  # noqa: BLE001 - never fails the run
             self._not_made(exc)
             return
-        if note is None:
-            logger.info("no change recorded in shared run: no notification sent")
-            return
-        self.crawler.stats.set_value("notify/events", len(events))
-        # in a thread of its own: Apprise may run an event loop, and this is the reactor's thread
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify") as pool:
-            self._report(pool.submit(self.send, *note).result())
+        if note is not None:
+            # in a thread of its own: Apprise may run an event loop, and this is the reactor's thread
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify") as pool:
+                self._report(pool.submit(self.send, *note).result())

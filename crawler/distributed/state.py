@@ -22,7 +22,7 @@ from crawler.extensions.statestore import CaptureState
 
 
 class SharedCaptureState(CaptureState):
-    def open(self) -> RedisStore:
+    def build(self) -> RedisStore:
         run = SharedRun.of(self.crawler)
         return RedisStore(run.client, run.keys.prefix)
 

@@ -22,7 +22,7 @@ import logging
 from crawler import sites
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.warcwriter import shared_writer
-from crawler.featureoff import feature_off
+from crawler.featureoff import needs_flag
 from crawler.warc.records import request_record, response_record
 from crawler.warc.revisit import identical_revisit_record, not_modified_records, payload_digest
 
@@ -37,8 +37,7 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("WARC_ENABLED"):
-            raise feature_off(__name__, "WARC_ENABLED is off")
+        needs_flag(crawler.settings, "WARC_ENABLED", __name__)
         return cls(shared_writer(crawler), crawler.stats, crawler)
 
     def _records(self, request, response):

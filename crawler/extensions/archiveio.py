@@ -18,31 +18,23 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from scrapy import signals
-
-from crawler.extensions.lookup import extension
+from crawler.extensions.lookup import SharedObject, extension
 
 
-class ArchiveIO:
+class ArchiveIO(SharedObject[ThreadPoolExecutor]):
     """Holds the crawl's one archive I/O thread, started at first use and
     shut down when the engine stops (after the handlers connected before
     that first use: what they write is done first)."""
 
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self._executor: ThreadPoolExecutor | None = None
+    def build(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+    def release(self, executor: ThreadPoolExecutor) -> None:
+        executor.shutdown(wait=True)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            executor = self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
-            self.crawler.signals.connect(lambda: executor.shutdown(wait=True), signal=signals.engine_stopped,
-                                         weak=False)
-        return self._executor
+        return self.held()
 
 
 def io_executor(crawler) -> ThreadPoolExecutor:

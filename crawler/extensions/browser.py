@@ -8,26 +8,17 @@ no browser starts none), and closed when the engine stops.
 
 from __future__ import annotations
 
-from scrapy import signals
-
 from crawler.extensions.guardports import port_policy
+from crawler.extensions.lookup import SharedObject
 
 
-class SharedBrowser:
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self._renderer = None
+class SharedBrowser(SharedObject):
+    def build(self):
+        # imported here: a crawl that needs no browser does not even load Playwright
+        from crawler.browser.renderer import Renderer
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+        return Renderer(self.crawler, port_policy(self.crawler))
 
     def renderer(self):
         """The crawl's renderer (crawler/browser/renderer.py), built on first use."""
-        if self._renderer is None:
-            # imported here: a crawl that needs no browser does not even load Playwright
-            from crawler.browser.renderer import Renderer
-
-            self._renderer = Renderer(self.crawler, port_policy(self.crawler))
-            self.crawler.signals.connect(self._renderer.close, signal=signals.engine_stopped, weak=False)
-        return self._renderer
+        return self.held()

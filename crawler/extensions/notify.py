@@ -48,7 +48,7 @@ from crawler.archive.storage import ArchiveStore
 from crawler.exports.alerts import atom_feed, message
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.lookup import extension
-from crawler.featureoff import feature_off
+from crawler.featureoff import feature_off, needs_number
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +99,7 @@ class ChangeFeed:
 
     @classmethod
     def from_crawler(cls, crawler):
-        entries = crawler.settings.getint("CHANGES_FEED_ENTRIES")
-        if entries <= 0:
-            raise feature_off(__name__, "CHANGES_FEED_ENTRIES is 0")
-        ext = cls(crawler, entries)
+        ext = cls(crawler, needs_number(crawler.settings, "CHANGES_FEED_ENTRIES", __name__))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -188,19 +185,25 @@ class ChangeNotify:
 
     async def spider_closed(self, spider, reason=None):
         try:
-            events = await self.events.read()
-            note = message(events, self.site_url, run=self._run_name(spider), limit=self.limit)
+            note = self._note(await self.events.read(), self._run_name(spider), "this run")
         except Exception as exc:  # noqa: BLE001 - never fails the run
             self._not_made(exc)
             return
-        if note is None:
-            logger.info("no change recorded this run: no notification sent")
-            return
-        self.crawler.stats.set_value("notify/events", len(events))
-        # Apprise's senders block (HTTP, SMTP): in a thread, off the reactor
-        self._report(await asyncio.to_thread(self.send, *note))
+        if note is not None:
+            # Apprise's senders block (HTTP, SMTP): in a thread, off the reactor
+            self._report(await asyncio.to_thread(self.send, *note))
 
     # --- sending ----------------------------------------------------------------
+
+    def _note(self, events: list[dict], run: str, where: str, log: logging.Logger = logger):
+        """The notification of these events (Apprise's title and body), their count in the
+        stats; None, said in ``log``, when they hold no change to announce."""
+        note = message(events, self.site_url, run=run, limit=self.limit)
+        if note is None:
+            log.info("no change recorded %s: no notification sent", where)
+            return None
+        self.crawler.stats.set_value("notify/events", len(events))
+        return note
 
     def _not_made(self, exc: Exception) -> None:
         logger.error("change notification not made: %s: %s", type(exc).__name__, exc)

@@ -14,10 +14,9 @@ import sys
 import time
 
 from itemadapter import ItemAdapter
-from scrapy import signals
 
 from crawler import signals as crawler_signals
-from crawler.featureoff import feature_off
+from crawler.featureoff import needs_number
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +38,8 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler):
-        interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
-        if interval <= 0:
-            raise feature_off(__name__, "PROGRESS_INTERVAL is 0")
-        ext = cls(crawler, interval)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        ext = cls(crawler, needs_number(crawler.settings, "PROGRESS_INTERVAL", __name__, float))
+        crawler_signals.connect_handlers(crawler, ext, "spider_opened", "spider_closed", "item_scraped", "item_dropped")
         for signal in (crawler_signals.url_failed, crawler_signals.article_gone,
                        crawler_signals.article_unchanged):
             crawler.signals.connect(ext.url_done, signal=signal)

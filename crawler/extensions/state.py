@@ -21,7 +21,6 @@ import logging
 from contextlib import nullcontext
 
 from itemadapter import ItemAdapter
-from scrapy import signals
 
 from crawler import signals as crawler_signals
 from crawler import sites
@@ -48,13 +47,8 @@ class ArchiveStateRecorder:
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
-        crawler.signals.connect(ext.article_unchanged, signal=crawler_signals.article_unchanged)
-        crawler.signals.connect(ext.article_gone, signal=crawler_signals.article_gone)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler_signals.connect_handlers(crawler, ext, "spider_opened", "item_scraped", "item_dropped", "url_failed",
+                                         "article_unchanged", "article_gone", "spider_closed")
         return ext
 
     def _off_reactor(self, function, *args, **kwargs) -> None:

@@ -9,32 +9,19 @@ whose store lives in Redis (same interface); this module knows nothing of it.
 
 from __future__ import annotations
 
-from scrapy import signals
-
-from crawler.extensions.lookup import extension
+from crawler.extensions.lookup import SharedObject, extension
 from crawler.state.open import open_store
 
 
-class CaptureState:
-    def __init__(self, crawler):
-        self.crawler = crawler
-        self._store = None
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
-    def open(self):
+class CaptureState(SharedObject):
+    def build(self):
         """A new store for this crawl (a subclass's may be another kind)."""
         return open_store(self.crawler.settings.get("ARCHIVE_DIR"))
 
     @property
     def store(self):
         """The crawl's store, opened on first use and closed when the engine stops."""
-        if self._store is None:
-            store = self._store = self.open()
-            self.crawler.signals.connect(lambda: store.close(), signal=signals.engine_stopped, weak=False)
-        return self._store
+        return self.held()
 
 
 def state_store(crawler):

@@ -17,7 +17,6 @@ import logging
 from collections import Counter
 
 from itemadapter import ItemAdapter
-from scrapy import signals
 
 from crawler import signals as crawler_signals
 
@@ -38,14 +37,8 @@ class CrawlSummary:
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(ext.item_error, signal=signals.item_error)
-        crawler.signals.connect(ext.url_failed, signal=crawler_signals.url_failed)
-        crawler.signals.connect(ext.article_unchanged, signal=crawler_signals.article_unchanged)
-        crawler.signals.connect(ext.article_gone, signal=crawler_signals.article_gone)
-        crawler.signals.connect(ext.article_back, signal=crawler_signals.article_back)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler_signals.connect_handlers(crawler, ext, "item_scraped", "item_dropped", "item_error", "url_failed",
+                                         "article_unchanged", "article_gone", "article_back", "spider_closed")
         return ext
 
     def item_scraped(self, item, response, spider):

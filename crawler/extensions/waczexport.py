@@ -17,7 +17,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.exports.wacz import WaczError, pack_from_settings
-from crawler.featureoff import feature_off
+from crawler.featureoff import needs_flag
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ class WaczExport:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
-        if not s.getbool("WACZ_ON_CLOSE"):
-            raise feature_off(__name__, "WACZ_ON_CLOSE is off")
+        needs_flag(s, "WACZ_ON_CLOSE", __name__)
         if not s.getbool("WARC_ENABLED"):
             raise NotConfigured("WACZ_ON_CLOSE needs WARC_ENABLED")
         ext = cls(s, crawler.stats)

@@ -23,7 +23,7 @@ from scrapy import signals
 
 from crawler.archive.storage import ArchiveStore
 from crawler.extensions.archiveio import io_executor
-from crawler.featureoff import feature_off
+from crawler.featureoff import needs_flag
 from crawler.warc.recovery import recover_open_files
 from crawler.warc.writer import RotatingWarcWriter, WarcWriteError
 
@@ -70,8 +70,7 @@ class WarcWriterExtension:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        if not settings.getbool("WARC_ENABLED"):
-            raise feature_off(__name__, "WARC_ENABLED is off")
+        needs_flag(settings, "WARC_ENABLED", __name__)
         writer = RotatingWarcWriter(
             # refuses a warc/ that leads out of the archive (a symbolic link)
             ArchiveStore(settings.get("ARCHIVE_DIR")).path("warc"),
