@@ -1,4 +1,4 @@
-"""The module map of docs/architecture.md: each module under crawler/ with the first sentence of its docstring (`python docs/modulemap.py`, pasted under "Module map")."""
+"""The module map of docs/architecture.md: each module under crawler/ with the first sentence of its docstring (`python3 docs/modulemap.py --write` puts them under "Module map")."""
 import ast, pathlib, re, sys
 root = pathlib.Path(__file__).resolve().parent.parent / "crawler"
 order = ["settings.py", "settingsdoc.py", "core", "sites", "seeds.py", "diff", "extraction", "net", "archive", "warc", "state",
@@ -24,5 +24,12 @@ for name in order:
                 rows.append((f.parent.relative_to(root.parent).as_posix() + "/", first(f)))
             continue
         rows.append((f.relative_to(root.parent).as_posix(), first(f)))
-for path, job in rows:
-    print(f"| `{path}` | {job} |")
+table = "".join(f"| `{path}` | {job} |\n" for path, job in rows)
+if sys.argv[1:] == ["--write"]:  # the rows put in place under "Module map"
+    page = root.parent / "docs" / "architecture.md"
+    text = page.read_text(encoding="utf-8")
+    head, rest = text.split("| module | one job |\n|---|---|\n", 1)
+    tail = rest[rest.find("\n\n") + 1:] if "\n\n" in rest else ""
+    page.write_text(head + "| module | one job |\n|---|---|\n" + table + tail, encoding="utf-8")
+else:
+    sys.stdout.write(table)

@@ -138,10 +138,19 @@ class ProjectCommand:
     requires_project = True
     #: ``--archive DIR``, read with :meth:`usable_archive`
     archive_option = False
+    #: what ``scrapy -h`` and ``scrapy CMD -h`` say of the command: its arguments, and one line
+    usage = ""
+    summary = ""
     #: ``-v``/``--verbose``: the run's detail on the terminal
     verbose_option = False
     #: the console says warnings, errors and the summary only (:func:`quiet_console`)
     quiet = False
+
+    def syntax(self) -> str:
+        return self.usage or super().syntax()
+
+    def short_desc(self) -> str:
+        return self.summary or super().short_desc()
 
     def add_options(self, parser) -> None:
         super().add_options(parser)

@@ -26,9 +26,8 @@ from crawler.commands.cli import SpiderCommand, check_spider_arguments
 
 
 class Command(SpiderCommand, ScrapyCrawlCommand):
-    def short_desc(self) -> str:
-        return ("Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use, "
-                "130 if interrupted")
+    summary = ("Run a spider; exit 1 if any seed URL could not be archived, 75 if the archive is in use, "
+               "130 if interrupted")
 
     def check_arguments(self, args, opts) -> None:
         if len(args) != 1:

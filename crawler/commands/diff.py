@@ -85,11 +85,8 @@ class Command(ArticleCommand, ScrapyCommand):
     # the console only when asked for (-L INFO, --logfile)
     quiet = True
 
-    def syntax(self) -> str:
-        return "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
-
-    def short_desc(self) -> str:
-        return "Show what changed between two versions of an archived article (or the live page)"
+    usage = "ARTICLE [--from V] [--to V] [--live] [--html FILE]"
+    summary = "Show what changed between two versions of an archived article (or the live page)"
 
     def add_own_options(self, parser) -> None:
         parser.add_argument("--from", dest="old", default=None, metavar="V",

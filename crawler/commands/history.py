@@ -73,11 +73,8 @@ class ArticleCommand(ProjectCommand):
 
 
 class Command(ArticleCommand, ScrapyCommand):
-    def syntax(self) -> str:
-        return "ARTICLE"
-
-    def short_desc(self) -> str:
-        return "List every version of an archived article, newest first"
+    usage = "ARTICLE"
+    summary = "List every version of an archived article, newest first"
 
     def run(self, args, opts) -> None:
         found = self.named_article(args)

@@ -21,11 +21,8 @@ class Command(ArchiveCommand, ScrapyCommand):
     verbose_option = True  # -v: Hugo's build table and the INFO lines
     quiet = True
 
-    def syntax(self) -> str:
-        return "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
-
-    def short_desc(self) -> str:
-        return "Build the archive as a static Hugo site, with each article's versions and diffs"
+    usage = "[--archive DIR] [--output DIR] [--base-url URL] [--serve [PORT]]"
+    summary = "Build the archive as a static Hugo site, with each article's versions and diffs"
 
     def add_own_options(self, parser) -> None:
         parser.add_argument("--output", metavar="DIR",

@@ -38,11 +38,8 @@ def holds_articles(root: Path) -> bool:
 
 
 class Command(SpiderCommand, ScrapyCommand):
-    def syntax(self) -> str:
-        return "[options]"
-
-    def short_desc(self) -> str:
-        return "Re-check archived articles; keep versions of those that changed"
+    usage = "[options]"
+    summary = "Re-check archived articles; keep versions of those that changed"
 
     def add_own_options(self, parser) -> None:
         parser.add_argument("--older-than", metavar="AGE",

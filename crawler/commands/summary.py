@@ -20,11 +20,8 @@ from crawler.commands.runner import coordinator
 class Command(ProjectCommand, ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
-    def syntax(self) -> str:
-        return "[qq|refresh] [--run ID]"
-
-    def short_desc(self) -> str:
-        return "Print a shared run's summary (REDIS_URL); exit 1 if any seed URL failed, 75 while it runs"
+    usage = "[qq|refresh] [--run ID]"
+    summary = "Print a shared run's summary (REDIS_URL); exit 1 if any seed URL failed, 75 while it runs"
 
     def add_own_options(self, parser) -> None:
         parser.add_argument("--run", metavar="ID", help="this run (REDIS_RUN_ID) rather than the latest")

@@ -21,11 +21,8 @@ from crawler.exports.wacz import WaczError, pack_from_settings
 
 
 class Command(ArchiveCommand, ScrapyCommand):
-    def syntax(self) -> str:
-        return "[WARC ...] [--archive DIR] [--output FILE]"
-
-    def short_desc(self) -> str:
-        return "Pack the archive's WARCs and a page list of its articles into a WACZ (ReplayWeb.page)"
+    usage = "[WARC ...] [--archive DIR] [--output FILE]"
+    summary = "Pack the archive's WARCs and a page list of its articles into a WACZ (ReplayWeb.page)"
 
     def long_desc(self) -> str:
         return ("Pack the closed WARC files of the archive into one WACZ file, with a page list "

@@ -13,32 +13,24 @@ from __future__ import annotations
 
 import logging
 
-from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.exports.wacz import WaczError, pack_from_settings
+from crawler.extensions.onstop import OnEngineStop
 from crawler.featureoff import needs_flag
 
 logger = logging.getLogger(__name__)
 
 
-class WaczExport:
+class WaczExport(OnEngineStop):
     """Packs the archive when the engine stops; stats ``wacz/pages``,
     ``wacz/warc_files``, ``wacz/bytes`` or ``wacz/failed``."""
 
-    def __init__(self, settings, stats=None):
-        self.settings = settings
-        self.stats = stats
-
     @classmethod
-    def from_crawler(cls, crawler):
-        s = crawler.settings
-        needs_flag(s, "WACZ_ON_CLOSE", __name__)
-        if not s.getbool("WARC_ENABLED"):
+    def check(cls, settings) -> None:
+        needs_flag(settings, "WACZ_ON_CLOSE", __name__)
+        if not settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WACZ_ON_CLOSE needs WARC_ENABLED")
-        ext = cls(s, crawler.stats)
-        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
-        return ext
 
     def engine_stopped(self):
         try:

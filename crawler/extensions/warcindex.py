@@ -8,29 +8,24 @@ non-zero) is crawler/warc/index.py.
 
 from __future__ import annotations
 
-from scrapy import signals
-
+from crawler.extensions.onstop import OnEngineStop
 from crawler.featureoff import feature_off
 from crawler.warc.index import update_index
 
 
-class CdxjIndex:
+class CdxjIndex(OnEngineStop):
     """Updates the index when the engine stops; records what it did in the
     stats (``warc/damaged_files``, ``warc/index_files_added``,
     ``warc/index_lines``, ``warc/index_rebuilt``, ``warc/index_failed``)."""
 
-    def __init__(self, archive_dir, stats=None):
-        self.archive_dir = archive_dir
-        self.stats = stats
-
     @classmethod
-    def from_crawler(cls, crawler):
-        s = crawler.settings
-        if not (s.getbool("WARC_ENABLED") and s.getbool("WARC_CDXJ_INDEX")):
+    def check(cls, settings) -> None:
+        if not (settings.getbool("WARC_ENABLED") and settings.getbool("WARC_CDXJ_INDEX")):
             raise feature_off(__name__, "CDXJ index is off")
-        ext = cls(s.get("ARCHIVE_DIR"), crawler.stats)
-        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
-        return ext
+
+    @property
+    def archive_dir(self) -> str:
+        return self.settings.get("ARCHIVE_DIR")
 
     def engine_stopped(self):
         update_index(self.archive_dir, self.stats)
