@@ -41,6 +41,36 @@ def test_an_article_under_its_earlier_name_moves_once_with_its_versions(tmp_path
     assert store.exists(f"versions/{article_path(item)[len('articles/'):-3]}/20250101T000000Z.md")
 
 
+
+def test_a_move_to_the_canonical_name_stopped_between_its_two_renames_orphans_no_version(tmp_path):
+    """The article and its versions move in two renames: a run stopped between
+    them must leave what the next run finishes, never versions under a name no
+    article has (history would no longer list them)."""
+    item = article()
+    old = legacy_path(item)
+    store = ArchiveStore(tmp_path)
+    store.write_text(old, markdown.render(item))
+    store.write_text(f"versions/{old[len('articles/'):-3]}/20250101T000000Z.md", "an older copy")
+    real = ArchiveStore.rename
+    calls = []
+
+    def first_rename_only(self, src, dst):
+        calls.append(src)
+        if len(calls) > 1:
+            raise KeyboardInterrupt("killed between the two renames")
+        return real(self, src, dst)
+
+    ArchiveStore.rename = first_rename_only
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pipeline(tmp_path).write(dict(item))
+    finally:
+        ArchiveStore.rename = real
+    out = pipeline(tmp_path).write(dict(item))  # the next run
+    assert out["path"] == article_path(item) and store.exists(article_path(item)) and not store.exists(old)
+    assert store.exists(f"versions/{article_path(item)[len('articles/'):-3]}/20250101T000000Z.md")
+    assert not store.exists(f"versions/{old[len('articles/'):-3]}")
+
 def test_a_refused_extraction_moves_nothing(tmp_path):
     item = article()
     old = legacy_path(item)

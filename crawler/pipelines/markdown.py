@@ -244,13 +244,16 @@ class MarkdownWriterPipeline:
 
     def _adopt_legacy_name(self, stored: str, rel: str) -> None:
         """An article archived under its old hashed name moves to its
-        canonical name once, with its versions (nothing is rewritten)."""
+        canonical name once, with its versions (nothing is rewritten). The
+        versions move first: a run stopped between the two renames leaves the
+        article under its old name, which the next run finds and moves, never
+        versions under a name no article has."""
         if stored == rel:
             return
-        self.store.rename(stored, rel)
         old_versions, new_versions = f"versions/{article_stem(stored)}", f"versions/{article_stem(rel)}"
         if self.store.exists(old_versions) and not self.store.exists(new_versions):
             self.store.rename(old_versions, new_versions)
+        self.store.rename(stored, rel)
         logger.warning("%s renamed to %s (files are now named from the canonical article key)", stored, rel)
 
     def _done(self, article, rel, outcome):
