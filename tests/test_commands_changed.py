@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html.parser
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,7 +24,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import ROOT, run_crawl, run_scrapy
 from tests.fixtures.qq_site import build_site
-from tests.fixtures.server import FixtureProxy, free_port
+from tests.fixtures.screenshot import screenshot
+from tests.fixtures.server import FixtureProxy
 
 EDITED = "20250210A05NRE00"
 EDITED_URL = f"https://new.qq.com/rain/a/{EDITED}"
@@ -174,19 +174,8 @@ def test_recent_changes_are_newest_first():
 
 def test_a_screenshot_of_the_site_opened_from_disk(site, tmp_path):
     """Chromium opens index.html as a file: styled (the style sheet loads), the mark shown."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    target = ROOT / "build" / "screenshots" / "hugo-from-disk.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-           "XDG_CACHE_HOME": str(home / "cache")}
-    dumped = subprocess.run([
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--proxy-server=http://127.0.0.1:{free_port()}",
-        f"--screenshot={target}", "--window-size=1000,900", (site / "index.html").as_uri(),
-    ], env=env, capture_output=True, text=True, timeout=120)
-    assert target.is_file() and target.stat().st_size > 20_000, dumped.stderr[-2000:]
+    target, stderr = screenshot((site / "index.html").as_uri(), "hugo-from-disk.png", tmp_path)
+    assert target.is_file() and target.stat().st_size > 20_000, stderr[-2000:]
 
 
 # --- the WACZ ------------------------------------------------------------------------------------

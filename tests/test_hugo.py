@@ -31,6 +31,7 @@ from crawler.core import markdown
 from crawler.exports.hugo import SITE_DIR, HugoError, HugoSite, capture_label, replay_link, timestamp14
 from crawler.pipelines.markdown import article_path
 from tests.conftest import ROOT, SEEDS
+from tests.fixtures.screenshot import screenshot
 from tests.fixtures.server import free_port
 
 QQ = {  # seed -> article id (its source link)
@@ -355,27 +356,15 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_screenshot_of_an_article_page(built, served, tmp_path, name, shot):
     """Headless Chromium renders the page; every non-loopback request is refused
     (a dead proxy and no name resolution), so the remote images stay unloaded."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(chromium).exists(), "chromium is not installed"
     archive, paths, _, _ = built
     if name == "diff":  # the first older version of the history article against the next
         url = f"{served}/diffs/{paths['history'][len('articles/'):-len('.md')]}/{HISTORY_STAMPS[0]}.html"
     else:
         url = served + page_url(paths[name])
-    target = ROOT / "build" / "screenshots" / shot
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
-           "XDG_CONFIG_HOME": str(home / "config")}
-    proc = subprocess.run([
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--proxy-server=http://127.0.0.1:{free_port()}",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        f"--screenshot={target}", "--window-size=1200,1600", url,
-    ], env=env, capture_output=True, text=True, timeout=120)
-    assert target.is_file(), proc.stderr
+    target, stderr = screenshot(url, shot, tmp_path, size=(1200, 1600), extra=(
+        "--disable-quic", "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"))
+    assert target.is_file(), stderr
     data = target.read_bytes()
     assert png_size(data) == (1200, 1600)
     assert len(data) > 20_000  # a blank page compresses to a few kB
