@@ -23,8 +23,10 @@ from urllib.parse import urlsplit
 
 import tldextract
 import trafilatura
+import trafilatura.utils
 from crawler.sites import edges, zh
-from crawler.sites.blocks import absolute_url, page_base_url, parse_document, text_width, without_xml_declaration
+from crawler.sites.blocks import (absolute_url, fast_lookup, page_base_url, parse_document, text_width,
+                                  without_xml_declaration)
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
@@ -44,6 +46,9 @@ DESCRIPTION_FALLBACK_CHARS = 80
 #: tldextract without network access and without a cache: the bundled public
 #: suffix snapshot, nothing written under ~/.cache (nothing outside the archive).
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+#: trafilatura's own parser (every page it reads goes through it) picks its
+#: element classes in C too (crawler/sites/blocks.py, ``fast_lookup``).
+fast_lookup(trafilatura.utils.HTML_PARSER)
 
 
 def site_name(url: str) -> str:
