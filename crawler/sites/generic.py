@@ -105,10 +105,16 @@ def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
     tree = parse_document(page)  # no depth limit
-    meta = _trafilatura(page, url, favor_precision=True)  # text and metadata in one pass
+    # trafilatura's own parse of the page, once: each pass below works on a
+    # copy of it (trafilatura copies a tree it is given), so the default-mode
+    # pass and the metadata fallback parse nothing again. A page it cannot
+    # parse goes to it as text, which logs why.
+    parsed = trafilatura.utils.load_html(page)
+    source = parsed if parsed is not None else page
+    meta = _trafilatura(source, url, favor_precision=True)  # text and metadata in one pass
     text = _text(meta)
     if len(text) < SHORT_TEXT_CHARS:
-        wide = _trafilatura(page, url, favor_precision=False, with_metadata=False)
+        wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
         if len(text) < COLLAPSE_RATIO * len(_text(wide)):
             text = _text(wide)
     if not text.strip():
@@ -118,7 +124,7 @@ def extract(url: str, page: str) -> dict:
         # from the page text it scores better (bench/extraction_quality.py).
         text = _text(_trafilatura(deepcopy(tree), url, favor_precision=False, with_metadata=False))
     if meta is None:  # no text found: the page's metadata still counts
-        meta = trafilatura.extract_metadata(page, default_url=url)
+        meta = trafilatura.extract_metadata(source, default_url=url)  # its last use: no copy
     published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
                                             "datePublished", "pubdate", "date"))
     if not published and meta is not None and meta.date:
