@@ -89,6 +89,8 @@ def extraction_stages(folder: Path) -> tuple[float, collections.Counter]:
     wrap(tcore, "load_html", "trafilatura's parse")
     wrap(tutils, "load_html", "trafilatura's parse")
     wrap(tcore, "extract_metadata", "trafilatura: metadata")
+    if hasattr(generic, "_metadata"):  # trafilatura's metadata steps, read by the generic path itself
+        wrap(generic, "_metadata", "trafilatura: metadata")
     wrap(tcore, "bare_extraction", "trafilatura: cleaning, text, fallbacks")
     generic.trafilatura.bare_extraction = tcore.bare_extraction
     wrap(generic, "meta_content", "meta tags")
