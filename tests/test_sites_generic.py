@@ -34,3 +34,27 @@ def test_deeply_nested_pages_still_give_their_text():
     page = "<html><body>" + "<div>" * 300 + f"<article><p>{text}</p></article>" + "</div>" * 300 + "</body></html>"
     fields = generic.extract("https://example.org/deep", page)
     assert "buried very deep" in "".join(b["text"] for b in fields["blocks"])
+
+
+def test_the_metadata_fields_read_are_trafilaturas_own():
+    """generic._metadata skips what the archive does not keep (author,
+    categories, tags, license); the fields it reads stay trafilatura's."""
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    json_ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
+               ' "headline": "A headline from JSON-LD", "datePublished": "2024-05-06T07:08:09Z",'
+               ' "author": {"@type": "Person", "name": "Jane Reporter"}, "image": "https://img.example/a.jpg"}'
+               '</script>')
+    pages = [
+        reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT),
+        reference_page("A page with JSON-LD", REFERENCE_TEXT).replace("</head>", json_ld + "</head>"),
+        X_SHELL,
+        "<html lang='de'><head><title>Nur ein Titel | Zeitung</title></head><body><p>Kurz.</p>"
+        "<footer><a rel='license' href='https://creativecommons.org/licenses/by/4.0/'>CC BY</a></footer></body></html>",
+    ]
+    for page in pages:
+        ours = generic._metadata(load_html(page), "https://news.example/a.html")
+        theirs = trafilatura.extract_metadata(page, default_url="https://news.example/a.html")
+        for field in generic.METADATA_FIELDS:
+            assert getattr(ours, field) == getattr(theirs, field), field

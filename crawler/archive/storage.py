@@ -53,14 +53,16 @@ class ArchiveStore:
 
     def write_bytes(self, relative, data: bytes) -> Path:
         """Write ``data`` to ``relative`` atomically (temp file + fsync + rename)."""
-        self.write_chunks(relative, [data])
-        return self.path(relative)
+        return self._write(self.path(relative), [data])[0]
 
     def write_chunks(self, relative, chunks) -> int:
         """Write the byte strings ``chunks`` yields to ``relative``, atomically,
         as they come (a file bigger than memory, such as a merged index);
         returns how many there were."""
-        target = self.path(relative)
+        return self._write(self.path(relative), chunks)[1]
+
+    def _write(self, target: Path, chunks) -> tuple[Path, int]:
+        """``write_chunks`` to the checked absolute path ``target``: (target, count)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         count = 0
@@ -80,7 +82,7 @@ class ArchiveStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        return count
+        return target, count
 
     def keep_copy(self, src, dst) -> Path:
         """Put ``src`` at ``dst`` too (a hard link, else a copy), leaving

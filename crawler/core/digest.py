@@ -22,10 +22,13 @@ from crawler.core.markdown import parse, without_capture_keys
 DIGEST_VERSION = "t1"
 
 
+SPACE_RUN = re.compile(r"[^\S\n]+")
+
+
 def normalise_paragraph(text: str) -> str:
     """NFC, runs of spaces collapsed, lines trimmed: layout is not content."""
     text = unicodedata.normalize("NFC", text)
-    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    lines = (SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -25,12 +25,17 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u20
 
 #: In a page's markup: controls that are not HTML white space. One stray BEL
 #: or C1 byte makes trafilatura drop the whole body (and NUL ends lxml's
-#: parse), so they go before any parser sees the page.
-_PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-_PAGE_SPACES = re.compile(r"[\x0b\x0c]")
+#: parse), so they go before any parser sees the page; vertical tab and form
+#: feed, which are, become spaces. One class for both: the page is scanned once.
+_PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: Numeric character references (``&#27;``, ``&#x1b;``), which the parser
 #: would turn into the same characters; C1 references are windows-1252 in HTML.
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));?")
+#: Every reference ``_CHAR_REF`` reads as a control matches this too (its
+#: digits, as many as ``_CHAR_REF`` takes, are a value under 0x80 or its
+#: longest run): a page without one skips the per-reference Python callback.
+_CONTROL_REF_CANDIDATE = re.compile(
+    r"&#(?:[xX](?:0*[0-7]?[0-9a-fA-F](?![0-9a-fA-F])|[0-9a-fA-F]{6})|(?:0*1?[0-9]{1,2}(?![0-9])|[0-9]{7}))")
 
 
 def _control_ref(match: re.Match) -> str:
@@ -44,8 +49,12 @@ def clean_page(page: str) -> str:
     """The page's markup without control characters, written or as
     character references (HTML white space kept, vertical tab and form feed
     as spaces)."""
-    page = _PAGE_SPACES.sub(" ", _PAGE_CONTROLS.sub("", page))
-    return _CHAR_REF.sub(_control_ref, page) if "&#" in page else page
+    page = _PAGE_CONTROLS.sub(_page_control, page)
+    return _CHAR_REF.sub(_control_ref, page) if "&#" in page and _CONTROL_REF_CANDIDATE.search(page) else page
+
+
+def _page_control(match: re.Match) -> str:
+    return " " if match.group() in "\x0b\x0c" else ""
 
 
 def strip_controls(text: str) -> str:

@@ -16,6 +16,7 @@ a post or a news flash is short by nature.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from courlan import normalize_url
@@ -95,6 +96,14 @@ def alternate_urls(url: str) -> list[str]:
     return getattr(adapter_for(url), "alternate_urls", lambda u: [])(url)
 
 
+#: How many URLs' keys ``article_key`` remembers: a page's URL is keyed 4 to 6
+#: times on its way (spider, WARC capture, identity, pipelines, state), each
+#: key taking courlan and w3lib about 50 microseconds; the crawl has at most
+#: CONCURRENT_REQUESTS pages on their way at once.
+ARTICLE_KEY_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=ARTICLE_KEY_CACHE)
 def article_key(url: str) -> str:
     """One key per article, whatever the spelling of its URL: the site's
     article id where the site has one (qq: same id on new.qq.com and

@@ -11,13 +11,30 @@ from dateutil import parser as dateparser
 from crawler.core.timefmt import article_date
 
 
+META_ATTRS = ("property", "name", "itemprop")
+
+
 def meta_content(tree, *names) -> str | None:
-    """The first non-empty ``<meta>`` content for one of ``names``."""
+    """The first non-empty ``<meta>`` content for one of ``names``: for each
+    name, then each of ``META_ATTRS``, the content of the document's first
+    ``<meta>`` with that attribute equal to the name and a ``content`` (what
+    ``//meta[@attr=$n]/@content`` gives first), if it is not blank. One pass
+    over the document's ``<meta>`` elements, not an XPath query of the whole
+    tree per name and attribute."""
+    first: dict[tuple[str, str], str] = {}
+    for meta in (tree.getroottree() if hasattr(tree, "getroottree") else tree).iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        for attr in META_ATTRS:
+            value = meta.get(attr)
+            if value is not None:
+                first.setdefault((attr, value), content)
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            values = tree.xpath(f"//meta[@{attr}=$n]/@content", n=name)
-            if values and values[0].strip():
-                return values[0].strip()
+        for attr in META_ATTRS:
+            value = first.get((attr, name))
+            if value is not None and value.strip():
+                return value.strip()
     return None
 
 

@@ -114,9 +114,14 @@ def is_chrome(text: str) -> bool:
     return len(text) <= SHARE_BAR_MAX_CHARS and len(SHARE_WORD.findall(text)) >= 2
 
 
+#: What ``str.isspace`` calls white space (``\s`` in a str pattern is the same test).
+SPACES = re.compile(r"\s+")
+
+
 def cjk_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    return len(CJK.findall(text)) / len(chars) if chars else 0.0
+    """Han characters among the characters that are not white space."""
+    chars = len(SPACES.sub("", text))  # in C, not a Python test per character
+    return len(CJK.findall(text)) / chars if chars else 0.0
 
 
 def is_chinese(text: str) -> bool:
