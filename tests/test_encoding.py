@@ -57,3 +57,13 @@ def test_an_article_that_reads_in_no_charset_is_none(tmp_path, monkeypatch):
     monkeypatch.setattr(extraction_module, "redecode", lambda body, declared: None)  # no guess helps
     response = _page(TEXT, "utf-8", "gbk")
     assert _extract(response) is None
+
+
+def test_a_rendered_page_is_read_as_the_utf8_its_content_type_says_over_its_own_meta_charset():
+    """The browser hands over the DOM as UTF-8 while the DOM may still say ``<meta charset=gbk>``:
+    the Content-Type it is given (crawler/downloadermiddlewares/browser.py) outranks it."""
+    from crawler.extraction.pool import extract_body
+
+    body = f'<html><head><meta charset="gbk"></head><body><article><p>{TEXT}</p></article></body></html>'
+    fields, _, charset = extract_body("https://example.org/a", body.encode("utf-8"), "text/html; charset=utf-8")
+    assert charset == "utf-8" and TEXT[:40] in plain_text(fields["blocks"])

@@ -88,7 +88,11 @@ class BrowserMiddleware:
             count = await run_io(self.crawler, self.write_render, render, refers_to)
             self._inc("browser/records", count)
             self._inc("warc/records", count)
-        return response.replace(cls=HtmlResponse, body=render.dom.encode("utf-8"), encoding="utf-8")
+        # the DOM as UTF-8, said where the extraction workers read a page's charset (its
+        # Content-Type, which outranks the <meta charset> the DOM may still carry)
+        headers = response.headers.copy()
+        headers["Content-Type"] = "text/html; charset=utf-8"
+        return response.replace(cls=HtmlResponse, body=render.dom.encode("utf-8"), headers=headers, encoding="utf-8")
 
     def write_render(self, render, refers_to: str | None) -> int:
         """Build and write a render's records (in the archive I/O thread); how many."""

@@ -131,11 +131,11 @@ class ExtractionPool:
         return self._pool
 
     async def extract_response(self, response):
-        """(fields, note, charset) of a Scrapy response, decoded in the worker;
-        raises ExtractionError with the reason."""
+        """(fields, note, charset) of a Scrapy response, decoded in the worker by its
+        ``Content-Type`` (a rendered page's says UTF-8), else by what the page declares or
+        its bytes; raises ExtractionError with the reason."""
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        return await self._run(extract_body, response.url, response.body, content_type,
-                               getattr(response, "_encoding", None))
+        return await self._run(extract_body, response.url, response.body, content_type)
 
     async def _run(self, function, *args):
         if self.workers == 0:
