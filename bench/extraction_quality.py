@@ -100,6 +100,21 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def scores(pairs, scorer) -> tuple[float, float, float, list[float]]:
+    """(F1, precision, recall, per-page F1s) of (true, predicted) texts: precision and
+    recall averaged over the pages that have them, F1 from the two averages."""
+    precisions, recalls, f1s = [], [], []
+    for true, pred in pairs:
+        p, r = scorer(true, pred)
+        if p is not None:
+            precisions.append(p)
+        if r is not None:
+            recalls.append(r)
+        f1s.append(2 * p * r / (p + r) if p and r else 0.0)
+    p, r = mean(precisions), mean(recalls)
+    return (2 * p * r / (p + r) if p + r else 0.0), p, r, f1s
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="benchmark folder")
@@ -110,21 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages, trafilatura {trafilatura.__version__}\n")
     print(f"{'configuration':<24}{'F1':>7}{'prec':>7}{'recall':>8}{'empty':>7}{'seconds':>9}")
     for name, run in CONFIGS.items():
-        precisions, recalls, f1s, empty = [], [], [], 0
         started = time.perf_counter()
-        for _key, url, html, true in pages:
-            pred = run(url, html)
-            empty += not _WORD.search(pred)
-            p, r = page_score(true, pred)
-            if p is not None:
-                precisions.append(p)
-            if r is not None:
-                recalls.append(r)
-            f1s.append(2 * p * r / (p + r) if p and r else 0.0)
+        preds = [run(url, html) for _key, url, html, _true in pages]
+        f1, p, r, f1s = scores(((true, pred) for (*_, true), pred in zip(pages, preds)), page_score)
         seconds = time.perf_counter() - started
+        empty = sum(not _WORD.search(pred) for pred in preds)
         per_page[name] = f1s
-        p, r = mean(precisions), mean(recalls)
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
         print(f"{name:<24}{f1:>7.3f}{p:>7.3f}{r:>8.3f}{empty:>7}{seconds:>9.1f}")
     if args.per_page:
         with args.per_page.open("w", encoding="utf-8") as out:

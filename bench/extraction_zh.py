@@ -86,17 +86,7 @@ def _project(url: str, body: bytes) -> tuple[str, str]:
 
 def score(pages, run, scorer) -> tuple[float, float, float, int, list[float]]:
     """(F1, precision, recall, pages under F1 0.5, per-page F1s)."""
-    precisions, recalls, f1s = [], [], []
-    for page in pages:
-        true, pred = page[-1], run(page)
-        p, r = scorer(true, pred)
-        if p is not None:
-            precisions.append(p)
-        if r is not None:
-            recalls.append(r)
-        f1s.append(2 * p * r / (p + r) if p and r else 0.0)
-    p, r = english.mean(precisions), english.mean(recalls)
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    f1, p, r, f1s = english.scores(((page[-1], run(page)) for page in pages), scorer)
     return f1, p, r, sum(f < 0.5 for f in f1s), f1s
 
 
