@@ -15,7 +15,6 @@ import http.server
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from crawler.exports.alerts import atom_feed, message
 from crawler.extensions.notify import parse_urls
 from tests.conftest import SEEDS, run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, build_site
-from tests.fixtures.server import FixtureProxy
+from tests.fixtures.server import FixtureProxy, free_port
 from tests.test_refresh import QQ_001, TEXT, corrected_001, news, url
 
 SITE = "https://archive.example.org/news/"
@@ -67,13 +66,6 @@ class Receiver:
         self.server.server_close()
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def stats_value(log: str, key: str):
     """A value from the stats Scrapy dumps when the spider closes."""
     found = re.search(rf"'{re.escape(key)}': (\d+)", log[log.rindex("Dumping Scrapy stats"):])
@@ -96,7 +88,7 @@ def runs(tmp_path_factory):
         pages[url(name)] = Page(body=news(f"Story {name}"))
     web = FixtureProxy(pages).start()
     receiver = Receiver()
-    dead = closed_port()
+    dead = free_port()  # nothing listens on it
     seeds = tmp_path_factory.mktemp("seeds")
     (seeds / "001_7e5bc8a25ec71449.txt").write_bytes((SEEDS / "001_7e5bc8a25ec71449.txt").read_bytes())
     (seeds / "note.md").write_text(f"# Port news\n\n- [kept]({url('kept')})\n- [deleted]({url('deleted')})\n",

@@ -957,14 +957,15 @@ def _recorder(host: str = "127.0.0.1") -> _Site:
     return _Site(host, lambda site, handler: _send(handler, body=PNG, content_type="image/png"))
 
 
-def _port_page(other: str) -> bytes:
-    return f"""<!doctype html><html><head><title>Ports</title>
-<meta property="og:image" content="{other}/cover.png"></head><body>
+def _script_page(title: str, other: str, cover: str = "cover.png") -> bytes:
+    """A page the browser renders: its cover, an image and an XHR on ``other`` (another port or host)."""
+    return f"""<!doctype html><html><head><title>{title}</title>
+<meta property="og:image" content="{other}/{cover}"></head><body>
 <div id="root"></div>
 <img src="{other}/pixel.png">
 <script>
 fetch('{other}/api.json').catch(() => {{}});
-document.getElementById('root').innerHTML = '<article><h1>Ports</h1>' +
+document.getElementById('root').innerHTML = '<article><h1>{title}</h1>' +
   '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
 </script></body></html>""".encode()
 
@@ -975,7 +976,7 @@ def test_another_port_of_an_allowed_host_is_refused_to_the_crawler_and_the_brows
     image (the browser, through the guard proxy) nor its cover (the crawler)
     reach it, and each refusal names the port. GUARD_ALLOWED_PORTS opens it."""
     other = _recorder()
-    page = _Site("127.0.0.1", lambda site, handler: _send(handler, body=_port_page(other.base)))
+    page = _Site("127.0.0.1", lambda site, handler: _send(handler, body=_script_page("Ports", other.base)))
     port = other.server.server_address[1]
     seeds = bs.seed_file(tmp_path / "seeds", [f"{page.base}/story"])
     settings = _direct_settings(ARCHIVE_IMAGES=True)
@@ -1091,19 +1092,6 @@ FAKEDNS = ROOT / "tests" / "fixtures" / "fakedns"
 NEWS_HOST = "news.example.test"
 
 
-def _squid_page(squid: str) -> bytes:
-    """A page rendered by the browser: its cover, image and XHR on the proxy's host, another port."""
-    return f"""<!doctype html><html><head><title>Squid</title>
-<meta property="og:image" content="{squid}/cover-rendered.png"></head><body>
-<div id="root"></div>
-<img src="{squid}/pixel.png">
-<script>
-fetch('{squid}/api.json').catch(() => {{}});
-document.getElementById('root').innerHTML = '<article><h1>Squid</h1>' +
-  '<p>' + {json.dumps(STORY)}.repeat(8) + '</p></article>';
-</script></body></html>""".encode()
-
-
 def test_the_proxys_name_is_no_way_in_for_the_crawler_nor_the_browser(tmp_path):
     """https_proxy=http://squid.test:<port> and no http_proxy, squid.test
     resolving to 127.0.0.1 (the test's fake DNS): the https article goes
@@ -1115,7 +1103,7 @@ def test_the_proxys_name_is_no_way_in_for_the_crawler_nor_the_browser(tmp_path):
     (allowed, GUARD_ALLOWED_NETWORKS), fetched directly over http."""
     internal = _recorder()
     squid = f"http://squid.test:{internal.server.server_address[1]}"  # an internal service of the proxy host
-    rendered = _Site("127.0.0.2", lambda site, handler: _send(handler, body=_squid_page(squid)))
+    rendered = _Site("127.0.0.2", lambda site, handler: _send(handler, body=_script_page("Squid", squid, "cover-rendered.png")))
     article = (f'<html><head><title>Squid news</title><meta property="og:image" content="{squid}/cover.png">'
                f'</head><body><article><h1>Squid news</h1>{"<p>" + STORY * 3 + "</p>" * 1}'
                f'<p>{STORY * 3}</p><p>{STORY * 3}</p></article></body></html>')

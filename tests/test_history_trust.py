@@ -75,6 +75,17 @@ def headline_edit(pages):
     pages[url("mayor-resigns-after-council-vote")] = page("Mayor resigns after council vote", corrected)
 
 
+def edited_and_refreshed(site, tmp_path):
+    """A first crawl, the headline edit (headline_edit), and the refresh that records it:
+    (archive, proxy, pages, seeds)."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    headline_edit(pages)
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    return archive, proxy, pages, seeds
+
+
 @pytest.mark.parametrize("command", [["refresh"], ["crawl", "qq"]])
 def test_a_headline_edit_with_a_slug_redirect_is_a_change(site, tmp_path, command):
     proxy, pages, seeds = site
@@ -493,11 +504,7 @@ def test_another_story_under_a_recurring_headline_is_not_the_article(site, tmp_p
 
 
 def test_an_article_alive_where_it_last_answered_is_not_gone_when_its_old_slug_404s(site, tmp_path):
-    proxy, pages, seeds = site
-    archive = tmp_path / "archive"
-    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
-    headline_edit(pages)
-    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    archive, proxy, pages, seeds = edited_and_refreshed(site, tmp_path)
     del pages[url("mayor-resigns")]  # the site drops the old slug's redirect
     result = run_scrapy(["refresh"], archive, proxy.url)
     assert result.returncode == 0, result.log[-3000:]
@@ -531,11 +538,7 @@ def test_a_rebuild_killed_half_way_leaves_no_partial_state(site, tmp_path):
 
 
 def test_a_seed_naming_where_an_article_moved_to_is_that_article(site, tmp_path):
-    proxy, pages, seeds = site
-    archive = tmp_path / "archive"
-    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
-    headline_edit(pages)
-    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    archive, proxy, pages, seeds = edited_and_refreshed(site, tmp_path)
     # a later seed names the article's new address
     (seeds / "later.md").write_text(f"- [moved]({url('mayor-resigns-after-council-vote')})\n", encoding="utf-8")
     again = run_crawl(archive, proxy.url, seeds=seeds)

@@ -77,21 +77,22 @@ def test_the_site_search_finds_chinese_text_of_articles_and_of_their_versions(fu
     assert any(url.startswith("/diffs/qq/20250210A05NRE00/") for url in found["older"]), found
 
 
-def test_a_site_without_search_is_built_when_asked(full_crawl, tmp_path):
+def site_without_search(full_crawl, tmp_path):
+    """The site of a copy of the full crawl's archive, built with HUGO_SEARCH off; its public folder."""
     hugo_required()
     archive = tmp_path / "archive"
     shutil.copytree(full_crawl.archive, archive)
     settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive), "HUGO_SEARCH": False}).settings
-    public = HugoSite.from_settings(settings).run().public
+    return HugoSite.from_settings(settings).run().public
+
+
+def test_a_site_without_search_is_built_when_asked(full_crawl, tmp_path):
+    public = site_without_search(full_crawl, tmp_path)
     assert not (public / "pagefind").exists()
 
 
 def test_every_image_of_an_article_loads_from_the_site_offline(full_crawl, tmp_path):
-    hugo_required()
-    archive = tmp_path / "archive"
-    shutil.copytree(full_crawl.archive, archive)
-    settings = get_crawler(settings_dict={**HUGO_SETTINGS, "ARCHIVE_DIR": str(archive), "HUGO_SEARCH": False}).settings
-    public = HugoSite.from_settings(settings).run().public
+    public = site_without_search(full_crawl, tmp_path)
     rel = "articles/qq/20250213A06E5300.md"
     seen = in_a_browser(public, [{"name": "article", "url": page_url(rel)}], tmp_path)["article"]
     assert len(seen) >= 2, seen  # the cover and the body's images
