@@ -28,17 +28,25 @@ def short(value, limit: int = VALUE_CHARS) -> str:
     return f"“{text if len(text) <= limit else text[:limit] + '…'}”"
 
 
+#: The body's counts of a change (``ArticleDiff.counts``, a changed event's ``counts``), and their verbs.
+COUNT_WORDS = (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
+               ("paragraphs_removed", "removed"))
+
+
+def paragraph_counts(counts: dict) -> list[str]:
+    """``["1 paragraph changed", "2 paragraphs added"]``: the counts that are not 0."""
+    return [f"{plural(counts[key], 'paragraph')} {word}" for key, word in COUNT_WORDS if counts.get(key)]
+
+
+def characters(counts: dict) -> str:
+    """``+10/-3 characters``."""
+    return f"+{counts.get('chars_added') or 0}/-{counts.get('chars_removed') or 0} characters"
+
+
 def describe_counts(counts: dict) -> str:
     """The body's change: ``1 paragraph changed, 2 added (+10/-3 characters)``; empty when none."""
-    parts = []
-    for key, word in (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
-                      ("paragraphs_removed", "removed")):
-        n = counts.get(key) or 0
-        if n:
-            parts.append(f"{plural(n, 'paragraph')} {word}")
-    if not parts:
-        return ""
-    return ", ".join(parts) + f" (+{counts.get('chars_added') or 0}/-{counts.get('chars_removed') or 0} characters)"
+    parts = paragraph_counts(counts)
+    return f"{', '.join(parts)} ({characters(counts)})" if parts else ""
 
 
 def describe_fields(front_matter) -> str:

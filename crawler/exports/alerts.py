@@ -24,12 +24,10 @@ from pathlib import PurePosixPath
 
 from crawler.archive.versions import article_stem
 from crawler.core.timefmt import EPOCH, parse_iso
+from crawler.diff.describe import characters, paragraph_counts, plural
 
 #: The events a notification lists, in this order (``archived`` is counted).
 LISTED = ("changed", "gone", "back")
-
-COUNT_WORDS = (("paragraphs_changed", "changed"), ("paragraphs_added", "added"),
-               ("paragraphs_removed", "removed"))
 
 
 def links(event: dict, site_url: str = "") -> dict:
@@ -55,18 +53,13 @@ def links(event: dict, site_url: str = "") -> dict:
 
 
 def describe_counts(counts: dict | None) -> str:
-    """``1 paragraph changed, +1/-1 characters``, from a changed event's counts."""
+    """``1 paragraph changed, +1/-1 characters``, from a changed event's counts (the words of
+    crawler.diff.describe; an event keeps only how many front-matter fields changed)."""
     if not counts:
         return ""
-    parts = []
-    for key, word in COUNT_WORDS:
-        n = counts.get(key) or 0
-        if n:
-            parts.append(f"{n} paragraph{'s' if n != 1 else ''} {word}")
-    parts.append(f"+{counts.get('chars_added') or 0}/-{counts.get('chars_removed') or 0} characters")
+    parts = [*paragraph_counts(counts), characters(counts)]
     if counts.get("front_matter_changed"):
-        n = counts["front_matter_changed"]
-        parts.append(f"{n} front-matter field{'' if n == 1 else 's'} changed")
+        parts.append(f"{plural(counts['front_matter_changed'], 'front-matter field')} changed")
     return ", ".join(parts)
 
 
