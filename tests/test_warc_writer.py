@@ -210,3 +210,31 @@ def test_recovery_leaves_a_file_its_writer_renamed_meanwhile(tmp_path, monkeypat
     monkeypatch.setattr(fcntl_module, "flock", rename_then_lock)
     assert recover_open_files(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def _member_sizes(tmp_path, response):
+    """(stored bytes, uncompressed bytes) of the response record written for ``response``."""
+    writer = RotatingWarcWriter(tmp_path, gzip_level=6)
+    record = response_record(writer.builder, response)
+    member = writer.builder.serialise(record)
+    return len(member), len(gzip.decompress(member))
+
+
+def test_a_payload_compressed_already_is_stored_not_deflated_again(tmp_path):
+    html = b"<html><body>" + b"<p>news paragraph words repeat</p>" * 2000 + b"</body></html>"
+    encoded = HtmlResponse("https://example.com/a", body=gzip.compress(html),
+                           headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    photo = HtmlResponse("https://example.com/p.jpg", body=os.urandom(20_000) + b"\0" * 20_000,
+                         headers={"Content-Type": "image/jpeg"})
+    plain = HtmlResponse("https://example.com/b", body=html, headers={"Content-Type": "text/html"})
+    for response in (encoded, photo):
+        stored, raw = _member_sizes(tmp_path, response)
+        assert stored > raw  # deflate's stored blocks: the bytes as they are, plus framing
+    stored, raw = _member_sizes(tmp_path, plain)
+    assert stored < raw / 10  # everything else at WARC_GZIP_LEVEL
+    writer = RotatingWarcWriter(tmp_path / "w")
+    writer.write(response_record(writer.builder, encoded), response_record(writer.builder, photo))
+    writer.close()
+    with open(tmp_path / "w" / writer.closed_files[0], "rb") as stream:
+        bodies = [r.raw_stream.read() for r in ArchiveIterator(stream) if r.rec_type == "response"]
+    assert bodies == [encoded.body, photo.body]
