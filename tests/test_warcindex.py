@@ -213,3 +213,31 @@ def test_a_warc_cut_after_it_was_indexed_is_damaged_and_left_out(tmp_path, caplo
     ext = CdxjIndex.from_crawler(crawler)
     ext.engine_stopped()
     assert crawler.stats.get_value("warc/damaged_files") == 1  # every run says so until it is repaired
+
+
+def test_files_this_crawl_closed_are_indexed_without_a_second_read(tmp_path, monkeypatch):
+    import crawler.warc.index as index_module
+
+    archive = tmp_path / "archive"
+    ours = crawl_into(archive, "a", range(0, 6))
+    theirs = crawl_into(archive, "b", range(6, 12))  # recovered, copied in, another run's
+    read = []
+    real = index_module.warc_damage
+    monkeypatch.setattr(index_module, "warc_damage", lambda path: read.append(Path(path).name) or real(path))
+    build_index(archive, written=ours)
+    assert sorted(read) == sorted(theirs)
+    assert index_text(archive) == reference_index(archive)
+
+
+def test_the_index_extension_names_the_files_its_crawl_wrote(tmp_path):
+    from crawler.extensions.warcwriter import WarcWriterExtension
+
+    crawler = project_crawler(ARCHIVE_DIR=str(tmp_path / "archive"))
+    crawler._apply_settings()  # builds the extensions, as a crawl does
+    ext = crawler.get_extension(CdxjIndex)
+    writer = crawler.get_extension(WarcWriterExtension).ready_writer()
+    assert ext.written_files() == []
+    url = "https://news.example.org/a.html"
+    writer.write(response_record(writer.builder, HtmlResponse(url, body=b"<p>a</p>", request=Request(url))))
+    writer.close()
+    assert ext.written_files() == writer.closed_files and len(writer.closed_files) == 1

@@ -12,14 +12,15 @@ from scrapy import signals
 
 
 class OnEngineStop:
-    def __init__(self, settings, stats=None):
+    def __init__(self, settings, stats=None, crawler=None):
         self.settings = settings
         self.stats = stats
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler):
         cls.check(crawler.settings)
-        ext = cls(crawler.settings, crawler.stats)
+        ext = cls(crawler.settings, crawler.stats, crawler)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 

@@ -9,6 +9,7 @@ non-zero) is crawler/warc/index.py.
 from __future__ import annotations
 
 from crawler.extensions.onstop import OnEngineStop
+from crawler.extensions.warcwriter import WarcWriterExtension
 from crawler.featureoff import feature_off
 from crawler.warc.index import update_index
 
@@ -27,5 +28,10 @@ class CdxjIndex(OnEngineStop):
     def archive_dir(self) -> str:
         return self.settings.get("ARCHIVE_DIR")
 
+    def written_files(self) -> list[str]:
+        """The WARC files this crawl's own writer closed (whole by construction)."""
+        ext = self.crawler.get_extension(WarcWriterExtension) if self.crawler is not None else None
+        return list(ext.writer.closed_files) if ext is not None else []
+
     def engine_stopped(self):
-        update_index(self.archive_dir, self.stats)
+        update_index(self.archive_dir, self.stats, written=self.written_files())

@@ -11,7 +11,10 @@ from every file.
 A WARC that does not read to its end as whole gzip members holding whole
 records is damaged: it is not indexed and it is named in the result (and in
 an error), so the crawl can exit non-zero. It is checked again every run
-until it is repaired or moved away.
+until it is repaired or moved away. A file the calling crawl's own writer
+wrote and closed (``written``) is whole by construction (each group cut back
+on a failed write, fsynced, then renamed): it is indexed without that extra
+read, which cost a third of the index's time.
 """
 
 from __future__ import annotations
@@ -134,12 +137,16 @@ def _merge_into_index(store: ArchiveStore, new_lines: list[str], keep_old: bool)
     return store.write_chunks(INDEX, _encoded(_unique(sorted(new_lines))))
 
 
-def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_CHARS) -> IndexResult:
+def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_CHARS,
+                written=()) -> IndexResult:
     """Bring ``index.cdxj`` up to date with the closed WARCs in ``warc/``.
 
     Indexes only the files it does not name yet, unless ``full`` is set or
-    the index is missing or damaged. Damaged WARCs are left out and reported.
+    the index is missing or damaged. Damaged WARCs are left out and reported;
+    the file names in ``written`` (closed by the caller's own writer) are not
+    read for damage first.
     """
+    written = set(written)
     store = ArchiveStore(archive_dir)
     warc_dir = store.path("warc")
     closed = sorted(p.name for p in warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else []
@@ -173,7 +180,7 @@ def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_
         if name in done:
             continue
         path = warc_dir / name
-        damage = result.damaged.get(name) or warc_damage(path)
+        damage = result.damaged.get(name) or (None if name in written else warc_damage(path))
         if damage is None:
             try:
                 lines = file_lines(path, warc_dir)
@@ -200,17 +207,18 @@ def build_index(archive_dir, full: bool = False, batch_chars: int = MERGE_BATCH_
     return result
 
 
-def update_index(archive_dir, stats=None) -> IndexResult | None:
+def update_index(archive_dir, stats=None, written=()) -> IndexResult | None:
     """``build_index``, logged, and what it did set in ``stats`` (anything with
     ``set_value``): ``warc/damaged_files``, ``warc/index_files_added``,
     ``warc/index_lines``, ``warc/index_rebuilt``, or ``warc/index_failed``.
+    ``written``: the files the caller's own writer closed (see ``build_index``).
     A failure is logged and counted, not raised: the crawl exits non-zero."""
     def put(key, value):
         if stats is not None:
             stats.set_value(key, value)
 
     try:
-        result = build_index(archive_dir)
+        result = build_index(archive_dir, written=written)
     except Exception:  # noqa: BLE001 - reported, and the crawl told
         logger.exception("CDXJ index %s could not be updated", Path(archive_dir) / INDEX)
         put("warc/index_failed", 1)
