@@ -34,9 +34,10 @@ one core (ms of CPU and pages/s); trafilatura's own CLI on the same URLs
 through the same proxy (``--parallel 2 --markdown --with-metadata
 --backup-dir``, no sleep, bench/trafilatura_peer.py), pages/s and CPU
 ms/page; and the ratios crawl CPU per page / extraction alone, crawl pages/s
-/ trafilatura CLI, crawl pages/s / one core of extraction.
+/ trafilatura CLI, crawl pages/s / one core of extraction; and the crawl's
+peak memory (its process's RSS, the whole tree's PSS and sum of RSS).
 
-    .venv/bin/python bench/throughput.py --https --sizes 543 2000 --data DIR
+    .venv/bin/python bench/throughput.py --https --sizes 2000 20000 --data DIR
 
 Targets (throughput issue): ratio >= 1.3 at 5,000 pages on 2 cores (the
 page server shares them), peak memory < 400 MB at 20,000 pages (the crawl
@@ -428,6 +429,9 @@ def main_https(args, extra: dict) -> None:
               f" {run['archived']} archived;"
               f" CPU {crawl_ms:.1f} ms/page = crawl process {main_ms:.1f} + extraction workers {workers_ms:.1f};"
               f" page server {1000 * run['server_cpu'] / size:.1f} ms/page apart")
+        print(f"  peak memory of the crawl: crawl process RSS {run['peak_main'] / 2**20:.0f} MiB;"
+              f" whole tree (crawl, workers, forkserver) PSS {run['peak_pss'] / 2**20:.0f} MiB,"
+              f" sum of RSS {run['peak_tree'] / 2**20:.0f} MiB")
         print(f"  extraction alone, 1 core: {alone:.1f} pages/s, {alone_ms:.1f} ms CPU/page"
               f" (before {before:.1f} / after {after:.1f} pages/s, first {len(sample)} pages)")
         print(f"  trafilatura CLI (--parallel 2 --markdown --with-metadata --backup-dir):"
