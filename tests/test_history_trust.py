@@ -648,3 +648,71 @@ def test_a_change_recorded_but_for_its_state_is_not_counted_again(site, tmp_path
         assert "never recorded" not in result.log
     assert [e["event"] for e in events(archive)] == ["archived", "changed"]
     assert len(metadata_files(archive)) == 2
+
+
+def test_a_shorter_address_of_the_article_is_the_article_a_section_is_not():
+    stored = identity.Stored(urls=[f"{HOST}/story/12345/mayor-resigns"], title="Mayor resigns", paragraphs=STORY)
+    corrected = [STORY[0].replace("eleven", "twelve"), *STORY[1:]]
+    seed = f"{HOST}/story/12345/mayor-resigns"
+    # the site shortened its addresses: the same text and title under /story/12345
+    assert identity.not_the_article(seed, f"{HOST}/story/12345", stored, title="Mayor resigns",
+                                    paragraphs=corrected) is None
+    # with a new headline, the page's own word that it is an article stands in for the title
+    assert identity.not_the_article(seed, f"{HOST}/story/12345", stored, title="Mayor quits",
+                                    paragraphs=corrected, article_page=True) is None
+    # a section above the article, even one that shows part of it, is not the article
+    assert identity.not_the_article(seed, f"{HOST}/story/", stored, title="Stories",
+                                    paragraphs=OTHER) == "the site's front page or a section page"
+    assert identity.not_the_article(seed, f"{HOST}/story/", stored, title="Stories", paragraphs=STORY + OTHER) \
+        == "the site's front page or a section page"
+    # the front page never is, whatever it says and shows
+    assert identity.not_the_article(seed, f"{HOST}/", stored, title="Mayor resigns", paragraphs=STORY,
+                                    article_page=True) == "the site's front page or a section page"
+    # a first capture: a section is taken only when the page says it is an article
+    assert identity.not_the_article(seed, f"{HOST}/story/12345/", None, article_page=True) is None
+    assert identity.not_the_article(seed, f"{HOST}/story/12345/", None) is not None
+    # an index document is its folder
+    assert identity.not_the_article(f"{HOST}/2025/03/28/bus/index.html", f"{HOST}/2025/03/28/bus/", None) is None
+
+
+def test_a_page_says_it_is_an_article_by_og_type_its_publication_time_or_its_json_ld():
+    from scrapy.http import HtmlResponse
+
+    def says(head: str) -> bool:
+        return identity.declares_article(HtmlResponse(f"{HOST}/x", body=f"<html><head>{head}</head></html>".encode()))
+
+    assert says('<meta property="og:type" content="article">')
+    assert says('<meta property="article:published_time" content="2025-03-28T08:00:00Z">')
+    assert says('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle"}</script>')
+    assert says('<script type="application/ld+json">{"@graph": [{"@type": "WebPage"}, {"@type": "BlogPosting"}]}</script>')
+    assert not says('<meta property="og:type" content="website">')
+    # a section's list of articles is not an article
+    assert not says('<script type="application/ld+json">{"@type": "ItemList", "itemListElement": '
+                    '[{"@type": "NewsArticle"}]}</script>')
+    assert not says('<script type="application/ld+json">{not json</script>')
+
+
+@pytest.mark.parametrize("move", ["short_address", "index_document"])
+def test_an_article_under_a_shorter_address_is_archived_and_its_edit_is_a_change(tmp_path, move):
+    seed = f"{HOST}/story/12345/mayor-resigns" if move == "short_address" else f"{HOST}/2025/03/28/mayor/index.html"
+    target = f"{HOST}/story/12345" if move == "short_address" else f"{HOST}/2025/03/28/mayor/"
+    pages = {seed: Page(status=301, headers=[("Location", target)]), target: page("Mayor resigns", STORY),
+             f"{HOST}/": page("City news", ["The latest from the city hall, updated all day long."] * 3)}
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        first = run_crawl(archive, proxy.url, seeds=seeds)
+        assert first.returncode == 0, first.log[-3000:]
+        assert [e["event"] for e in events(archive)] == ["archived"]
+        pages[target] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+        assert "redirected away" not in result.log
+        (current,) = (archive / "articles").rglob("*.md")
+        assert "twelve years" in current.read_text(encoding="utf-8")
+        assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    finally:
+        proxy.stop()

@@ -11,7 +11,13 @@ What identifies an article, in this order:
 1. the site's own article id, where an adapter knows it (qq);
 2. the address: the answering URL, or the page's ``rel=canonical`` /
    ``og:url``, has the key of the seed URL or of the stored copy;
-3. the front page or a section above the article is never the article;
+3. the front page is never the article, nor is a section above it
+   (``/news/`` for ``/news/2025/story.html``) unless that page is the
+   article by its text (most of the stored copy's, and the same title or a
+   page that says it is an article) or, on a first capture, says it is an
+   article itself (``og:type`` article, an ``article:published_time``, a
+   JSON-LD ``*Article``): sites shorten ``/story/123/slug`` to
+   ``/story/123``; an index document (``…/index.html``) is its folder;
 4. the body: most of the stored copy's text is in the new page (a headline
    and one corrected paragraph change little of it), or the title is the
    same and some of the text is (an article moved and rewritten; a
@@ -23,6 +29,7 @@ address that is neither the front page nor a section is taken.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -70,15 +77,58 @@ def shared_text(stored: list[str], new: list[str]) -> float:
     return len(old & shingles("\n".join(new))) / len(old) if old else 0.0
 
 
+#: The last path segment of an index document: ``/a/b/index.html`` is ``/a/b/``.
+INDEX_DOCUMENT = re.compile(r"/(?:index|default)\.[a-z0-9]{2,5}$", re.IGNORECASE)
+#: JSON-LD types of article pages (schema.org's Article and its kinds).
+ARTICLE_TYPE = re.compile(r"(?:Article|BlogPosting|Report)$")
+
+
+def front_page(seed_url: str, final_url: str) -> bool:
+    """Whether ``final_url`` is the site's front page and ``seed_url`` is not."""
+    final = urlsplit(final_url)
+    return not final.path.strip("/") and not final.query and bool(urlsplit(seed_url).path.strip("/"))
+
+
 def above(seed_url: str, final_url: str) -> bool:
     """Whether ``final_url`` is the site's front page or a section above the
     article (``/news/`` for ``/news/2025/story.html``): where deleted
-    articles are sent."""
+    articles are sent. An index document's folder is the document."""
     seed, final = urlsplit(seed_url), urlsplit(final_url)
-    seed_path, final_path = seed.path.rstrip("/"), final.path.rstrip("/")
+    seed_path, final_path = INDEX_DOCUMENT.sub("", seed.path).rstrip("/"), final.path.rstrip("/")
     if not final_path and not final.query:
         return bool(seed_path)  # the front page answers only for the front page
     return seed_path.startswith(final_path + "/") and not final.query
+
+
+def declares_article(response) -> bool:
+    """Whether a page says it is an article: ``og:type`` article, an
+    ``article:published_time``, or a JSON-LD ``*Article``/``BlogPosting``
+    (a section or front page says ``website``, if anything)."""
+    try:
+        og_type = " ".join(response.xpath("//meta[@property='og:type']/@content").getall()).strip().lower()
+        published = response.xpath("//meta[@property='article:published_time']/@content").get()
+        json_ld = response.xpath("//script[@type='application/ld+json']/text()").getall()
+    except (AttributeError, ValueError):  # not a text response
+        return False
+    return og_type == "article" or bool(published) or any(map(_json_ld_article, json_ld))
+
+
+def _json_ld_article(block: str) -> bool:
+    """Whether a JSON-LD block describes the page as an article: its top-level
+    objects or its ``@graph``'s, never the articles a section lists inside them."""
+    try:
+        data = json.loads(block)
+    except ValueError:
+        return False
+    objects = data if isinstance(data, list) else [data]
+    objects = [o for o in objects if isinstance(o, dict)]
+    objects += [g for o in objects if isinstance(o.get("@graph"), list) for g in o["@graph"] if isinstance(g, dict)]
+    for obj in objects:
+        kinds = obj.get("@type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str) and ARTICLE_TYPE.search(kind):
+                return True
+    return False
 
 
 def canonical_url(response) -> str | None:
@@ -115,21 +165,27 @@ def page_paragraphs(fields: dict) -> list[str]:
 
 
 def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None, canonical: str | None = None,
-                    title: str | None = None, paragraphs: list[str] | None = None) -> str | None:
+                    title: str | None = None, paragraphs: list[str] | None = None,
+                    article_page: bool = False) -> str | None:
     """None when the page at ``final_url`` is the article ``seed_url`` names
-    (and ``stored`` holds, if archived); else why it is not."""
+    (and ``stored`` holds, if archived); else why it is not. ``article_page``:
+    the page says it is an article (``declares_article``)."""
     by_id = getattr(sites.adapter_for(seed_url), "same_article", lambda *urls: None)(seed_url, final_url)
     if by_id is not None:  # the site knows its article ids
         return None if by_id else "another article id"
     known = {sites.article_key(u) for u in [seed_url, *(stored.urls if stored else ())] if u}
     if sites.article_key(final_url) in known or (canonical and sites.article_key(canonical) in known):
         return None
-    if above(seed_url, final_url):  # (a canonical naming the front page is a common misconfiguration)
-        return "the site's front page or a section page"
+    section = "the site's front page or a section page"
+    if front_page(seed_url, final_url):  # (a canonical naming the front page is a common misconfiguration)
+        return section
     if stored is None or not stored.paragraphs:
-        return None  # a first capture: an article address is taken
+        # a first capture: an article address is taken, a section only if it says it is an article
+        return section if above(seed_url, final_url) and not article_page else None
     share = shared_text(stored.paragraphs, paragraphs or [])
     same_title = bool(title) and _normal(title) == _normal(stored.title or "")
+    if above(seed_url, final_url):  # the article's own text under a shorter address, or a section
+        return None if share >= SHARED_TEXT and (same_title or article_page) else section
     if share >= SHARED_TEXT or (same_title and share >= TITLE_SHARED_TEXT):
         return None
     return (f"another article: {title!r}, not {stored.title!r}, "

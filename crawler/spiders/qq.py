@@ -188,7 +188,8 @@ class QqSpider(scrapy.Spider):
                 self.logger.warning("%s: stored copy %s not readable (%s)", seed_url, state.path, exc)
             stored = identity.Stored(urls=[state.url, state.source_url], title=state.title, paragraphs=paragraphs)
         return identity.not_the_article(seed_url, response.url, stored, canonical=identity.canonical_url(response),
-                                        title=fields.get("title"), paragraphs=identity.page_paragraphs(fields))
+                                        title=fields.get("title"), paragraphs=identity.page_paragraphs(fields),
+                                        article_page=identity.declares_article(response))
 
     def follow_meta_refresh(self, response, target: str):
         """The request a page without text sends its readers on to (crawler/spiders/elsewhere.py)."""
