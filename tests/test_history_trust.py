@@ -716,3 +716,38 @@ def test_an_article_under_a_shorter_address_is_archived_and_its_edit_is_a_change
         assert [e["event"] for e in events(archive)] == ["archived", "changed"]
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("then", ["gone", "failed"])
+def test_a_version_a_killed_run_wrote_is_recorded_when_the_next_check_finds_the_article_gone_or_failing(
+        site, tmp_path, then):
+    """The edit is written, the run killed before any record; the next check
+    finds a 404 (gone) or a 500 (failed): the written version is recorded
+    first, late, not left for a check that may never come."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    killed = run_scrapy(["refresh"], archive, proxy.url,
+                        settings={"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1})
+    assert killed.returncode == -9
+    (current,) = (archive / "articles").rglob("*.md")
+    assert "twelve years" in current.read_text(encoding="utf-8")  # written, never recorded
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    pages[url("mayor-resigns")] = Page(status=404 if then == "gone" else 500, body=b"<html>no</html>")
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == (0 if then == "gone" else 1), again.log[-3000:]
+    assert "written but never recorded" in again.log
+    recorded = events(archive)
+    assert [e["event"] for e in recorded] == (["archived", "changed", "gone"] if then == "gone"
+                                              else ["archived", "changed"])
+    assert recorded[1]["recorded_late"] is True and recorded[1]["counts"]
+    assert len(metadata_files(archive)) == 2  # the late version's text record too
+    with open_store(archive) as store:
+        (state,) = list(store.all())
+        assert state.text_digest == recorded[1]["text_digest"]
+    # and once only: the next check records nothing of it again
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == (0 if then == "gone" else 1)
+    assert len(events(archive)) == len(recorded) and len(metadata_files(archive)) == 2

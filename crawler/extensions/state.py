@@ -5,7 +5,9 @@ changed or unchanged; unchanged without extraction; gone; failed) and keeps
 ``crawler.state`` and ``archive/changes.jsonl`` true to them. The store
 names the last full capture of each article (what revisits refer to) and
 its validators; the change log gets one line per archived, changed, gone and
-back event.
+back event. An article file a killed run wrote and never recorded has its
+outcome recorded first, late, whatever the check finds: a gone or failed
+check too (crawler/state/late.py), not only a page that comes again.
 
 The store is the crawl's one (crawler.extensions.statestore). A shared crawl
 puts a subclass in this one's place (crawler.distributed.state) that holds
@@ -31,7 +33,11 @@ from crawler.core.timefmt import utcnow
 from crawler.extensions.archiveio import io_executor, run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
+from crawler.extensions.warcwriter import WarcWriterExtension
+from crawler.items import outcome_word
+from crawler.state.late import unrecorded_outcome
 from crawler.state.model import FAILING, GONE, OK, ArticleState
+from crawler.warc.records import article_records
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +222,7 @@ class ArchiveStateRecorder:
             if state is None:
                 return
             now = utcnow()
+            self._record_late(state, now)
             was = state.status
             state.last_checked, state.last_error = now, reason
             if was != GONE:
@@ -223,6 +230,38 @@ class ArchiveStateRecorder:
                 if recorded_evidence(self.crawler).last_status(state.path) != "gone":
                     self._event("gone", state, now, reason=reason)
             self.store.put(state)
+
+    def _record_late(self, state: ArticleState, now: str) -> None:
+        """The stored file's own outcome, when a killed run wrote it and never
+        recorded it (crawler/state/late.py): its WARC text record and its
+        event, each only if missing, and the state's digest, before this
+        check's gone or failure is said. A page that comes again goes through
+        the pipelines instead (crawler/pipelines/recordrepair.py)."""
+        late = unrecorded_outcome(self.archive, recorded_evidence(self.crawler), state.path, state.text_digest)
+        if late is None:
+            return
+        done, outcome = late["done"], late["outcome"]
+        if not (done["text"] and done["event"]):
+            warc = self.crawler.get_extension(WarcWriterExtension)
+            if not done["text"] and warc is not None and self.crawler.settings.getbool("WARC_METADATA_RECORDS"):
+                writer = warc.ready_writer()
+                writer.write(*article_records(writer.builder, late["url"] or state.source_url, late["text"],
+                                              late["capture"], state.path, outcome, late["digest"],
+                                              late["extractor"], state.source_url))
+            if not done["event"]:
+                change = late["change"] or {}
+                self._event("changed" if outcome == "updated" else "archived", state, now,
+                            record_id=late["capture"], text_digest=late["digest"],
+                            previous_version=change.get("previous_version"),
+                            previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
+                            reverted_to=change.get("reverted_to"), recorded_late=True)
+            logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
+                           "recorded now, before this check's outcome", state.source_url,
+                           "a new version" if outcome == "updated" else "the first capture", state.path)
+            self.crawler.stats.inc_value("archive/recorded_late")
+            self.crawler.stats.inc_value(f"archive/{outcome_word(outcome)}")
+        state.text_digest = late["digest"]
+        state.last_changed = late["date"] or now
 
     # --- helpers --------------------------------------------------------------
 
@@ -241,6 +280,7 @@ class ArchiveStateRecorder:
             state = self.store.get(key)
             if state is None:
                 return
+            self._record_late(state, utcnow())
             state.failures += 1
             state.last_checked, state.last_error = utcnow(), reason
             if refused:

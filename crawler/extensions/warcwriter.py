@@ -17,6 +17,7 @@ crawler built only to read its settings touches no file.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 from scrapy import signals
@@ -85,7 +86,7 @@ class WarcWriterExtension:
         ext = cls(writer, crawler)
         syncer = _IntervalSync(writer, submit=lambda fn: io_executor(crawler).submit(fn))
         crawler.signals.connect(syncer.start, signal=signals.spider_opened, weak=False)
-        crawler.signals.connect(syncer.close, signal=signals.spider_closed, weak=False)
+        crawler.signals.connect(syncer.close_after_io, signal=signals.spider_closed, weak=False)
         return ext
 
     #: Whether another machine may still be writing an ``.open`` file, given its
@@ -157,3 +158,16 @@ class _IntervalSync:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         self.writer.close()
+
+    async def close_after_io(self, spider=None) -> None:
+        """``close``, the writer's part in the archive I/O thread: after every
+        write handed to it before, such as the text record of a version a
+        killed run left unrecorded, which the state recorder writes when a
+        check finds the article gone (Scrapy does not wait for one spider_closed
+        handler before it calls the next)."""
+        if self.submit is None:
+            self.close()
+            return
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        await asyncio.wrap_future(self.submit(self.writer.close))

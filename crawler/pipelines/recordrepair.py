@@ -24,30 +24,13 @@ from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions
 from crawler.core import markdown
 from crawler.core.digest import same_digest, text_digest
-from crawler.diff.compare import diff_articles
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
+from crawler.state.late import digest_of, late_change, unrecorded_outcome
 
 logger = logging.getLogger(__name__)
-
-
-def _late_change(previous, text: str, earlier=()) -> dict:
-    """The change a version recorded late made to the one before it; a text
-    that equals an ``earlier`` version's (A, B, A) names it, as a change
-    recorded in time does (``reverted_to``)."""
-    digest = text_digest(text)
-    reverted = next((v.file for v in reversed(earlier) if _digest_of(v.text) == digest), None)
-    return {"previous_version": previous.file, "previous_record_id": previous.meta.get("warc_record_id"),
-            "counts": diff_articles(previous.text, text).counts, "reverted_to": reverted, "recorded_late": True}
-
-
-def _digest_of(text: str) -> str | None:
-    try:
-        return text_digest(text)
-    except Exception:  # a copy damaged by hand or by disk is no earlier text
-        return None
 
 
 class UnrecordedOutcomes:
@@ -76,24 +59,21 @@ class UnrecordedOutcomes:
         if recorded and same_digest(recorded, article["text_digest"]) is not False:
             return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
         path = article["path"]
-        text = article["rendered"] = self.archive.read_text(path)  # its text record holds the file as it is
-        meta = markdown.parse(text)[0]
-        capture = meta.get("warc_record_id")
-        evidence = recorded_evidence(self.crawler)
-        done = {"text": evidence.text(path, capture, article["text_digest"], url=meta.get("fetched_url")),
-                "event": evidence.event(path, capture, article["text_digest"])}
+        late = unrecorded_outcome(self.archive, recorded_evidence(self.crawler), path, recorded)
+        if late is None:
+            return item
+        article["rendered"] = late["text"]  # its text record holds the file as it is
+        done, capture = late["done"], late["capture"]
         if done["text"] and done["event"]:
             # recorded but for the state (a kill between the event and the
             # state write): "unchanged", and the state recorder catches up
             logger.info("%s: %s was recorded but for the capture state: state brought up to date",
                         article["source_url"], path)
             return item
-        versions = article_versions(self.archive, path)
-        if len(versions) >= 2:
-            article["change"] = _late_change(versions[-2], versions[-1].text, versions[:-2])
-            outcome, what = "updated", "new version"
-        else:
-            outcome, what = "archived", "first capture"
+        outcome = late["outcome"]
+        what = "new version" if outcome == "updated" else "first capture"
+        if late["change"]:
+            article["change"] = late["change"]
         article["recorded"] = {**done, "capture": capture}
         missing = [name for name, ok in (("WARC text record", done["text"]), ("change-log event", done["event"]),
                                          ("capture state", False)) if not ok]
@@ -135,7 +115,7 @@ class UnrecordedOutcomes:
         article["late"] = {
             "path": path, "text": text, "capture": capture, "digest": digest, "done": done,
             "outcome": "updated" if before else "archived",
-            "change": _late_change(before, text, versions[:-2]) if before else None,
+            "change": late_change(before, text, versions[:-2]) if before else None,
         }
         logger.warning("%s: %s of %s (now %s) was written but never recorded (the run that wrote it stopped): "
                        "recorded now, before the new version", article["source_url"],

@@ -16,7 +16,7 @@ from crawler.core import markdown
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.warcwriter import shared_writer
 from crawler.featureoff import feature_off
-from crawler.warc.records import metadata_record, text_record
+from crawler.warc.records import article_records
 
 
 class WarcMetadataPipeline:
@@ -53,15 +53,5 @@ class WarcMetadataPipeline:
         return item
 
     def _records(self, url, markdown_text, capture_id, article, path, outcome, digest) -> None:
-        builder = self.writer.builder
-        text = text_record(builder, url, markdown_text, capture_id)
-        about = metadata_record(builder, url, {
-            "article-file": path,
-            "article-outcome": outcome,
-            "extractor": article.get("extractor"),
-            "source-url": article.get("source_url"),
-            "text-record": text.rec_headers.get_header("WARC-Record-ID"),
-            "text-uri": f"urn:markdown:{url}",
-            "text-digest": digest,
-        }, capture_id)
-        self.writer.write(text, about)
+        self.writer.write(*article_records(self.writer.builder, url, markdown_text, capture_id, path, outcome, digest,
+                                           article.get("extractor"), article.get("source_url")))

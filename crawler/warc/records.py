@@ -124,3 +124,21 @@ def metadata_record(builder, url: str, fields: dict, concurrent_to: str | None):
         url, "metadata", payload=BytesIO(data), length=len(data),
         warc_content_type="application/warc-fields", warc_headers_dict=warc_headers,
     )
+
+
+def article_records(builder, url: str, markdown_text: str, capture_id: str | None, path: str, outcome: str,
+                    digest: str | None, extractor: str | None = None, source_url: str | None = None) -> list:
+    """An article's two records, written together: its Markdown (``text_record``)
+    and the ``metadata`` record naming its file, outcome and text digest, which
+    the archive reads back as the evidence that the outcome was recorded."""
+    text = text_record(builder, url, markdown_text, capture_id)
+    about = metadata_record(builder, url, {
+        "article-file": path,
+        "article-outcome": outcome,
+        "extractor": extractor,
+        "source-url": source_url,
+        "text-record": text.rec_headers.get_header("WARC-Record-ID"),
+        "text-uri": f"urn:markdown:{url}",
+        "text-digest": digest,
+    }, capture_id)
+    return [text, about]

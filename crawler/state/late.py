@@ -1,0 +1,62 @@
+"""An article file whose outcome was written but never recorded, found and described.
+
+A run killed between writing an article and recording it (its WARC text
+record, its change-log event, the capture state) leaves a file the state
+does not know. Whatever the next check of that article finds (the same
+page, a new version, a 404, a server error), that outcome is recorded then,
+late, before anything else is said of the article: this module tells
+whether a file is such a one, and what its outcome was. The Markdown
+pipelines (crawler/pipelines/recordrepair.py) and the state recorder
+(crawler/extensions/state.py, for gone and failed checks) write it.
+"""
+
+from __future__ import annotations
+
+from crawler.archive.storage import ArchiveStore
+from crawler.archive.versions import article_versions
+from crawler.core import markdown
+from crawler.core.digest import same_digest, text_digest
+from crawler.diff.compare import diff_articles
+
+
+def late_change(previous, text: str, earlier=()) -> dict:
+    """The change a version recorded late made to the one before it; a text
+    that equals an ``earlier`` version's (A, B, A) names it, as a change
+    recorded in time does (``reverted_to``)."""
+    digest = text_digest(text)
+    reverted = next((v.file for v in reversed(earlier) if digest_of(v.text) == digest), None)
+    return {"previous_version": previous.file, "previous_record_id": previous.meta.get("warc_record_id"),
+            "counts": diff_articles(previous.text, text).counts, "reverted_to": reverted, "recorded_late": True}
+
+
+def digest_of(text: str) -> str | None:
+    """The text digest of a stored copy; None for one damaged by hand or by disk."""
+    try:
+        return text_digest(text)
+    except Exception:  # noqa: BLE001 - a damaged copy is no text of the crawler's
+        return None
+
+
+def unrecorded_outcome(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None) -> dict | None:
+    """The outcome of the file at ``path`` if it was written and never
+    recorded, else None. ``recorded_digest``: the text digest the capture
+    state holds for the article. The result says what to record, and what of
+    it the archive already holds (``done``: the text record, the event):
+    ``{"path", "text", "url", "capture", "date", "extractor", "digest", "done",
+    "outcome", "change"}``."""
+    if not path or not archive.exists(path):
+        return None
+    text = archive.read_text(path)
+    digest = digest_of(text)
+    if digest is None or (recorded_digest and same_digest(recorded_digest, digest) is not False):
+        return None  # recorded (or by another digest algorithm: nothing can be said)
+    meta = markdown.parse(text)[0]
+    capture = meta.get("warc_record_id")
+    done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
+            "event": evidence.event(path, capture, digest)}
+    versions = article_versions(archive, path)
+    before = versions[-2] if len(versions) >= 2 else None
+    return {"path": path, "text": text, "url": meta.get("fetched_url"), "capture": capture,
+            "date": meta.get("warc_date"), "extractor": meta.get("extractor"), "digest": digest,
+            "done": done, "outcome": "updated" if before else "archived",
+            "change": late_change(before, text, versions[:-2]) if before else None}
