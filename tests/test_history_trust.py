@@ -751,3 +751,35 @@ def test_a_version_a_killed_run_wrote_is_recorded_when_the_next_check_finds_the_
     # and once only: the next check records nothing of it again
     assert run_scrapy(["refresh"], archive, proxy.url).returncode == (0 if then == "gone" else 1)
     assert len(events(archive)) == len(recorded) and len(metadata_files(archive)) == 2
+
+
+def test_a_move_to_another_domain_with_the_same_text_is_no_change(tmp_path):
+    """The site's name comes from the archive (the article's folder), not from
+    today's host: the categories, tags and link label stay, so a domain move
+    is no edit, and an edit after it is one paragraph's."""
+    old, moved = "https://www.city-news.com/2025/02/13/mayor/", "https://www.town-times.org/2025/02/13/mayor/"
+    pages = {old: page("Mayor resigns", STORY)}
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [mayor]({old})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+        (current,) = (archive / "articles").rglob("*.md")
+        before = current.read_bytes()
+        assert b'categories:\n  - "city-news"' in before
+        pages[old] = Page(status=301, headers=[("Location", moved)])
+        pages[moved] = page("Mayor resigns", STORY)
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+        assert [e["event"] for e in events(archive)] == ["archived"]
+        assert not (archive / "versions").exists()
+        assert current.read_bytes() == before
+        pages[moved] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+        assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+        changed = events(archive)[-1]
+        assert changed["event"] == "changed" and changed["counts"]["paragraphs_changed"] == 1, changed
+        assert not changed["counts"].get("front_matter_changed"), changed
+    finally:
+        proxy.stop()

@@ -199,6 +199,9 @@ class MarkdownWriterPipeline:
             article["key"] = state.key
         if state.source_url != article["source_url"]:
             article["source_link"] = state.source_url  # its link stays the one it was archived with
+        if state.site and state.site != article.get("site"):
+            # so does its site (its folder, categories, tags and link label): a domain move is no edit
+            article["site"] = state.site
         if state.path != derived and state.path == legacy_path(article):
             return derived  # _stored_copy finds the legacy file and _adopt_legacy_name moves it
         return state.path
