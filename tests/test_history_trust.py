@@ -783,3 +783,37 @@ def test_a_move_to_another_domain_with_the_same_text_is_no_change(tmp_path):
         assert not changed["counts"].get("front_matter_changed"), changed
     finally:
         proxy.stop()
+
+
+def test_a_cover_address_that_only_changes_its_query_is_no_change(site, tmp_path):
+    """A cache-busting or signed og:image link is the same picture: the stored
+    address stays and no version is made; another picture is a change."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (current,) = (archive / "articles").rglob("*.md")
+    before = current.read_bytes()
+    cover = b"https://static.example-news.test/cover.jpg"
+    assert b'thumbnail: "' + cover + b'"' in before
+    original = pages[url("mayor-resigns")].body
+    for query in (b"?v=1743000000", b"?v=1743000060&w=1200"):
+        pages[url("mayor-resigns")] = Page(body=original.replace(cover, cover + query))
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+        assert current.read_bytes() == before
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    pages[url("mayor-resigns")] = Page(body=original.replace(cover, b"https://static.example-news.test/cover-2.jpg"))
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    assert b"cover-2.jpg" in current.read_bytes()
+
+
+def test_one_cover_image_whatever_its_query():
+    from crawler.pipelines.markdown import same_image
+
+    a = "https://img.example.com/2025/cover.jpg"
+    assert same_image(a, a + "?v=2") and same_image(a + "?itok=x", a + "?itok=y")
+    assert not same_image(a, "https://img.example.com/2025/cover-2.jpg")
+    assert not same_image(a, "https://cdn.example.com/2025/cover.jpg")
+    assert not same_image("https://img.example.com/?id=1", "https://img.example.com/?id=2")  # the query is the image
+    assert not same_image(None, a) and not same_image(a, "")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
@@ -81,6 +82,15 @@ def capture_stamp(meta: dict) -> str | None:
     return warc_date_stamp(meta.get("warc_date"))
 
 
+def same_image(stored: str | None, new: str | None) -> bool:
+    """Whether two cover image addresses are one image: the same scheme, host
+    and path, whatever their query strings say (``?v=1743000000``)."""
+    if not stored or not new:
+        return False
+    a, b = urlsplit(stored), urlsplit(new)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path) and a.path not in ("", "/")
+
+
 class MarkdownWriterPipeline:
     def __init__(self, store: ArchiveStore, min_chars: int, min_ratio: float, max_chars: int = 0, stats=None,
                  crawler=None):
@@ -143,6 +153,14 @@ class MarkdownWriterPipeline:
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
             old_parts = parsed_parts(old_meta, old_paragraphs)
+            if same_image(old_meta.get("thumbnail"), article.get("thumbnail")) \
+                    and old_meta["thumbnail"] != article["thumbnail"]:
+                # a cover whose address only changed its query (a cache-buster, a
+                # signed or sized link): the stored address stays, no new version
+                article["thumbnail"] = old_meta["thumbnail"]
+                text = article["rendered"] = markdown.render(article)
+                new_parts = article_parts(text)
+                article["text_digest"] = parts_digest(new_parts)
             same, old_len = parts_digest(old_parts) == article["text_digest"], body_text_length(old_paragraphs)
             diff = None if same else diff_parts(old_parts, new_parts)  # only a change is worth diffing
         except Exception as exc:  # a stored copy damaged by hand or by disk
