@@ -195,6 +195,9 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# A refused article is logged as one line (its address and why), not followed
+# by its whole item (crawler/logformatter.py).
+LOG_FORMATTER = "crawler.logformatter.ArticleLogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
 # The detail of a log file (LOG_FILE, --logfile) and of `-v` / `-L INFO`.
 LOG_LEVEL = "INFO"

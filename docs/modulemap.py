@@ -2,7 +2,7 @@
 import ast, pathlib, re, sys
 root = pathlib.Path(__file__).resolve().parent.parent / "crawler"
 order = ["settings.py", "settingsdoc.py", "core", "sites", "seeds.py", "diff", "extraction", "net", "archive", "warc", "state",
-         "browser", "exports", "items.py", "signals.py", "featureoff.py", "resolver.py", "spiders", "downloadermiddlewares",
+         "browser", "exports", "items.py", "signals.py", "featureoff.py", "resolver.py", "logformatter.py", "spiders", "downloadermiddlewares",
          "downloadhandlers", "pipelines", "extensions", "distributed", "commands"]
 def first(path):
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""

@@ -8,6 +8,7 @@ order a terminal shows). Requests go to the fixture web or to 127.0.0.1 proxies 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -224,3 +225,23 @@ def test_an_interrupted_refresh_says_what_was_not_checked(tmp_path):
     block = summary_block(proc.stdout, "refresh summary")
     assert "  checked:    0 of 1 due" in block and "  failed:     0" in block, block
     assert block[-1] == "interrupted: 1 not done, run again to finish", block
+
+
+def test_a_refused_article_is_one_log_line_not_its_whole_item():
+    from scrapy.exceptions import DropItem
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import Article
+    from crawler.logformatter import ArticleLogFormatter
+
+    crawler = get_crawler(settings_dict={"DEFAULT_DROPITEM_LOG_LEVEL": "WARNING"})
+    formatter = ArticleLogFormatter.from_crawler(crawler)
+    item = Article(source_url="https://news.example.com/a", url="https://news.example.com/a",
+                   blocks=[{"type": "text", "text": f"paragraph {i}", "markdown": f"paragraph {i}"} for i in range(60)])
+    spider = type("Spider", (), {"crawler": crawler})()
+    entry = formatter.dropped(item, DropItem("empty extraction (3 characters)"),
+                              HtmlResponse("https://news.example.com/a"), spider)
+    line = entry["msg"] % entry["args"]
+    assert line == "Dropped https://news.example.com/a: empty extraction (3 characters)"
+    assert entry["level"] == logging.WARNING
