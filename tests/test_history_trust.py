@@ -817,3 +817,43 @@ def test_one_cover_image_whatever_its_query():
     assert not same_image(a, "https://cdn.example.com/2025/cover.jpg")
     assert not same_image("https://img.example.com/?id=1", "https://img.example.com/?id=2")  # the query is the image
     assert not same_image(None, a) and not same_image(a, "")
+
+
+ZH_STORY = ["市长周四晚间宣布辞职，她已在任十一年，议会对预算的表决使她无法继续任职。",
+            "副市长将主持市政工作，直到秋季举行选举。反对派议员表示辞职早该发生，并要求进行公开调查。",
+            "市民对此反应不一，有人表示惋惜，也有人认为这是城市政治的新开始。"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_maintenance_or_consent_page_at_the_articles_address_is_no_version(tmp_path, lang):
+    """A 200 that is not the article (the site down for maintenance, a cookie
+    wall): refused with the reason, no version; the article back is unchanged."""
+    seed = "https://www.city-news.com/2025/02/13/mayor/"
+    article = (Page(body=reference_page("市长辞职", ZH_STORY, lang="zh-CN").encode()) if lang == "zh"
+               else page("Mayor resigns", STORY))
+    interstitial = Page(body=reference_page("Site maintenance" if lang == "zh" else "We value your privacy", [
+        "We are carrying out scheduled maintenance and will be back shortly. Thank you for your patience."
+        if lang == "zh" else
+        "We and our partners use cookies to personalise content and ads and to analyse our traffic. "
+        "You can accept all cookies or manage your choices at any time in the privacy settings."]).encode())
+    pages = {seed: article}
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+        (current,) = (archive / "articles").rglob("*.md")
+        before = current.read_bytes()
+        pages[seed] = interstitial
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 1, result.log[-3000:]
+        assert "shares none of its text and has another title" in result.log
+        assert current.read_bytes() == before and not (archive / "versions").exists()
+        pages[seed] = article
+        assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
+        assert [e["event"] for e in events(archive)] == ["archived"]
+        assert current.read_bytes() == before
+    finally:
+        proxy.stop()

@@ -21,6 +21,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import sites
+from crawler.sites import identity
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_stem, article_versions
 from crawler.core import markdown
@@ -80,6 +81,24 @@ def _now_stamp() -> str:
 def capture_stamp(meta: dict) -> str | None:
     """``20250213T171508Z`` from a copy's ``warc_date``, or None."""
     return warc_date_stamp(meta.get("warc_date"))
+
+
+#: Below this share of the stored copy's text (character shingles), a shorter
+#: page with another title at the article's own address is an interstitial
+#: (maintenance, cookie consent, an error page served as 200), not an edit: an
+#: edit, however large, keeps some sentences or the headline.
+INTERSTITIAL_SHARE = 0.05
+
+
+def interstitial(old_meta: dict, old_paragraphs: list[str], article) -> bool:
+    """Whether the new page at the article's address is no version of it: it
+    shares (almost) none of the stored text and has another title."""
+    old_title, new_title = old_meta.get("title") or "", article.get("title") or ""
+    if identity.same_title(old_title, new_title):
+        return False
+    new_paragraphs = [b["text"] for b in article.get("blocks") or [] if b.get("type") == "text"]
+    stored = [p for p in old_paragraphs[:-1] if not p.startswith("![")]  # no images, no source line
+    return identity.shared_text(stored, new_paragraphs) < INTERSTITIAL_SHARE
 
 
 def same_image(stored: str | None, new: str | None) -> bool:
@@ -177,6 +196,10 @@ class MarkdownWriterPipeline:
         if new_len < old_len * self.min_ratio:
             self._reject(rel, text, f"extraction much shorter than the stored copy ({new_len} < {old_len} characters)",
                          "much shorter than the stored copy")
+        if new_len < old_len and interstitial(old_meta, old_paragraphs, article):
+            self._reject(rel, text, f"the page at the article's address shares none of its text and has another "
+                                    f"title ({article.get('title')!r}): a maintenance, consent or error page",
+                         "not the article's text")
         self._adopt_legacy_name(stored, rel)  # only now: a refused extraction moves nothing
         version, kept = self._version_name(rel, old_meta)
         if not kept:

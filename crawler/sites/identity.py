@@ -71,6 +71,11 @@ def shingles(text: str) -> set[str]:
     return {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
 
 
+def same_title(a: str | None, b: str | None) -> bool:
+    """Whether two titles are the same headline (case, spaces and punctuation aside)."""
+    return bool(a) and _normal(a) == _normal(b or "")
+
+
 def shared_text(stored: list[str], new: list[str]) -> float:
     """Share of the stored paragraphs' shingles that the new ones contain."""
     old = shingles("\n".join(stored))
@@ -183,10 +188,10 @@ def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None,
         # a first capture: an article address is taken, a section only if it says it is an article
         return section if above(seed_url, final_url) and not article_page else None
     share = shared_text(stored.paragraphs, paragraphs or [])
-    same_title = bool(title) and _normal(title) == _normal(stored.title or "")
+    same = same_title(title, stored.title)
     if above(seed_url, final_url):  # the article's own text under a shorter address, or a section
-        return None if share >= SHARED_TEXT and (same_title or article_page) else section
-    if share >= SHARED_TEXT or (same_title and share >= TITLE_SHARED_TEXT):
+        return None if share >= SHARED_TEXT and (same or article_page) else section
+    if share >= SHARED_TEXT or (same and share >= TITLE_SHARED_TEXT):
         return None
     return (f"another article: {title!r}, not {stored.title!r}, "
             f"{share:.0%} of the archived text in it")
