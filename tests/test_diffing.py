@@ -309,3 +309,15 @@ def test_html_diff_reads_as_the_article_with_archived_images_and_folded_paragrap
     assert full.xpath("//strong"), "bold as bold"
     unknown = lxml_html.document_fromstring(render_html(diff, "a", "b", images={}).encode("utf-8"))
     assert not unknown.xpath("//img") and unknown.xpath("//span[@class='not-archived']")
+
+
+def test_a_long_field_that_changes_past_the_cut_shows_where_it_changed():
+    from crawler.diff.describe import describe_fields
+
+    summary = "财联社2月13日讯（编辑 史正丞）北京时间周四午后，两位科技富豪马斯克、蔡崇信接力亮相迪拜世界政府峰会"
+    said = describe_fields([("summary", summary, summary.replace("峰会", "大会"))])
+    old, new = said.removeprefix("summary: ").split(" → ")
+    assert old != new and "峰会" in old and "大会" in new and old.startswith("“…")
+    # short values and a value added or removed read as before
+    assert describe_fields([("title", "A", "B")]) == "title: “A” → “B”"
+    assert describe_fields([("summary", summary, None)]).endswith("…” → none")

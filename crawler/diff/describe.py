@@ -18,14 +18,37 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def short(value, limit: int = VALUE_CHARS) -> str:
-    """A front-matter value in quotes, cut at ``limit`` characters; ``none`` when absent."""
-    if value is None:
-        return "none"
+#: Characters kept before the first difference when two long values are cut there.
+CONTEXT_CHARS = 10
+
+
+def _flat(value) -> str:
     if isinstance(value, (list, tuple)):
         value = ", ".join(map(str, value))
-    text = " ".join(str(value).split())
-    return f"“{text if len(text) <= limit else text[:limit] + '…'}”"
+    return " ".join(str(value).split())
+
+
+def short(value, limit: int = VALUE_CHARS, start: int = 0) -> str:
+    """A front-matter value in quotes, cut at ``limit`` characters (from ``start``,
+    with "…" before); ``none`` when absent."""
+    if value is None:
+        return "none"
+    text = _flat(value)
+    head = "…" if start else ""
+    text = text[start:]
+    return f"“{head}{text if len(text) <= limit else text[:limit] + '…'}”"
+
+
+def changed_values(old, new, limit: int = VALUE_CHARS) -> str:
+    """``“A” → “B”``; two long values that differ only past ``limit`` are both
+    cut a little before their first difference, so the change shows."""
+    start = 0
+    if old is not None and new is not None:
+        a, b = _flat(old), _flat(new)
+        same = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        if same > limit - CONTEXT_CHARS:
+            start = same - CONTEXT_CHARS
+    return f"{short(old, limit, start)} → {short(new, limit, start)}"
 
 
 #: The body's counts of a change (``ArticleDiff.counts``, a changed event's ``counts``), and their verbs.
@@ -51,7 +74,7 @@ def describe_counts(counts: dict) -> str:
 
 def describe_fields(front_matter) -> str:
     """``title: “A” → “B”; tags: “x” → “x, y”``, from ``ArticleDiff.front_matter``."""
-    return "; ".join(f"{key}: {short(old)} → {short(new)}" for key, old, new in front_matter)
+    return "; ".join(f"{key}: {changed_values(old, new)}" for key, old, new in front_matter)
 
 
 def describe_diff(diff) -> str:
