@@ -127,6 +127,11 @@ RETRY_TIMES = 2
 # from a page without text (crawler/spiders/elsewhere.py): Scrapy's
 # middleware followed it from article pages too, and looped on self-refreshes.
 METAREFRESH_ENABLED = False
+# The spider carries a page's redirect chain on purpose into the request it
+# makes from it (a meta refresh followed as a redirect; a redirect target's
+# 304 asked again in full): Scrapy's warning about copied meta keys is not
+# for this one.
+META_COPY_WARN_SKIP_KEYS = ["redirect_urls"]
 # Error statuses reach the spider so that each one is reported per URL.
 HTTPERROR_ALLOW_ALL = True
 COOKIES_ENABLED = True
