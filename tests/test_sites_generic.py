@@ -58,3 +58,24 @@ def test_the_metadata_fields_read_are_trafilaturas_own():
         theirs = trafilatura.extract_metadata(page, default_url="https://news.example/a.html")
         for field in generic.METADATA_FIELDS:
             assert getattr(ours, field) == getattr(theirs, field), field
+
+
+def test_a_view_counter_in_the_article_is_not_its_text():
+    """A count that moves on every load must not be a paragraph (a refresh would
+    call it an edit); a framework's class with the word in it is not a counter."""
+    from crawler.sites.generic import extract
+
+    def page(count: str, extra: str = "") -> str:
+        return f"""<html lang="en"><head><title>Council votes</title></head><body><main><article>
+<h1>Council votes</h1><p class="byline">By Jane Reporter</p><span class="post-views">{count}</span>
+<p>The city council voted on Tuesday to approve the new budget after a long debate about public transport.</p>
+<p>The mayor said the decision would allow the city to hire more bus drivers and extend night services.</p>
+{extra}</article></main></body></html>"""
+
+    def texts(html: str) -> list[str]:
+        return [b["text"] for b in extract("https://www.example.com/news/1", html)["blocks"] if b["type"] == "text"]
+
+    assert texts(page("1,234 views")) == texts(page("98,765 views")) == texts(page("阅读 5678"))
+    assert not any("views" in t or "5678" in t for t in texts(page("1,234 views")) + texts(page("阅读 5678")))
+    kept = '<div class="views-field">Views on the 2025 budget differed sharply between the two parties.</div>'
+    assert any(t.startswith("Views on the 2025 budget") for t in texts(page("1 view", kept)))

@@ -149,6 +149,28 @@ def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], s
     return ours, "trafilatura"
 
 
+#: A class or id word of a page's counter (views, reads, hits), which changes on
+#: every load: the whole word, maybe with a prefix (``post-views``), never a
+#: framework's (``views-field``, ``pv3``).
+COUNTER_WORD = re.compile(r"^(?:[a-z]+[-_])?(?:views?|view[-_]?count|page[-_]?views?|read[-_]?count|reads|hits|"
+                          r"visits|visit[-_]?count)$", re.IGNORECASE)
+#: What a counter says: a number with a word or two around it ("1,234 views", "阅读 5678").
+COUNTER_TEXT = re.compile(r"^\D{0,12}\d[\d,.\s]*[kKmMwW万千]?\+?\D{0,12}$")
+
+
+def drop_counters(tree) -> None:
+    """Take a page's view and read counters out of it before its text is read:
+    inside the article they are glued to a paragraph, and a count that moves on
+    every load would read as an edit of the article."""
+    if tree is None:
+        return
+    for element in tree.xpath("//*[@class or @id]"):
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".split()
+        if any(COUNTER_WORD.match(name) for name in names) and len(element) <= 3 \
+                and COUNTER_TEXT.match(element.text_content().strip()) and element.getparent() is not None:
+            element.drop_tree()
+
+
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
@@ -158,6 +180,8 @@ def extract(url: str, page: str) -> dict:
     # pass and the metadata fallback parse nothing again. A page it cannot
     # parse goes to it as text, which logs why.
     parsed = trafilatura.utils.load_html(page)
+    drop_counters(tree)
+    drop_counters(parsed)
     source = parsed if parsed is not None else page
     # the metadata first, on the tree the text passes copy, as trafilatura's
     # own pass reads it; a page trafilatura cannot parse has none
