@@ -10,6 +10,7 @@ share links.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -42,6 +43,23 @@ def url(path: str) -> str:
 def events(archive):
     path = archive / "changes.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@contextmanager
+def crawled(tmp_path, seed: str, pages: dict):
+    """A web of ``pages`` on a fixture proxy, and a first crawl of ``seed``
+    into ``tmp_path/archive``: (proxy, archive); the proxy stopped after."""
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        first = run_crawl(archive, proxy.url, seeds=seeds)
+        assert first.returncode == 0, first.log[-3000:]
+        yield proxy, archive
+    finally:
+        proxy.stop()
 
 
 def text_records(archive) -> list[str]:
@@ -700,14 +718,7 @@ def test_an_article_under_a_shorter_address_is_archived_and_its_edit_is_a_change
     target = f"{HOST}/story/12345" if move == "short_address" else f"{HOST}/2025/03/28/mayor/"
     pages = {seed: Page(status=301, headers=[("Location", target)]), target: page("Mayor resigns", STORY),
              f"{HOST}/": page("City news", ["The latest from the city hall, updated all day long."] * 3)}
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        first = run_crawl(archive, proxy.url, seeds=seeds)
-        assert first.returncode == 0, first.log[-3000:]
+    with crawled(tmp_path, seed, pages) as (proxy, archive):
         assert [e["event"] for e in events(archive)] == ["archived"]
         pages[target] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
         result = run_scrapy(["refresh"], archive, proxy.url)
@@ -716,8 +727,6 @@ def test_an_article_under_a_shorter_address_is_archived_and_its_edit_is_a_change
         (current,) = (archive / "articles").rglob("*.md")
         assert "twelve years" in current.read_text(encoding="utf-8")
         assert [e["event"] for e in events(archive)] == ["archived", "changed"]
-    finally:
-        proxy.stop()
 
 
 @pytest.mark.parametrize("then", ["gone", "failed"])
@@ -761,13 +770,7 @@ def test_a_move_to_another_domain_with_the_same_text_is_no_change(tmp_path):
     is no edit, and an edit after it is one paragraph's."""
     old, moved = "https://www.city-news.com/2025/02/13/mayor/", "https://www.town-times.org/2025/02/13/mayor/"
     pages = {old: page("Mayor resigns", STORY)}
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [mayor]({old})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    with crawled(tmp_path, old, pages) as (proxy, archive):
         (current,) = (archive / "articles").rglob("*.md")
         before = current.read_bytes()
         assert b'categories:\n  - "city-news"' in before
@@ -783,8 +786,6 @@ def test_a_move_to_another_domain_with_the_same_text_is_no_change(tmp_path):
         changed = events(archive)[-1]
         assert changed["event"] == "changed" and changed["counts"]["paragraphs_changed"] == 1, changed
         assert not changed["counts"].get("front_matter_changed"), changed
-    finally:
-        proxy.stop()
 
 
 def test_a_cover_address_that_only_changes_its_query_is_no_change(site, tmp_path):
@@ -839,13 +840,7 @@ def test_a_maintenance_or_consent_page_at_the_articles_address_is_no_version(tmp
         "We and our partners use cookies to personalise content and ads and to analyse our traffic. "
         "You can accept all cookies or manage your choices at any time in the privacy settings."]).encode())
     pages = {seed: article}
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    with crawled(tmp_path, seed, pages) as (proxy, archive):
         (current,) = (archive / "articles").rglob("*.md")
         before = current.read_bytes()
         pages[seed] = interstitial
@@ -857,5 +852,3 @@ def test_a_maintenance_or_consent_page_at_the_articles_address_is_no_version(tmp
         assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
         assert [e["event"] for e in events(archive)] == ["archived"]
         assert current.read_bytes() == before
-    finally:
-        proxy.stop()
