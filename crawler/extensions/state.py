@@ -157,12 +157,7 @@ class ArchiveStateRecorder:
         # crawler.state.recorded finds it there: an event is never logged twice
         late = article.get("late")
         if late and not late["done"]["event"]:  # the replaced copy's own outcome, first
-            change = late["change"] or {}
-            self._event("changed" if late["outcome"] == "updated" else "archived", state, now,
-                        record_id=late["capture"], text_digest=late["digest"],
-                        previous_version=change.get("previous_version"),
-                        previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
-                        reverted_to=change.get("reverted_to"), recorded_late=True)
+            self._late_event(late, state, now)
         recorded = article.get("recorded") or {}
         record_id = recorded["capture"] if "capture" in recorded else capture.get("record_id")
         if recorded.get("event"):
@@ -249,12 +244,7 @@ class ArchiveStateRecorder:
                                               late["capture"], state.path, outcome, late["digest"],
                                               late["extractor"], state.source_url))
             if not done["event"]:
-                change = late["change"] or {}
-                self._event("changed" if outcome == "updated" else "archived", state, now,
-                            record_id=late["capture"], text_digest=late["digest"],
-                            previous_version=change.get("previous_version"),
-                            previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
-                            reverted_to=change.get("reverted_to"), recorded_late=True)
+                self._late_event(late, state, now)
             logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
                            "recorded now, before this check's outcome", state.source_url,
                            "a new version" if outcome == "updated" else "the first capture", state.path)
@@ -280,9 +270,10 @@ class ArchiveStateRecorder:
             state = self.store.get(key)
             if state is None:
                 return
-            self._record_late(state, utcnow())
+            now = utcnow()
+            self._record_late(state, now)
             state.failures += 1
-            state.last_checked, state.last_error = utcnow(), reason
+            state.last_checked, state.last_error = now, reason
             if refused:
                 state.refused_record_id, state.refused_date = refused["record_id"], refused.get("date")
                 state.refused_uri, state.refused_digest = refused.get("uri"), refused.get("payload_digest")
@@ -306,6 +297,16 @@ class ArchiveStateRecorder:
         state.warc_date, state.warc_uri = capture.get("date"), capture.get("uri")
         state.payload_digest = capture.get("payload_digest")
         state.etag, state.last_modified = validators.get("etag"), validators.get("last_modified")
+
+    def _late_event(self, late: dict, state: ArticleState, now: str) -> None:
+        """The event of an outcome recorded late (``late``: crawler/state/late.py's, or the
+        recordrepair pipeline's for a replaced copy): archived or changed, ``recorded_late``."""
+        change = late["change"] or {}
+        self._event("changed" if late["outcome"] == "updated" else "archived", state, now,
+                    record_id=late["capture"], text_digest=late["digest"],
+                    previous_version=change.get("previous_version"),
+                    previous_record_id=change.get("previous_record_id"), counts=change.get("counts"),
+                    reverted_to=change.get("reverted_to"), recorded_late=True)
 
     def _event(self, event: str, state: ArticleState, now: str, **details):
         self.changes.append({"time": now, "event": event, "url": state.source_url, "article": state.path,

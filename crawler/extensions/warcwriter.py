@@ -154,9 +154,12 @@ class _IntervalSync:
         except WarcWriteError:
             pass  # logged and counted; the next write opens a new file
 
-    def close(self, spider=None) -> None:
+    def _stop_clock(self) -> None:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
+
+    def close(self, spider=None) -> None:
+        self._stop_clock()
         self.writer.close()
 
     async def close_after_io(self, spider=None) -> None:
@@ -168,6 +171,5 @@ class _IntervalSync:
         if self.submit is None:
             self.close()
             return
-        if self.loop is not None and self.loop.running:
-            self.loop.stop()
+        self._stop_clock()
         await asyncio.wrap_future(self.submit(self.writer.close))

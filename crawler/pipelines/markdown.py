@@ -21,7 +21,6 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import sites
-from crawler.sites import identity
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_stem, article_versions
 from crawler.core import markdown
@@ -33,6 +32,7 @@ from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
+from crawler.sites import identity
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -96,9 +96,8 @@ def interstitial(old_meta: dict, old_paragraphs: list[str], article) -> bool:
     old_title, new_title = old_meta.get("title") or "", article.get("title") or ""
     if identity.same_title(old_title, new_title):
         return False
-    new_paragraphs = [b["text"] for b in article.get("blocks") or [] if b.get("type") == "text"]
-    stored = [p for p in old_paragraphs[:-1] if not p.startswith("![")]  # no images, no source line
-    return identity.shared_text(stored, new_paragraphs) < INTERSTITIAL_SHARE
+    share = identity.shared_text(identity.body_paragraphs(old_paragraphs), identity.page_paragraphs(article))
+    return share < INTERSTITIAL_SHARE
 
 
 def same_image(stored: str | None, new: str | None) -> bool:

@@ -28,7 +28,7 @@ from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
-from crawler.state.late import digest_of, late_change, unrecorded_outcome
+from crawler.state.late import late_change, unrecorded_outcome
 
 logger = logging.getLogger(__name__)
 

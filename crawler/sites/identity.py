@@ -161,7 +161,12 @@ def known_address(final_url: str, key: str, seed_url: str) -> bool:
 def stored_paragraphs(text: str) -> list[str]:
     """The paragraphs of an archived article's Markdown that compare with a
     page's text: its images and its closing source line left out."""
-    return [p for p in markdown.parse(text)[1][:-1] if not p.startswith("![")]
+    return body_paragraphs(markdown.parse(text)[1])
+
+
+def body_paragraphs(paragraphs: list[str]) -> list[str]:
+    """``stored_paragraphs`` of a Markdown body already parsed (crawler.core.markdown.parse)."""
+    return [p for p in paragraphs[:-1] if not p.startswith("![")]
 
 
 def page_paragraphs(fields: dict) -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions
 from crawler.core import markdown
-from crawler.core.digest import same_digest, text_digest
+from crawler.core.digest import parsed_parts, parts_digest, same_digest, text_digest
 from crawler.diff.compare import diff_articles
 
 
@@ -47,10 +47,13 @@ def unrecorded_outcome(archive: ArchiveStore, evidence, path: str, recorded_dige
     if not path or not archive.exists(path):
         return None
     text = archive.read_text(path)
-    digest = digest_of(text)
-    if digest is None or (recorded_digest and same_digest(recorded_digest, digest) is not False):
+    try:
+        meta, paragraphs = markdown.parse(text)
+        digest = parts_digest(parsed_parts(meta, paragraphs))  # text_digest, from the one parse
+    except Exception:  # noqa: BLE001 - a copy damaged by hand or by disk is no outcome of the crawler's
+        return None
+    if recorded_digest and same_digest(recorded_digest, digest) is not False:
         return None  # recorded (or by another digest algorithm: nothing can be said)
-    meta = markdown.parse(text)[0]
     capture = meta.get("warc_record_id")
     done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
             "event": evidence.event(path, capture, digest)}
