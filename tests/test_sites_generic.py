@@ -79,3 +79,42 @@ def test_a_view_counter_in_the_article_is_not_its_text():
     assert not any("views" in t or "5678" in t for t in texts(page("1,234 views")) + texts(page("阅读 5678")))
     kept = '<div class="views-field">Views on the 2025 budget differed sharply between the two parties.</div>'
     assert any(t.startswith("Views on the 2025 budget") for t in texts(page("1 view", kept)))
+
+
+def test_a_counter_word_is_found_in_one_look_at_the_whole_page():
+    """drop_counters first asks all class and id values at once (most pages have
+    no counter); that answer is the one each value would give."""
+    from lxml import html
+
+    from crawler.sites.generic import drop_counters, names_counter
+
+    for value, counter in [("post-views", True), ("entry\u3000hits", True), ("meta read_count x", True),
+                           ("views-field", False), ("thread breadcrumb", False), ("pv3 reader", False)]:
+        assert names_counter(value) is counter, value
+    tree = html.document_fromstring('<html><body><p class="thread">A</p><p id="nav reader">B</p>'
+                                    '<span class="meta\u3000post-views">1,234 views</span><p>C</p></body></html>')
+    assert drop_counters(tree) == 1
+    assert tree.text_content() == "ABC"
+    assert drop_counters(html.document_fromstring('<html><body><p class="thread">12 reads</p></body></html>')) == 0
+
+
+def test_htmldate_is_asked_only_for_a_page_no_meta_tag_dates(monkeypatch):
+    """htmldate's search (half a millisecond a page) runs only when no meta tag
+    dates the article, and then its date is the article's."""
+    from crawler.sites import generic
+
+    calls = []
+    real = generic.trafilatura_metadata.find_date
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generic.trafilatura_metadata, "find_date", counting)
+    page = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT)
+    assert generic.extract("https://finance.yahoo.com/news/x.html", page)["date"] == "2025-03-25 08:30:00"
+    assert calls == []
+    undated = page.replace('property="article:published_time"', 'property="x"').replace(
+        "<body>", '<body><p class="date">Published 2024-05-06</p>', 1)
+    assert generic.extract("https://finance.yahoo.com/news/x.html", undated)["date"].startswith("2024-05-06")
+    assert calls == [1]
