@@ -118,3 +118,21 @@ def test_htmldate_is_asked_only_for_a_page_no_meta_tag_dates(monkeypatch):
         "<body>", '<body><p class="date">Published 2024-05-06</p>', 1)
     assert generic.extract("https://finance.yahoo.com/news/x.html", undated)["date"].startswith("2024-05-06")
     assert calls == [1]
+
+
+def test_a_page_is_parsed_once_unless_lxml_cut_it_short(monkeypatch):
+    """The rules read trafilatura's own parse of the page; only a page deeper
+    than lxml's limit (there trafilatura's parse stops) is parsed again, without it."""
+    from crawler.sites import generic
+
+    parses = []
+    real = generic.parse_document
+    monkeypatch.setattr(generic, "parse_document", lambda page: parses.append(1) or real(page))
+    page = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT)
+    assert [b["markdown"] for b in generic.extract("https://finance.yahoo.com/news/x.html", page)["blocks"]] \
+        == REFERENCE_TEXT
+    assert parses == []
+    text = "A paragraph of a news article buried very deep in layout markup, long enough to count. " * 4
+    deep = "<html><body>" + "<div>" * 300 + f"<article><p>{text}</p></article>" + "</div>" * 300 + "</body></html>"
+    assert "buried very deep" in "".join(b["text"] for b in generic.extract("https://example.org/deep", deep)["blocks"])
+    assert parses == [1]

@@ -171,6 +171,11 @@ def names_counter(value: str) -> bool:
     return any(map(COUNTER_NAME.fullmatch, set(value.split())))
 
 
+#: Whether a parse reached lxml's depth limit (256 without ``huge_tree``, which
+#: trafilatura's parser does not set): there it stopped, the rest of the page lost.
+STOPPED_DEEP = etree.XPath("boolean(/*" + "/*" * 250 + ")")
+
+
 def drop_counters(tree) -> int:
     """Take a page's view and read counters out of it before its text is read:
     inside the article they are glued to a paragraph, and a count that moves on
@@ -189,16 +194,20 @@ def drop_counters(tree) -> int:
 def extract(url: str, page: str) -> dict:
     """Article fields from any news page (a pure function of its HTML)."""
     page = without_xml_declaration(page)
-    tree = parse_document(page)  # no depth limit
     # trafilatura's own parse of the page, once: each pass below works on a
     # copy of it (trafilatura copies a tree it is given), so the default-mode
     # pass and the metadata fallback parse nothing again. A page it cannot
     # parse goes to it as text, which logs why.
     parsed = trafilatura.utils.load_html(page)
-    # the two trees are parses of one page: ours is searched only when trafilatura's
-    # had a counter (or there is no trafilatura tree), half the cost on most pages
-    if drop_counters(parsed) or parsed is None:
-        drop_counters(tree)
+    dropped = drop_counters(parsed)
+    if parsed is not None and parsed.tag == "html" and not STOPPED_DEEP(parsed):
+        tree = parsed  # the rules below read it too: one parse a page, not two
+    else:
+        # a page lxml's depth limit cut short (ours has none), or one that
+        # trafilatura parses as a fragment or not at all
+        tree = parse_document(page)
+        if dropped or parsed is None:
+            drop_counters(tree)
     source = parsed if parsed is not None else page
     # the metadata first, on the tree the text passes copy, as trafilatura's
     # own pass reads it; a page trafilatura cannot parse has none
@@ -210,7 +219,7 @@ def extract(url: str, page: str) -> dict:
         wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
         if len(text) < COLLAPSE_RATIO * len(_text(wide)):
             text = _text(wide)
-    if not text.strip():
+    if not text.strip() and tree is not parsed:
         # trafilatura's own parser stops at lxml's depth limit; a deep page
         # gets a second chance as a tree parsed without it (trafilatura
         # cleans what it is given, hence the copy). Not the first choice:
