@@ -137,6 +137,7 @@ def wrap_crawl() -> None:
     import crawler.spiders.qq as qq
     import crawler.warc.index as index
     from crawler.archive.storage import ArchiveStore
+    from crawler.downloadermiddlewares.gzipdecoding import GzipDecodingMiddleware
     from crawler.downloadermiddlewares.warc import WarcCaptureMiddleware
     from crawler.extensions.state import ArchiveStateRecorder
     from crawler.pipelines.warcmeta import WarcMetadataPipeline
@@ -145,7 +146,9 @@ def wrap_crawl() -> None:
     for method in ("recv", "recv_into", "send", "sendall", "bio_read", "bio_write", "do_handshake", "read", "write"):
         if hasattr(SSL.Connection, method):
             wrap(SSL.Connection, method, "TLS: OpenSSL's calls")
-    wrap(HttpCompressionMiddleware, "process_response", "gzip decoding of responses (Scrapy's middleware)")
+    decoding = "gzip decoding of responses (ISA-L, then Scrapy's middleware)"
+    wrap(GzipDecodingMiddleware, "process_response", decoding)
+    wrap(HttpCompressionMiddleware, "process_response", decoding)
     original = HttpCompressionMiddleware.process_response
 
     def first_response(self, *args, **kwargs):  # the start ends at the first response

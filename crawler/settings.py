@@ -148,6 +148,9 @@ DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 
 DOWNLOADER_MIDDLEWARES = {
+    # gzip (nearly every news page) decoded with ISA-L just before Scrapy's
+    # HttpCompressionMiddleware (590), which keeps every other coding.
+    "crawler.downloadermiddlewares.gzipdecoding.GzipDecodingMiddleware": 595,
     "crawler.downloadermiddlewares.hostmap.HostProxyMapMiddleware": 740,
     # After the proxy middlewares (they say whether a proxy resolves names).
     "crawler.downloadermiddlewares.guard.NetworkGuardMiddleware": 760,
