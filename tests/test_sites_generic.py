@@ -136,3 +136,25 @@ def test_a_page_is_parsed_once_unless_lxml_cut_it_short(monkeypatch):
     deep = "<html><body>" + "<div>" * 300 + f"<article><p>{text}</p></article>" + "</div>" * 300 + "</body></html>"
     assert "buried very deep" in "".join(b["text"] for b in generic.extract("https://example.org/deep", deep)["blocks"])
     assert parses == [1]
+
+
+def test_trafilatura_reads_the_page_without_its_code_but_with_its_json_ld(monkeypatch):
+    """Scripts and style sheets are taken out once, before trafilatura's passes
+    (each would walk them again only to drop them); JSON-LD stays for its fallback."""
+    from crawler.sites import generic
+
+    seen = []
+    real = generic._trafilatura
+
+    def spy(page, *args, **kwargs):
+        seen.append([(e.tag, e.get("type")) for e in page.iter("script", "style")])
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(generic, "_trafilatura", spy)
+    page = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT).replace(
+        "</head>", '<style>p { color: red }</style><script>var tracker = 1;</script>'
+                   '<script type="application/ld+json">{"@type": "NewsArticle"}</script></head>').replace(
+        "</body>", "<script>document.write('ad')</script></body>")
+    fields = generic.extract("https://finance.yahoo.com/news/x.html", page)
+    assert [b["markdown"] for b in fields["blocks"]] == REFERENCE_TEXT
+    assert seen and all(found == [("script", "application/ld+json")] for found in seen)

@@ -176,6 +176,10 @@ def names_counter(value: str) -> bool:
 STOPPED_DEEP = etree.XPath("boolean(/*" + "/*" * 250 + ")")
 
 
+#: Scripts and style sheets, but JSON-LD (trafilatura's fallback reads its articleBody).
+CODE = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style")
+
+
 def drop_counters(tree) -> int:
     """Take a page's view and read counters out of it before its text is read:
     inside the article they are glued to a paragraph, and a count that moves on
@@ -214,6 +218,12 @@ def extract(url: str, page: str) -> dict:
     published = normalize_time(meta_content(tree, "article:published_time", "og:published_time",
                                             "datePublished", "pubdate", "date"))
     meta = _metadata(parsed, url, date=not published) if parsed is not None else Document()
+    if parsed is not None:
+        # code, not text: each of trafilatura's passes would otherwise walk it
+        # (its cleaning, readability and its page measure all drop it); JSON-LD stays,
+        # its fallback reads articleBody there
+        for element in CODE(parsed):
+            element.drop_tree()
     text = _text(_trafilatura(source, url, favor_precision=True, with_metadata=False))
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
