@@ -33,6 +33,9 @@ nothing in particular but written in full sentences, as news is.</p></article>
 
 def warm_up() -> None:
     extract_body("https://www.example.com/news/2024/01/02/warm-up.html", WARM_UP_PAGE, "text/html; charset=utf-8")
+    # and without its meta date: htmldate searches the page then (its parsers, built once)
+    undated = WARM_UP_PAGE.replace(b'<meta property="article:published_time"', b'<meta property="x"')
+    extract_body("https://www.example.com/news/warm-up.html", undated, "text/html; charset=utf-8")
     # jusText's rescue pass reads every language's stop words into one set,
     # lazily, on the first page that needs it (trafilatura's own helpers).
     from justext.core import define_stoplist
