@@ -10,6 +10,11 @@ in, and only lines that say one of these things (a trailing list of tour dates
 or qualified teams is article; a label is dropped only when it is one of the
 known ones): the first line of article text stops the trimming, so nothing
 inside the article is touched.
+
+One kind of line goes wherever it stands: a link to another article, labelled
+as one ("Read more: …", "Related: …", "延伸阅读：…"). It is the site's, not the
+article's, and many sites pick it anew on every load, which a refresh would
+record as an edit.
 """
 
 from __future__ import annotations
@@ -38,6 +43,18 @@ LABEL_CHARS = 60
 #: The labels of what follows an article: its comment count, its tags, a related list.
 LABEL = re.compile(r"^(?:\d*\s*comments?|tags|related(?: articles| stories| news)?|more on this story|"
                    r"you may also like|share(?: this)?(?: article| story)?|advertisement)\W*$", re.I)
+
+
+#: A labelled link to another article: the label, a colon, a headline.
+CROSS_LINK = re.compile(r"^(?:read more|read also|also read|more reading|see also|"
+                        r"related(?: reading| coverage| content| stories| articles)?|"
+                        r"相关阅读|延伸阅读|推荐阅读|相关新闻|相关报道|阅读更多)\s*[:：]\s*\S.{0,200}$", re.I)
+
+
+def without_cross_links(lines: list[str]) -> list[str]:
+    """``lines`` without labelled links to other articles (never all of them)."""
+    kept = [line for line in lines if not CROSS_LINK.match(line.strip())]
+    return kept or lines
 
 
 def _tail_line(line: str) -> bool:

@@ -244,6 +244,7 @@ def extract(url: str, page: str) -> dict:
     lines = [line for line in re.split(r"\n+", text) if line.strip()]
     while lines and title and _same_text(lines[0], title):
         lines.pop(0)  # the headline, repeated as the first line of the body
+    lines = edges.without_cross_links(lines)
     how = "trafilatura"
     if (lang or "").lower().startswith("zh") or (not (lang or "").lower().startswith(("ja", "ko"))
                                                  and zh.is_chinese(title + "".join(lines[:20]))):
