@@ -209,7 +209,7 @@ def test_identical_texts_and_capture_keys_only(color):
 
 def test_text_digest_is_the_article_not_the_capture():
     digest = text_digest(SEED)
-    assert re.fullmatch(r"t1:[0-9a-f]{64}", digest)  # the algorithm named
+    assert re.fullmatch(r"t2:[0-9a-f]{64}", digest)  # the algorithm named
     assert text_digest(with_capture(SEED)) == digest
     assert text_digest(with_capture(SEED, "44444444-4444-4444-4444-444444444444", "2026-01-01T00:00:00Z")) == digest
     # layout is not content: extra blank lines, trailing spaces
@@ -276,17 +276,18 @@ def test_every_paragraph_touched_still_pairs_paragraphs():
     assert diff.counts["paragraphs_changed"] == len(touched)
     assert diff.counts["paragraphs_added"] == diff.counts["paragraphs_removed"] == 0
     assert diff.counts["chars_added"] == diff.counts["chars_removed"] == sum(p.count("，") for p in touched)
-    assert [key for key, _, _ in diff.front_matter] == ["summary"]
+    assert diff.front_matter == []  # the summary is the body's opening: compared through the body
 
 
 def test_digests_of_another_algorithm_are_not_compared():
     from crawler.core.digest import same_digest
 
     digest = text_digest(SEED)
-    legacy = digest.split(":", 1)[1]  # written before digests named their algorithm (t1's)
-    assert same_digest(digest, legacy) is True
+    legacy = "0" * 64  # written before digests named their algorithm: t1's
+    assert same_digest("t1:" + legacy, legacy) is True
     assert same_digest(digest, text_digest(SEED.replace(TYPO, FIXED))) is False
-    assert same_digest(digest, "t2:" + "0" * 64) is None  # nothing can be said: never a change
+    for other in (legacy, "t1:" + digest.split(":", 1)[1], "t3:" + "0" * 64):
+        assert same_digest(digest, other) is None  # nothing can be said: never a change
 
 
 def test_html_diff_reads_as_the_article_with_archived_images_and_folded_paragraphs():
@@ -321,3 +322,36 @@ def test_a_long_field_that_changes_past_the_cut_shows_where_it_changed():
     # short values and a value added or removed read as before
     assert describe_fields([("title", "A", "B")]) == "title: “A” → “B”"
     assert describe_fields([("summary", summary, None)]).endswith("…” → none")
+
+
+def test_spacing_beside_chinese_text_and_invisible_characters_are_no_edit():
+    """t2: a no-break space after "，", pangu-style spaces between Chinese and
+    Latin text, zero-width spaces and soft hyphens leave the digest (and the
+    diff) as they were; spaces between Korean or English words still count."""
+    body = [p for p in paragraphs(SEED) if "，" in p and re.search(r"[A-Za-z]", p)][0]
+    respaced = re.sub(r"([\u4e00-\u9fff])([A-Za-z])", r"\1 \2", body.replace("，", "，\xa0"))
+    respaced = respaced[:5] + "\u200b" + respaced[5:10] + "\u00ad" + respaced[10:] + "\ufeff"
+    assert respaced != body
+    edited = SEED.replace(body, respaced)
+    assert text_digest(edited) == text_digest(SEED)
+    assert not diff_articles(SEED, edited).changed
+    title = re.search(r'title: "(.*)"', SEED)[1]
+    assert text_digest(SEED.replace(title, title.replace("WGS", " WGS "), 1)) == text_digest(SEED)
+    for a, b in [("한국어 문장입니다", "한국어문장입니다"), ("data centre", "datacentre")]:
+        assert text_digest(SEED.replace(body, a)) != text_digest(SEED.replace(body, b))
+    # a real edit is shown as written, spaces and all
+    changed = SEED.replace(body, respaced.replace(respaced[-30:-20], "改动了的一些文字"))
+    diff = diff_articles(SEED, changed)
+    assert diff.changed
+    (op,) = [op for op in diff.ops if op.tag != "equal"]
+    assert "，" + " " in op.new and "\u200b" not in op.new
+
+
+def test_every_invisible_format_character_is_left_out():
+    import unicodedata
+
+    invisible = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    assert len(invisible) > 150
+    assert digest.INVISIBLE.sub("", "".join(invisible)) == ""
+    assert all(unicodedata.category(chr(c)) in ("Cf", "Cn") for c in range(0x110000)
+               if digest.INVISIBLE.match(chr(c)))

@@ -631,20 +631,21 @@ def test_evidence_finds_text_records_of_indexed_warcs_through_the_index(site, tm
     evidence = Evidence(archive)
     assert evidence.text(rel, meta["warc_record_id"], text_digest(text), url=meta["fetched_url"])
     assert evidence._offsets == {}  # no WARC read whole
-    assert not Evidence(archive).text(rel, meta["warc_record_id"], "t1:" + "0" * 64, url=meta["fetched_url"])
+    assert not Evidence(archive).text(rel, meta["warc_record_id"], "t2:" + "0" * 64, url=meta["fetched_url"])
 
 
 def test_evidence_matches_a_version_by_what_both_sides_know():
     from crawler.state.recorded import _matches
 
-    recorded = {("<urn:uuid:a>", "t1:" + "a" * 64)}
-    assert _matches(recorded, "<urn:uuid:a>", "t1:" + "a" * 64)
-    assert not _matches(recorded, "<urn:uuid:b>", "t1:" + "a" * 64)  # a revert: the same text, a new capture
-    assert not _matches(recorded, "<urn:uuid:a>", "t1:" + "b" * 64)  # a file changed by hand
-    assert _matches(recorded, None, "a" * 64)  # a digest from before digests named their algorithm
+    recorded = {("<urn:uuid:a>", "t2:" + "a" * 64)}
+    assert _matches(recorded, "<urn:uuid:a>", "t2:" + "a" * 64)
+    assert not _matches(recorded, "<urn:uuid:b>", "t2:" + "a" * 64)  # a revert: the same text, a new capture
+    assert not _matches(recorded, "<urn:uuid:a>", "t2:" + "b" * 64)  # a file changed by hand
+    # a digest from before digests named their algorithm is t1's
+    assert _matches({("<urn:uuid:a>", "t1:" + "a" * 64)}, None, "a" * 64)
     # a digest of another algorithm says nothing: the capture decides, and alone it is not enough
-    assert _matches(recorded, "<urn:uuid:a>", "t2:" + "c" * 64)
-    assert not _matches({(None, "t1:" + "a" * 64)}, None, "t2:" + "a" * 64)
+    assert _matches(recorded, "<urn:uuid:a>", "t1:" + "c" * 64)
+    assert not _matches({(None, "t2:" + "a" * 64)}, None, "t1:" + "a" * 64)
 
 
 def test_a_change_recorded_but_for_its_state_is_not_counted_again(site, tmp_path):
@@ -852,3 +853,35 @@ def test_a_maintenance_or_consent_page_at_the_articles_address_is_no_version(tmp
         assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0
         assert [e["event"] for e in events(archive)] == ["archived"]
         assert current.read_bytes() == before
+
+
+ZH_STORY = ["市议会周二晚间以十二票对三票通过了新的年度预算，其中包括扩建有轨电车线路的计划。",
+            "市长在会后表示，这项预算将使城市能够雇用更多的公交司机，并延长夜间服务时间。",
+            "反对派议员批评说，预算没有为老城区的住房维修留出足够的资金，并要求举行听证会。",
+            "根据预算，有轨电车延长线将于明年春季开工，预计两年后通车，总投资约为四十亿元。"]
+
+
+@pytest.mark.parametrize("case", ["read more", "spacing"])
+def test_what_only_the_template_changes_in_the_body_is_no_change(tmp_path, case):
+    """A labelled link to another story that the site picks anew on every load,
+    and spacing a template adds (a no-break space after "，", a zero-width
+    space, spaces between Chinese and Latin text): no version, no event."""
+    if case == "read more":
+        def body(pick):
+            return reference_page("Mayor resigns", STORY[:2] + [f"Read more: {pick}"] + STORY[2:])
+        first, later = body("Tram line to the airport delayed"), body("Council approves the new budget")
+    else:
+        first = reference_page("市议会通过新预算", ZH_STORY + ["新预算自2026年1月1日起生效，涉及GDP增长目标。"], lang="zh")
+        later = reference_page("市议会通过新预算", [p.replace("，", "，\xa0") for p in ZH_STORY[:2]]
+                               + [ZH_STORY[2].replace("老城区", "老\u200b城区"), ZH_STORY[3],
+                                  "新预算自 2026 年 1 月 1 日起生效，涉及 GDP 增长目标。"], lang="zh")
+    with crawled(tmp_path, url("mayor-resigns"), {url("mayor-resigns"): Page(body=first.encode())}) as (proxy, archive):
+        (stored,) = (archive / "articles").rglob("*.md")
+        before = stored.read_bytes()
+        assert (b"Read more" in before) is False
+        proxy.pages[url("mayor-resigns")] = Page(body=later.encode())
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+        assert stored.read_bytes() == before
+        assert not (archive / "versions").exists()
+        assert [e["event"] for e in events(archive)] == ["archived"]

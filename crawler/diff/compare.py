@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from crawler.core.digest import article_parts, canonical_value
+from crawler.core.digest import article_parts, canonical_value, comparable, comparable_front_matter
 
 #: Two paragraphs at least this similar (SequenceMatcher ratio) count as one
 #: paragraph changed; less similar ones as one removed and one added.
@@ -258,7 +258,9 @@ def _merge(segments) -> list[tuple[str, str]]:
 
 
 def _paragraph_ops(old: list[str], new: list[str]):
-    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    # paragraphs are the same as the digest says (crawler.core.digest.comparable);
+    # each is shown as written
+    matcher = SequenceMatcher(None, [comparable(p) for p in old], [comparable(p) for p in new], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == EQUAL:
             for i, j in zip(range(i1, i2), range(j1, j2)):
@@ -319,12 +321,11 @@ def _similarity(a: str, b: str) -> float:
 
 
 def _front_matter_changes(old: dict, new: dict) -> list[tuple[str, object, object]]:
-    changes = []
-    for key in list(old) + [k for k in new if k not in old]:
-        a, b = old.get(key), new.get(key)
-        if canonical_value(a) != canonical_value(b):
-            changes.append((key, a, b))
-    return changes
+    """(key, old, new) of the keys whose values differ as the digest compares them."""
+    a, b = comparable_front_matter(old), comparable_front_matter(new)
+    null = canonical_value(None)  # a key with no value is a key that is not there
+    return [(key, old.get(key), new.get(key)) for key in list(a) + [k for k in b if k not in a]
+            if a.get(key, null) != b.get(key, null)]
 
 
 def _unified_range(start: int, count: int) -> str:
