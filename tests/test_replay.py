@@ -151,3 +151,27 @@ def test_replay_latest_capture_is_the_page(replay, full_crawl):
         if status != 200 or not ctype.startswith("text/html"):
             wrong.append((url, status, ctype))
     assert not wrong, f"{len(wrong)} problems, e.g. {wrong[:4]}"
+
+
+def test_wayback_tries_another_port_when_its_free_one_was_taken(pywb_venv, tmp_path, monkeypatch):
+    """A port found free may be taken before wayback binds it (CI saw it once):
+    the fixture starts wayback on another one instead of failing the tests."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = taken.getsockname()[1]
+    ports = [busy]
+    real = pywb.free_port
+    monkeypatch.setattr(pywb, "free_port", lambda: ports.pop() if ports else real())
+    (tmp_path / "collections").mkdir()
+    try:
+        server = pywb.start_wayback(pywb_venv, tmp_path)
+    finally:
+        taken.close()
+    try:
+        assert ports == [] and server.port != busy  # the busy port was tried first
+        assert pywb.get(server.base + "/")[0] == 200
+    finally:
+        server.stop()
