@@ -85,7 +85,7 @@ def _lenient(data: bytes, max_size: int) -> bytes:
                 break
             raise
         if not chunk:
-            return decoded.getvalue()
+            break
         size += len(chunk)
         if max_size and size > max_size:
             raise DecodedTooLarge(size, max_size)
