@@ -22,6 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
 
+def project(**overrides) -> dict:
+    """crawler/settings.py with overrides, for Scrapy's get_crawler (which keeps
+    the reactor and download handlers that suit the test process)."""
+    import crawler.settings as project_settings
+
+    out = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    for name in ("TWISTED_REACTOR", "DOWNLOAD_HANDLERS"):
+        out.pop(name)
+    out.update(overrides)
+    return out
+
+
 @dataclass
 class CrawlResult:
     returncode: int

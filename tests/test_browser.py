@@ -48,7 +48,7 @@ from crawler.core.markdown import CAPTURE_KEYS, SEED_KEYS
 from crawler.downloadermiddlewares.browser import BrowserMiddleware
 from crawler.net.guardproxy.proxy import GuardProxy
 from crawler.sites import x as x_site
-from tests.conftest import ROOT, SEEDS, run_crawl
+from tests.conftest import ROOT, SEEDS, project, run_crawl
 from tests.fixtures import browser_site as bs
 from tests.fixtures import pywb
 from tests.fixtures.qq_site import PNG, Page, build_site, reference_page
@@ -56,16 +56,6 @@ from tests.fixtures.server import FixtureProxy, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 INTERNAL_HOSTS = {"127.0.0.2", "127.0.0.3", "localhost", "::1"}
-
-
-def project(**overrides) -> dict:
-    """crawler/settings.py with overrides, for get_crawler (which keeps the
-    reactor and download handlers that suit the test process)."""
-    out = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
-    for name in ("TWISTED_REACTOR", "DOWNLOAD_HANDLERS"):
-        out.pop(name)
-    out.update(overrides)
-    return out
 
 
 def warc_records(archive: Path) -> list[dict]:

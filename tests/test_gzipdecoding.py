@@ -18,9 +18,9 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.gz import gunzip as scrapy_gunzip
 from scrapy.utils.test import get_crawler
 
-from crawler import settings as project_settings
 from crawler.downloadermiddlewares.gzipdecoding import GzipDecodingMiddleware
 from crawler.net.decoding import DecodedTooLarge, gunzip
+from tests.conftest import project
 
 PAGE = ("<html><head><meta charset='utf-8'><title>市议会</title></head><body>"
         + "<p>市议会周二投票通过了新的预算。The council voted on Tuesday.</p>" * 2000 + "</body></html>").encode()
@@ -60,14 +60,6 @@ def test_a_bomb_stops_within_a_chunk_of_the_limit(stream):
     with pytest.raises(DecodedTooLarge) as caught:
         gunzip(stream, max_size=1 << 20)
     assert (1 << 20) < caught.value.size <= (1 << 20) + (64 << 10)
-
-
-def project(**overrides) -> dict:
-    out = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
-    for name in ("TWISTED_REACTOR", "DOWNLOAD_HANDLERS"):
-        out.pop(name)
-    out.update(overrides)
-    return out
 
 
 def both(**settings):
