@@ -38,7 +38,8 @@ def test_deeply_nested_pages_still_give_their_text():
 
 def test_the_metadata_fields_read_are_trafilaturas_own():
     """generic._metadata skips what the archive does not keep (author,
-    categories, tags, license); the fields it reads stay trafilatura's."""
+    categories, tags, license), and the date is asked apart (_htmldate); the
+    fields it reads stay trafilatura's."""
     import trafilatura
     from trafilatura.utils import load_html
 
@@ -55,6 +56,7 @@ def test_the_metadata_fields_read_are_trafilaturas_own():
     ]
     for page in pages:
         ours = generic._metadata(load_html(page), "https://news.example/a.html")
+        ours.date = generic._htmldate(load_html(page), ours.url)
         theirs = trafilatura.extract_metadata(page, default_url="https://news.example/a.html")
         for field in generic.METADATA_FIELDS:
             assert getattr(ours, field) == getattr(theirs, field), field

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from crawler.sites.blocks import BLOCK_TAGS, SKIP_TAGS, blocks_from_element
+from crawler.sites.pagemeta import normalize_time
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 #: Sentence punctuation of Chinese prose (full width), and the Latin marks
@@ -384,3 +385,53 @@ def headline(tree, title: str) -> str:
             return longest.strip()
     return full
 
+
+
+#: A date as a Chinese byline writes it: 2005年3月21日 11:21, 2005-03-21 11:21:05, 2005/3/21.
+#: The page's text has no spaces left (``_page_text``): a day is followed by
+#: 日 or 号, by no digit, or by a time glued to it (2005-03-2111:21).
+BYLINE_DATE = re.compile(r"((?:19|20)\d{2})(?:年|[-/.])(\d{1,2})(?:月|[-/.])(\d{1,2})(?=[日号]|\D|$|\d{1,2}[:：]\d\d)[日号]?"
+                         r"(?:(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?")
+#: How far after the headline a byline's date is looked for (characters, spaces out).
+BYLINE_CHARS = 300
+
+
+def _page_text(tree) -> str:
+    """The body's text in document order without code or white space."""
+    root = tree.find("body")
+    parts = []
+    for element in (root if root is not None else tree).iter():
+        if isinstance(element.tag, str) and element.tag not in SKIP_TAGS and element.text:
+            parts.append(element.text)
+        if element.tail:
+            parts.append(element.tail)
+    return SPACES.sub("", "".join(parts))
+
+
+def byline_date(tree, headline: str, first_line: str) -> str | None:
+    """The date written between the headline and the body ("2005年03月21日
+    11:21 来源：新华网"), as ``YYYY-MM-DD HH:MM:SS``; None when there is none
+    there. Many Chinese pages date an article only there, in no meta tag;
+    the rest of the page holds other dates (related news, the copyright
+    line), so only that stretch is read: at most ``BYLINE_CHARS`` after the
+    headline's last appearance before the body."""
+    text = _page_text(tree)
+    head, body = SPACES.sub("", headline), SPACES.sub("", first_line)[:20]
+    end = text.find(body) if body else -1
+    # the headline's appearances before the body, the nearest first (menus
+    # and e-paper indexes repeat it); without a body found, its first
+    starts = [m.start() for m in re.finditer(re.escape(head[:20]), text[:end] if end > 0 else text)] if head else []
+    match = None
+    for start in (reversed(starts) if end > 0 else starts[:1]):
+        match = BYLINE_DATE.search(text[start + len(head):end if end > start else None][:BYLINE_CHARS])
+        if match:
+            break
+    if match is None and end > 0:
+        # an e-paper's or a blog's: the date above the headline, or a
+        # headline that is the site's name; the date nearest the body
+        match = ([None] + list(BYLINE_DATE.finditer(text[max(0, end - BYLINE_CHARS):end])))[-1]
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = match.groups()
+    written = f"{year}-{int(month):02d}-{int(day):02d}" + (f" {hour}:{minute}:{second or '00'}" if hour else "")
+    return normalize_time(written)
