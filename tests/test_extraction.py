@@ -92,7 +92,7 @@ def test_workers_start_with_the_public_suffix_list_loaded():
 
 
 def test_workers_start_in_a_thread_and_the_first_page_waits_for_them(monkeypatch):
-    """start() (as the crawl starts) returns while the workers are still
+    """start() (at the first page) returns while the workers are still
     starting, so the reactor goes on; a page sent meanwhile waits for them."""
     pool = ExtractionPool(workers=1, timeout=60)
     gate = threading.Event()
@@ -167,39 +167,3 @@ def test_decoding_in_the_worker_is_scrapys_decoding(declared, actual, explicit):
     fields, note, charset = extract_body(response.url, body, declared, explicit)
     assert (fields, note) == extract_page(response.url, response.text, response.body, response.encoding)
     assert charset == response.encoding
-
-
-def test_the_workers_start_as_the_crawl_starts_not_at_its_first_page(tmp_path):
-    """Their start (the forkserver imports and warms up the extraction code,
-    0.6 s) runs beside the crawl's own start-up, instead of delaying the
-    first page by as much; a spider made outside a crawl starts none."""
-    from scrapy.utils.test import get_crawler
-
-    from crawler.spiders.qq import QqSpider
-    from tests.conftest import project
-
-    (tmp_path / "seeds").mkdir()
-    crawler = get_crawler(QqSpider, settings_dict=project(SEEDS_DIR=str(tmp_path / "seeds"),
-                                                          ARCHIVE_DIR=str(tmp_path / "archive")))
-    assert QqSpider.from_crawler(crawler).extractor._started is None
-    crawler.crawling = True  # as Crawler.crawl() sets it before it makes the spider
-    spider = QqSpider.from_crawler(crawler)
-    try:
-        assert spider.extractor._started is not None
-        spider.extractor._started.result(timeout=60)
-        assert spider.extractor._pool is not None
-    finally:
-        spider.extractor.close()
-
-
-def test_a_crawl_that_fails_to_start_says_only_why(tmp_path):
-    """A bad setting that a component reads after the workers began to start
-    ends the crawl with that error alone: the workers are stopped at exit,
-    not left starting beside a process that is gone (a second traceback,
-    from the forkserver, named a semaphore that no longer existed)."""
-    (tmp_path / "seeds").mkdir()
-    result = run_crawl(tmp_path / "archive", None, seeds=tmp_path / "seeds", settings={"WARC_MAX_SIZE": "abc"},
-                       timeout=120)
-    assert result.returncode != 0
-    assert "invalid literal for int() with base 10: 'abc'" in result.log
-    assert result.log.count("Traceback") == 1, result.log[-3000:]

@@ -16,7 +16,6 @@ output is the same whichever way it runs.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import multiprocessing
 import os
@@ -99,19 +98,16 @@ class ExtractionPool:
         return pool
 
     def start(self) -> None:
-        """Start the workers from a thread (the spider does it as the crawl
-        starts; else the first page does). A worker's start waits for the
-        forkserver to import and warm up the extraction code (0.6 s); on the
-        reactor, that wait stopped every download. From a thread, it runs
-        beside the crawl's own start-up, and only extractions asked for
-        before it ends wait for it."""
+        """Start the workers from a thread (at the first page). A worker's
+        start waits for the forkserver to import and warm up the extraction
+        code (seconds); on the reactor, that wait stopped every download.
+        From a thread, only the first extractions wait for it. Not started
+        when the spider opens: the forkserver's socket folder (``pymp-*`` in
+        $TMPDIR) would then be left behind by a crawl killed before it
+        extracted anything."""
         if self.workers == 0 or self._started is not None:
             return
         self._started = Future()
-        # a crawl that fails to start after this (a bad setting of another
-        # component) never closes its spider: the workers are stopped at exit
-        # all the same, not left to start beside a process that is gone
-        atexit.register(self.close)
 
         def start_workers():
             try:

@@ -61,11 +61,6 @@ class QqSpider(scrapy.Spider):
             raise FileNotFoundError(f"seed folder not found: {folder.resolve()}")
         spider.extractor = ExtractionPool.from_crawler(crawler)
         spider.allowed_networks = parse_networks(crawler.settings.getlist("GUARD_ALLOWED_NETWORKS"))
-        if crawler.crawling:
-            # the workers' start (the forkserver imports and warms up the
-            # extraction code, ~0.6 s) runs beside the crawl's own start-up
-            # (its components, ~0.35 s) instead of after its first page
-            spider.extractor.start()
         return spider
 
     async def start(self):
