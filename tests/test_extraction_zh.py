@@ -361,3 +361,14 @@ def test_a_chinese_page_is_never_read_by_dateparser(monkeypatch):
             page = page.replace(seen, new)
         sites.extract("https://news.example.cn/a/y.html", page)
     assert calls == []
+
+
+def test_a_portal_s_date_of_today_is_not_the_article_s():
+    """Many Chinese portals print today's date in their header: taken for the
+    article's, it would change on every refresh and read as an edit."""
+    menu = "".join(f"<a href='/{i}/'>{name}</a> " for i, name in enumerate("首页 新闻 国内 国际 财经 体育 娱乐 科技".split()))
+    today = f"<div class='top'>今天是2022年02月13日 星期日</div><div class='menu'>{menu}</div>"
+    assert sites.extract("https://news.example.cn/a/x.html", dated_page("来源：新华网", above=today))["date"] == ""
+    # and below the headline, before the byline's own
+    byline = "今天是2022年02月13日 星期日 发布时间：2005-03-21 11:21"
+    assert sites.extract("https://news.example.cn/a/x.html", dated_page(byline))["date"] == "2005-03-21 11:21:00"

@@ -394,6 +394,10 @@ BYLINE_DATE = re.compile(r"((?:19|20)\d{2})(?:年|[-/.])(\d{1,2})(?:月|[-/.])(\
                          r"(?:(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?")
 #: How far after the headline a byline's date is looked for (characters, spaces out).
 BYLINE_CHARS = 300
+#: How close above the headline an e-paper's issue date is (its weekday and page between).
+ISSUE_DATE_GAP = 12
+#: A portal's date of today, in its header: never the article's.
+TODAY = re.compile(r"(?:今天|今日|当前日期|现在时间)(?:是|为)?[：:]?$")
 
 
 def _page_text(tree) -> str:
@@ -413,8 +417,9 @@ def byline_date(tree, headline: str, first_line: str) -> str | None:
     11:21 来源：新华网"), as ``YYYY-MM-DD HH:MM:SS``; None when there is none
     there. Many Chinese pages date an article only there, in no meta tag;
     the rest of the page holds other dates (related news, the copyright
-    line), so only that stretch is read: at most ``BYLINE_CHARS`` after the
-    headline's last appearance before the body."""
+    line, a portal's date of today), so only that stretch is read: at most
+    ``BYLINE_CHARS`` after the headline's last appearance before the body, or
+    an e-paper's issue date just above it."""
     text = _page_text(tree)
     head, body = SPACES.sub("", headline), SPACES.sub("", first_line)[:20]
     end = text.find(body) if body else -1
@@ -423,13 +428,17 @@ def byline_date(tree, headline: str, first_line: str) -> str | None:
     starts = [m.start() for m in re.finditer(re.escape(head[:20]), text[:end] if end > 0 else text)] if head else []
     match = None
     for start in (reversed(starts) if end > 0 else starts[:1]):
-        match = BYLINE_DATE.search(text[start + len(head):end if end > start else None][:BYLINE_CHARS])
+        stretch = text[start + len(head):end if end > start else None][:BYLINE_CHARS]
+        match = next((m for m in BYLINE_DATE.finditer(stretch) if not TODAY.search(stretch[:m.start()])), None)
         if match:
             break
-    if match is None and end > 0:
-        # an e-paper's or a blog's: the date above the headline, or a
-        # headline that is the site's name; the date nearest the body
-        match = ([None] + list(BYLINE_DATE.finditer(text[max(0, end - BYLINE_CHARS):end])))[-1]
+    if match is None and end > 0 and starts:
+        # an e-paper's: the issue's date just above the headline ("2005年03月21日
+        # 星期一 第A01版"), never a portal's date of today further up
+        above = text[max(0, starts[-1] - ISSUE_DATE_GAP - 20):starts[-1]]
+        found = [m for m in BYLINE_DATE.finditer(above) if len(above) - m.end() <= ISSUE_DATE_GAP
+                 and not TODAY.search(above[:m.start()])]
+        match = found[-1] if found else None
     if match is None:
         return None
     year, month, day, hour, minute, second = match.groups()
