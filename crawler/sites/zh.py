@@ -386,7 +386,6 @@ def headline(tree, title: str) -> str:
     return full
 
 
-
 #: A date as a Chinese byline writes it: 2005年3月21日 11:21, 2005-03-21 11:21:05, 2005/3/21.
 #: The page's text has no spaces left (``_page_text``): a day is followed by
 #: 日 or 号, by no digit, or by a time glued to it (2005-03-2111:21).
