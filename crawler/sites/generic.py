@@ -153,12 +153,13 @@ def _chinese_date(tree, url: str | None, headline: str, lines: list[str]) -> str
 PAGE_TITLE = etree.XPath("string(//title | //h1)")
 
 
-def _looks_chinese(lang: str | None, title: str) -> bool:
-    """Whether a page is Chinese by its language tag or headline alone (the
-    body decides in the end, ``extract``): asked first, so that htmldate's
-    extensive search is not run on a page about to be read as Chinese."""
+def _looks_chinese(lang: str | None, text: str) -> bool:
+    """Whether a page is Chinese by its language tag, else by ``text``: its
+    headline alone before the text passes (so that htmldate's extensive
+    search is not run on a page about to be read as Chinese), its headline
+    and first lines after them, which decide."""
     lang = (lang or "").lower()
-    return lang.startswith("zh") or (not lang.startswith(("ja", "ko")) and zh.is_chinese(title))
+    return lang.startswith("zh") or (not lang.startswith(("ja", "ko")) and zh.is_chinese(text))
 
 
 #: The metadata fields the generic path reads (tests/test_sites_generic.py).
@@ -257,8 +258,9 @@ def extract(url: str, page: str) -> dict:
                                             "datePublished", "pubdate", "date"))
     meta = _metadata(parsed, url) if parsed is not None else Document()
     lang = (tree.get("lang") or tree.get("xml:lang") or "").strip() or getattr(meta, "language", None) or None
-    dated_late = not published and parsed is not None and _looks_chinese(lang, meta.title or PAGE_TITLE(parsed))
-    if not published and parsed is not None and not dated_late:
+    undated = not published and parsed is not None
+    dated_late = undated and _looks_chinese(lang, meta.title or PAGE_TITLE(parsed))
+    if undated and not dated_late:
         published = normalize_time(_htmldate(parsed, meta.url))  # before the code goes: htmldate reads it too
     if parsed is not None:
         # code, not text: each of trafilatura's passes would otherwise walk it
@@ -283,8 +285,7 @@ def extract(url: str, page: str) -> dict:
         lines.pop(0)  # the headline, repeated as the first line of the body
     lines = edges.without_cross_links(lines)
     how = "trafilatura"
-    if (lang or "").lower().startswith("zh") or (not (lang or "").lower().startswith(("ja", "ko"))
-                                                 and zh.is_chinese(title + "".join(lines[:20]))):
+    if _looks_chinese(lang, title + "".join(lines[:20])):
         title = zh.headline(tree, title)
         lines, how = _chinese(tree, url, title, lines)
         if dated_late:
