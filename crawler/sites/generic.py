@@ -28,7 +28,7 @@ import trafilatura.metadata as trafilatura_metadata
 import trafilatura.utils
 from lxml import etree
 from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
-from crawler.sites import edges, zh
+from crawler.sites import chrome, edges, zh
 from crawler.sites.blocks import (absolute_url, fast_lookup, page_base_url, parse_document, text_width,
                                   without_xml_declaration)
 from crawler.sites.pagemeta import meta_content, normalize_time
@@ -126,27 +126,32 @@ def _metadata(tree, url: str) -> Document:
 EXTENSIVE_DATE_SEARCH = DEFAULT_CONFIG.getboolean("DEFAULT", "EXTENSIVE_DATE_SEARCH")
 
 
-def _htmldate(tree, url: str | None, extensive: bool = EXTENSIVE_DATE_SEARCH) -> str | None:
-    """htmldate's date of a page no meta tag dates, as trafilatura asks for it
-    (0.5 ms; it reads a copy of the tree). Not ``extensive`` on Chinese pages:
-    there dateparser takes a date from related news, the copyright line or a
-    year alone, and its first try of a Chinese string loads every language it
-    knows (1.2 s and 41 MiB in each extraction worker). With the byline first
-    (``_chinese_date``), the 69 Chinese pages of bench/extraction_zh.py's data
-    have 41 right days instead of 32, 3 wrong instead of 18, and 7 dates
-    where the dataset has none instead of 15."""
+def _htmldate(page, url: str | None, extensive: bool = EXTENSIVE_DATE_SEARCH) -> str | None:
+    """htmldate's date of a page no meta tag dates, as trafilatura asks for it,
+    searched in ``page`` with its site chrome set apart (by the caller,
+    crawler/sites/chrome.py: a masthead's date of today, related stories,
+    the copyright year move with the chrome, and would read as an edit at
+    the next refresh); None for a copyright year alone. Not ``extensive`` on
+    Chinese pages: there dateparser takes a date from related news, the
+    copyright line or a year alone, and its first try of a Chinese string
+    loads every language it knows (1.2 s and 41 MiB in each extraction
+    worker). With the byline first (``_chinese_date``), the 69 Chinese pages
+    of bench/extraction_zh.py's data have 41 right days instead of 32, 3
+    wrong instead of 18, and 7 dates where the dataset has none instead of 15."""
     config = set_date_params(extensive)
     config["url"] = url
-    return trafilatura_metadata.find_date(tree, **config)
+    date = trafilatura_metadata.find_date(page, **config)
+    return None if chrome.copyright_year_only(date, page) else date
 
 
 def _chinese_date(tree, url: str | None, headline: str, lines: list[str]) -> str | None:
     """A Chinese page's date where no meta tag gives one: the date written
     between the headline and the body, with its time of day
     (crawler/sites/zh.py), else htmldate's quick search (the address, time
-    elements, date classes)."""
-    return zh.byline_date(tree, headline, lines[0] if lines else "") \
-        or normalize_time(_htmldate(tree, url, extensive=False))
+    elements, date classes); both outside the site's chrome."""
+    with chrome.set_apart(tree, headline):
+        return zh.byline_date(tree, headline, lines[0] if lines else "") \
+            or normalize_time(_htmldate(tree, url, extensive=False))
 
 
 #: The page's own title and headlines (where trafilatura's metadata found no title).
@@ -261,7 +266,9 @@ def extract(url: str, page: str) -> dict:
     undated = not published and parsed is not None
     dated_late = undated and _looks_chinese(lang, meta.title or PAGE_TITLE(parsed))
     if undated and not dated_late:
-        published = normalize_time(_htmldate(parsed, meta.url))  # before the code goes: htmldate reads it too
+        # before the code goes: htmldate reads it too
+        with chrome.set_apart(parsed, meta.title or PAGE_TITLE(parsed)):
+            published = normalize_time(_htmldate(parsed, meta.url))
     if parsed is not None:
         # code, not text: each of trafilatura's passes would otherwise walk it
         # (its cleaning, readability and its page measure all drop it); JSON-LD stays,
@@ -293,7 +300,8 @@ def extract(url: str, page: str) -> dict:
     else:
         lines = edges.trim(lines)
         if dated_late:  # its headline looked Chinese, its text does not
-            published = normalize_time(_htmldate(parsed, meta.url))
+            with chrome.set_apart(parsed, title):
+                published = normalize_time(_htmldate(parsed, meta.url))
     # columns: a Chinese news flash is short in characters
     found = text_width("".join(line.strip() for line in lines), enough=DESCRIPTION_FALLBACK_CHARS)
     if found < DESCRIPTION_FALLBACK_CHARS:
