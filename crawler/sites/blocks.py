@@ -241,6 +241,16 @@ def text_length(blocks) -> int:
     return sum(len(b["text"].strip()) for b in blocks if b["type"] == "text")
 
 
+#: What is not a letter or a digit (punctuation, spaces), out of a text key.
+NOT_WORD = re.compile(r"\W+")
+
+
+def text_key(text: str) -> str:
+    """``text`` with letters and digits only, case folded: a headline as its
+    repeats (the first line of a body, a heading of the page) spell it."""
+    return NOT_WORD.sub("", text).casefold()
+
+
 def text_width(text: str, enough: int | None = None) -> int:
     """Display columns of ``text``: a wide (CJK) character counts two, so that
     one floor means about as much text in Chinese as in English. With

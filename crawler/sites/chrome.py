@@ -25,6 +25,8 @@ from contextlib import contextmanager
 
 from lxml import etree
 
+from crawler.sites.blocks import text_key
+
 #: HTML5's and ARIA's chrome: navigation and side columns, a header or
 #: footer of the page itself (one inside an article, a main or a section
 #: belongs to it, and holds its byline), and the landmark roles of the same.
@@ -57,10 +59,6 @@ LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
 LINK_SHARE = 0.5
 #: Characters of the headline that identify it in an element's text.
 HEADLINE_KEY_CHARS = 20
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text).casefold()
 
 
 def _chars(text: str) -> int:
@@ -101,7 +99,7 @@ def chrome_of(tree, headline: str = "") -> list:
     body = tree.find("body")
     if body is None:
         body = tree  # a page parsed as a fragment
-    headline_key = _key(headline)[:HEADLINE_KEY_CHARS]
+    headline_key = text_key(headline)[:HEADLINE_KEY_CHARS]
     most = None
     chosen: set = set()
     out = []
@@ -114,7 +112,7 @@ def chrome_of(tree, headline: str = "") -> list:
             most = MOST_OF_THE_PAGE * _chars(body.text_content())
         if _chars(element.text_content()) >= most:
             continue  # most of the page: the article's container too
-        if headline_key and any(headline_key in _key(h.text_content()) for h in element.iter("h1", "h2")):
+        if headline_key and any(headline_key in text_key(h.text_content()) for h in element.iter("h1", "h2")):
             continue  # the headline's: its date is the article's
         chosen.add(element)
         out.append(element)

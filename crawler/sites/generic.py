@@ -29,8 +29,8 @@ import trafilatura.utils
 from lxml import etree
 from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
 from crawler.sites import chrome, edges, zh
-from crawler.sites.blocks import (absolute_url, fast_lookup, page_base_url, parse_document, text_width,
-                                  without_xml_declaration)
+from crawler.sites.blocks import (absolute_url, fast_lookup, page_base_url, parse_document, text_key,
+                                  text_width, without_xml_declaration)
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
@@ -176,8 +176,7 @@ def _text(document) -> str:
 
 
 def _same_text(a: str, b: str) -> bool:
-    norm = lambda s: re.sub(r"\W+", "", s).casefold()  # noqa: E731
-    return norm(a) == norm(b)
+    return text_key(a) == text_key(b)
 
 
 def _chinese(tree, url: str, title: str, lines: list[str]) -> tuple[list[str], str]:
