@@ -160,3 +160,56 @@ def test_trafilatura_reads_the_page_without_its_code_but_with_its_json_ld(monkey
     fields = generic.extract("https://finance.yahoo.com/news/x.html", page)
     assert [b["markdown"] for b in fields["blocks"]] == REFERENCE_TEXT
     assert seen and all(found == [("script", "application/ld+json")] for found in seen)
+
+
+def _passes(monkeypatch) -> list[bool]:
+    """The ``fast`` flag of each of trafilatura's text passes, as they are asked for."""
+    real = generic.trafilatura.bare_extraction
+    passes = []
+
+    def spy(*args, **kwargs):
+        passes.append(kwargs.get("fast", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generic.trafilatura, "bare_extraction", spy)
+    return passes
+
+
+def test_a_well_formed_article_is_read_without_trafilatura_s_comparison(monkeypatch):
+    """readability and jusText (a third of extraction's time) are not asked
+    about a long text of paragraphs: they could not replace it."""
+    passes = _passes(monkeypatch)
+    page = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT)
+    fields = generic.extract("https://finance.yahoo.com/news/x.html", page)
+    assert [b["markdown"] for b in fields["blocks"]] == REFERENCE_TEXT
+    assert passes == [True]
+
+
+def test_a_page_trafilatura_s_own_extraction_misses_gets_its_comparison(monkeypatch):
+    """Text in spans, no paragraph: trafilatura's own extraction finds
+    nothing, readability finds the article; the comparison is asked for."""
+    passes = _passes(monkeypatch)
+    page = ("<html><head><title>Joe Tsai on AI</title></head><body><div>"
+            + "".join(f"<div><span>{text}</span></div>" for text in REFERENCE_TEXT) + "</div></body></html>")
+    fields = generic.extract("https://news.example.org/a/1.html", page)
+    assert " ".join(b["text"] for b in fields["blocks"]).split() == " ".join(REFERENCE_TEXT).split()
+    assert passes[:2] == [True, False]
+
+
+def test_what_trafilatura_s_comparison_could_replace():
+    """Its own text is compared where readability or jusText could win, as
+    trafilatura decides: none, short, without paragraphs, mostly tables."""
+    def own(page):
+        return generic._trafilatura(page, "https://news.example.org/a/1.html", favor_precision=True,
+                                    with_metadata=False, fast=True)
+
+    article = reference_page("Alibaba's Joe Tsai says AI race has no winner", REFERENCE_TEXT)
+    assert not generic._may_be_compared_away(own(article))
+    assert generic._may_be_compared_away(None)
+    assert generic._may_be_compared_away(own(reference_page("Short", REFERENCE_TEXT[:1])))
+    cells = "".join(f"<tr><td>{text}</td></tr>" for text in REFERENCE_TEXT)
+    tables = ('<html><body><table><tr><td><a href="/">Home</a> - <a href="/news">News</a></td></tr></table>'
+              f"<table>{cells}</table><table><tr><td>About us</td></tr></table></body></html>")  # an old portal's layout
+    document = own(tables)
+    assert len(document.text) >= generic.SHORT_TEXT_CHARS
+    assert generic._may_be_compared_away(document)
