@@ -59,7 +59,7 @@ def run_once(proxy: FixtureProxy) -> dict:
                f"ARCHIVE_DIR={Path(tmp) / 'archive'}", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        sampler = Sampler(proc.pid, pss_every=1)
+        sampler = Sampler(proc.pid, pss_every=1, rescan_every=1)
         while proc.poll() is None:
             sampler.sample()
             time.sleep(0.02)
