@@ -7,11 +7,11 @@ reprint notice); where its text is short and the default mode's is four
 times longer, the default mode's text is taken. Its precision pass runs
 without its comparison with readability and jusText first, and again with
 it only where that comparison could change the text (``_precision_text``).
-The headline, which
-trafilatura repeats as the first line, is dropped. Metadata (title, date,
-language, cover) from trafilatura's metadata reader, with the page's own
-``article:published_time`` for a time of day; htmldate dates a page no meta
-tag dates, and a Chinese one is dated by its byline (``_chinese_date``).
+The headline, which trafilatura repeats as the first line, is dropped.
+Metadata (title, date, language, cover) from trafilatura's metadata reader,
+with the page's own ``article:published_time`` for a time of day; htmldate
+dates a page no meta tag dates, and a Chinese one is dated by its byline
+(``_chinese_date``).
 
 Chinese pages then go through crawler/sites/zh.py (the densest prose
 container against trafilatura's text, Chinese boilerplate, the headline
