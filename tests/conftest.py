@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,23 @@ class CrawlResult:
     returncode: int
     log: str
     archive: Path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_of_the_run(tmp_path_factory):
+    """Every process the suite starts keeps its temporary files in the run's
+    own folder (pytest removes old runs' folders): a crawl a test kills
+    leaves its extraction forkserver's socket folder (``pymp-*``) behind, by
+    nature, and there it does not pile up in the machine's /tmp."""
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmp"))
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    yield
+    if before is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before
+    tempfile.tempdir = None
 
 
 @pytest.fixture(scope="session")
