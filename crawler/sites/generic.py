@@ -97,7 +97,7 @@ def _may_be_compared_away(document) -> bool:
     case left out, a long and well-formed text for which readability finds
     more than twice as much, is not among the 250 pages of
     bench/extraction_zh.py's two corpora."""
-    if document is None or len(document.text or "") < SHORT_TEXT_CHARS:
+    if len(_text(document)) < SHORT_TEXT_CHARS:
         return True
     body = document.body
     return not body.xpath(".//p//text()") or len(body.findall(".//table")) > len(body.findall(".//p")) \
@@ -178,6 +178,13 @@ def _htmldate(page, url: str | None, extensive: bool = EXTENSIVE_DATE_SEARCH) ->
     config["url"] = url
     date = trafilatura_metadata.find_date(page, **config)
     return None if chrome.copyright_year_only(date, page) else date
+
+
+def _date_outside_chrome(tree, url: str | None, headline: str) -> str | None:
+    """htmldate's date of a page no meta tag dates (``_htmldate``), searched
+    with the site's chrome set apart, ``headline`` marking what is not chrome."""
+    with chrome.set_apart(tree, headline):
+        return normalize_time(_htmldate(tree, url))
 
 
 def _chinese_date(tree, url: str | None, headline: str, lines: list[str]) -> str | None:
@@ -302,8 +309,7 @@ def extract(url: str, page: str) -> dict:
     dated_late = undated and _looks_chinese(lang, meta.title or PAGE_TITLE(parsed))
     if undated and not dated_late:
         # before the code goes: htmldate reads it too
-        with chrome.set_apart(parsed, meta.title or PAGE_TITLE(parsed)):
-            published = normalize_time(_htmldate(parsed, meta.url))
+        published = _date_outside_chrome(parsed, meta.url, meta.title or PAGE_TITLE(parsed))
     if parsed is not None:
         # code, not text: each of trafilatura's passes would otherwise walk it
         # (its cleaning, readability and its page measure all drop it); JSON-LD stays,
@@ -335,8 +341,7 @@ def extract(url: str, page: str) -> dict:
     else:
         lines = edges.trim(lines)
         if dated_late:  # its headline looked Chinese, its text does not
-            with chrome.set_apart(parsed, title):
-                published = normalize_time(_htmldate(parsed, meta.url))
+            published = _date_outside_chrome(parsed, meta.url, title)
     # columns: a Chinese news flash is short in characters
     found = text_width("".join(line.strip() for line in lines), enough=DESCRIPTION_FALLBACK_CHARS)
     if found < DESCRIPTION_FALLBACK_CHARS:
