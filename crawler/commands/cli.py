@@ -21,6 +21,8 @@ from crawler.archive.lock import ArchiveUnusable, check_archive_dir
 
 #: A negative number is a value, not an option.
 NUMBER = re.compile(r"^-\d+(\.\d+)?$")
+#: A long option as ``-h`` lists it: the options a close match is looked for among.
+LONG_OPTION = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*")
 
 
 def command_name(command) -> str:
@@ -32,7 +34,7 @@ def one_line_errors(command, parser) -> None:
     """Call at the end of ``add_options``: argument errors (argparse's own, and every
     ``UsageError`` Scrapy hands to ``parser.error``) become one line and exit 2."""
     name = command_name(command)
-    command.known_options = sorted(o for o in parser._option_string_actions if o.startswith("--"))
+    command.known_options = sorted(set(LONG_OPTION.findall(parser.format_help())))
 
     def error(message: str):
         sys.stderr.write(f"scrapy {name}: error: {message}\n")

@@ -67,25 +67,31 @@ def not_started(reason, status: int) -> int:
     return status
 
 
-def note_interruption(process) -> None:
+def note_interruption(process, crawler) -> None:
     """Remember the signal that stops the run (Scrapy's shutdown handlers say it only in the
-    log) as ``process.interrupted_by``, for the exit status."""
+    log) as ``process.interrupted_by``, for the exit status. Scrapy installs its handlers as
+    the reactor starts; once the engine has started, each is wrapped, and still does the
+    stopping (and installs Scrapy's handler for a second signal, which stops at once)."""
     process.interrupted_by = None
-    for name in ("_signal_shutdown", "_signal_shutdown_reactorless"):
-        handler = getattr(process, name, None)
-        if handler is None:
-            continue
 
-        def remember(signum, frame, handler=handler):
-            if not process.interrupted_by:
-                process.interrupted_by = signum
-                # Scrapy says it at INFO, which the console leaves out
-                sys.stderr.write(f"{signal.Signals(signum).name}: finishing the requests under way, "
-                                 "then the summary (again to stop at once)\n")
-                sys.stderr.flush()
-            return handler(signum, frame)
+    def wrap_handlers():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if not callable(handler) or handler is signal.default_int_handler:
+                continue  # not Scrapy's
 
-        setattr(process, name, remember)
+            def remember(signum, frame, handler=handler):
+                if not process.interrupted_by:
+                    process.interrupted_by = signum
+                    # Scrapy says it at INFO, which the console leaves out
+                    sys.stderr.write(f"{signal.Signals(signum).name}: finishing the requests under way, "
+                                     "then the summary (again to stop at once)\n")
+                    sys.stderr.flush()
+                return handler(signum, frame)
+
+            signal.signal(signum, remember)
+
+    crawler.signals.connect(wrap_handlers, signal=signals.engine_started, weak=False)
 
 
 class ArchiveLockRuns:
@@ -147,7 +153,7 @@ def run(command, spider: str, spargs: dict) -> int:
             # when the engine starts: Scrapy sets the root logger back to NOTSET as the crawl starts
             crawler.signals.connect(skip_filtered_records, signal=signals.engine_started)
             process.crawl(crawler, **spargs)
-            note_interruption(process)
+            note_interruption(process, crawler)
             process.start()
             print_summary(crawler)  # a shared run's: the whole run's, from the worker that closed it
             return run_status(crawler, process)
