@@ -167,3 +167,47 @@ def test_decoding_in_the_worker_is_scrapys_decoding(declared, actual, explicit):
     fields, note, charset = extract_body(response.url, body, declared, explicit)
     assert (fields, note) == extract_page(response.url, response.text, response.body, response.encoding)
     assert charset == response.encoding
+
+
+def _spider_of(seeds_dir):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.qq import QqSpider
+
+    crawler = get_crawler(QqSpider, settings_dict={
+        "EXTRACTION_WORKERS": 1, "EXTENSIONS": {"crawler.extensions.guardports.GuardPorts": 0}})
+    return QqSpider.from_crawler(crawler, seeds=str(seeds_dir))
+
+
+def _first_requests(spider, count):
+    async def take():
+        got, requests = [], spider.start()
+        async for request in requests:
+            got.append(request)
+            if len(got) == count:
+                break
+        return got
+
+    return asyncio.run(take())
+
+
+def test_the_workers_start_with_the_first_request_and_not_without_one(monkeypatch, tmp_path):
+    """Their forkserver's imports and warm-up (0.3 to 0.8 s) run while the
+    first pages download, not after the first page arrived; a run with
+    nothing to fetch (an empty seed folder, a refresh with nothing due)
+    starts no worker at all."""
+    started = []
+    monkeypatch.setattr(ExtractionPool, "start", lambda self: started.append(self))
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.md").write_text("- [one](https://news.example/a.html)\n- [two](https://news.example/b.html)\n",
+                                encoding="utf-8")
+    spider = _spider_of(seeds)
+    first = _first_requests(spider, 1)
+    assert [r.url for r in first] == ["https://news.example/a.html"]
+    assert started == [spider.extractor]  # before the request even left
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = _spider_of(empty)
+    assert _first_requests(nothing, 1) == [] and started == [spider.extractor]
