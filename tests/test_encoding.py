@@ -67,3 +67,33 @@ def test_a_rendered_page_is_read_as_the_utf8_its_content_type_says_over_its_own_
     body = f'<html><head><meta charset="gbk"></head><body><article><p>{TEXT}</p></article></body></html>'
     fields, _, charset = extract_body("https://example.org/a", body.encode("utf-8"), "text/html; charset=utf-8")
     assert charset == "utf-8" and TEXT[:40] in plain_text(fields["blocks"])
+
+
+def _meta_page(declared_in_meta: str, encoding: str, header: str | None = None) -> HtmlResponse:
+    body = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={declared_in_meta}">'
+            f"<title>人工智能</title></head><body><article><p>{TEXT}</p></article></body></html>").encode(encoding)
+    return HtmlResponse("https://example.org/a", body=body,
+                        headers={"Content-Type": f"text/html; charset={header}"} if header else None)
+
+
+def test_a_utf8_page_that_still_declares_gb2312_is_read_as_utf8():
+    """A CMS moved to UTF-8 and kept its old meta tag (4 of GeneralNewsExtractor's 62
+    Chinese test pages): GB18030 reads the bytes as mojibake without one replacement
+    character, so only the bytes say it; the note says what was done, for the log."""
+    for response in (_meta_page("gb2312", "utf-8"), _meta_page("gbk", "utf-8", header="GBK")):
+        assert response.encoding != "utf-8" and TEXT not in response.text  # what Scrapy alone reads
+        fields, note = extract_page(response.url, response.text, response.body, response.encoding)
+        assert TEXT in plain_text(fields["blocks"]), fields["blocks"][:2]
+        assert note == f"declared charset {response.encoding} is wrong; decoded as utf-8"
+
+
+def test_a_real_gbk_page_and_a_mostly_ascii_one_keep_their_declared_charset():
+    gbk = _meta_page("gb2312", "gbk")
+    fields, note = extract_page(gbk.url, gbk.text, gbk.body, gbk.encoding)
+    assert note is None and TEXT in plain_text(fields["blocks"])
+    # a few accented letters that happen to be valid UTF-8 are no evidence
+    latin = HtmlResponse("https://example.org/b", body=("<html><body><article><p>" + "News of the day. " * 40
+                                                        + "Café</p></article></body></html>").encode("utf-8"),
+                         headers={"Content-Type": "text/html; charset=windows-1252"})
+    fields, note = extract_page(latin.url, latin.text, latin.body, latin.encoding)
+    assert note is None and "CafÃ©" in plain_text(fields["blocks"])

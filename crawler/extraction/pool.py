@@ -26,7 +26,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from scrapy import signals
 
 from crawler import sites
-from crawler.core.encoding import garbled, redecode
+from crawler.core.encoding import garbled, mislabelled_utf8, redecode
 from crawler.core.markdown import plain_text
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,14 @@ class ExtractionError(Exception):
 
 
 def extract_page(url: str, text: str, body: bytes, encoding: str) -> tuple[dict | None, str | None]:
-    """(fields, note) for one page: the site adapter's fields, decoded again
+    """(fields, note) for one page: the site adapter's fields, decoded as
+    UTF-8 when the bytes are UTF-8 whatever the page declares, and again
     when the declared charset turns the article into replacement
     characters; fields None when the article reads in no charset. ``note``
     says what was done about the charset, for the log."""
+    utf8 = mislabelled_utf8(body, encoding)
+    if utf8 is not None:
+        return sites.extract(url, utf8), f"declared charset {encoding} is wrong; decoded as utf-8"
     fields = sites.extract(url, text)
     if not garbled(plain_text(fields["blocks"])):
         return fields, None
