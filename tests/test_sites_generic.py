@@ -213,3 +213,33 @@ def test_what_trafilatura_s_comparison_could_replace():
     document = own(tables)
     assert len(document.text) >= generic.SHORT_TEXT_CHARS
     assert generic._may_be_compared_away(document)
+
+
+def test_an_empty_inline_element_does_not_cut_the_sentence_after_it():
+    """A stock quote's placeholder, an anchor, an icon inside a paragraph:
+    trafilatura's precision mode deletes an empty element with the text
+    after it, so "Apple" ended the sentence and the paragraph after it went,
+    too short to keep (a Sina technology story; 2 of the 181 English pages)."""
+    paragraphs = [f"Paragraph {i} of the story, long enough to be read as the article's own text by anyone."
+                  for i in range(5)]
+    lead = "新浪科技讯 北京时间9月11日凌晨消息，苹果<span id=\"quote_AAPL\"></span>2019秋季发布会开幕，发布了新手机。"
+    second = 'Shares of Apple<span class="quote"></span> rose, and <a name="more"></a>analysts <i class="icon"></i>said so.'
+    page = ("<html><head><title>Apple event</title></head><body><article>"
+            + "".join(f"<p>{p}</p>" for p in paragraphs) + f"<p>{lead}</p><p>{second}</p></article></body></html>")
+    text = "\n".join(b["text"] for b in generic.extract("https://tech.example.com/2019/apple.html", page)["blocks"])
+    assert "苹果2019秋季发布会开幕，发布了新手机。" in text, text
+    assert "Shares of Apple rose, and analysts said so." in text, text
+
+
+def test_content_after_a_stray_end_of_html_is_the_page_s_body():
+    """A server-side include ends its header with </html>: libxml2 puts
+    what follows beside the document, where nothing looked, and the article
+    came out empty; a browser shows it in the body, and so is it read."""
+    article = "".join(f"<p>第{i}条 全国人民代表大会常务委员会决定批准财政部发行特别国债，用于购买外汇，并调整年末国债余额限额。</p>"
+                      for i in range(6))
+    page = ("<html><head><title>关于批准发行特别国债的决议</title></head><body><div class='header'>"
+            "<a href='/'>首页</a></div></html><!--end header--><div class='content'><h1>关于批准发行特别国债的决议</h1>"
+            f"{article}</div><div class='footer'>版权所有</div></body></html>")
+    fields = generic.extract("https://www.gov.example.cn/2007/06/29/a.html", page)
+    text = "".join(b["text"] for b in fields["blocks"])
+    assert "第0条" in text and "第5条" in text, fields["blocks"]

@@ -216,6 +216,36 @@ def without_xml_declaration(page: str) -> str:
     return XML_DECLARATION.sub("", page, count=1)
 
 
+def content_after_the_end(root) -> None:
+    """What follows a stray ``</html>`` mid-page (a server-side include's
+    own end tag) goes back into the body, as a browser shows it: libxml2
+    puts it in a second ``<html>`` beside the document, where no extraction
+    looks (the whole article, on a government site's page)."""
+    if root is None or root.tag != "html":
+        return
+    strays = [sibling for sibling in root.itersiblings() if sibling.tag == "html"]
+    body = root.find("body")
+    if not strays or body is None:
+        return
+    for stray in strays:
+        for child in list(stray):
+            if child.tag in ("head", "body"):
+                if child.text and child.text.strip():
+                    _append_text(body, child.text)
+                body.extend(child)
+                if child.tail and child.tail.strip():
+                    _append_text(body, child.tail)
+            else:
+                body.append(child)  # with its tail
+
+
+def _append_text(parent, text: str) -> None:
+    if len(parent):
+        parent[-1].tail = (parent[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
 def parse_document(page: str):
     """The page's element tree; an empty document for a page with no markup.
 
@@ -225,7 +255,9 @@ def parse_document(page: str):
     page = without_xml_declaration(page)
     try:
         if page.strip():
-            return lxml_html.document_fromstring(page, parser=PARSER)
+            root = lxml_html.document_fromstring(page, parser=PARSER)
+            content_after_the_end(root)
+            return root
     except (etree.ParserError, ValueError):
         pass
     return lxml_html.document_fromstring("<html><body></body></html>", parser=PARSER)

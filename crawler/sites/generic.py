@@ -33,8 +33,8 @@ from lxml import etree
 from trafilatura.external import SANITIZED_XPATH
 from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
 from crawler.sites import chrome, edges, zh
-from crawler.sites.blocks import (absolute_url, fast_lookup, page_base_url, parse_document, text_key,
-                                  text_width, without_xml_declaration)
+from crawler.sites.blocks import (absolute_url, content_after_the_end, fast_lookup, page_base_url, parse_document,
+                                  text_key, text_width, without_xml_declaration)
 from crawler.sites.pagemeta import meta_content, normalize_time
 
 #: Precision-mode text shorter than this is checked against the default mode,
@@ -264,6 +264,13 @@ STOPPED_DEEP = etree.XPath("boolean(/*" + "/*" * 250 + ")")
 
 #: Scripts and style sheets, but JSON-LD (trafilatura's fallback reads its articleBody).
 CODE = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style")
+#: Empty inline elements inside a paragraph (a stock quote's placeholder, an
+#: icon, a named anchor): trafilatura's precision mode deletes an empty element
+#: with the text after it (``prune_html``), which cuts the sentence there and
+#: can leave the paragraph too short to keep; and an empty link, in any mode,
+#: loses the whole paragraph (Word's ``<a name="_GoBack"></a>`` in pasted text).
+EMPTY_INLINE = etree.XPath("//p//*[self::span or self::i or self::b or self::em or self::strong or self::q"
+                           " or self::a][not(node())]")
 
 
 def drop_counters(tree) -> int:
@@ -289,6 +296,7 @@ def extract(url: str, page: str) -> dict:
     # pass and the metadata fallback parse nothing again. A page it cannot
     # parse goes to it as text, which logs why.
     parsed = trafilatura.utils.load_html(page)
+    content_after_the_end(parsed)
     dropped = drop_counters(parsed)
     if parsed is not None and parsed.tag == "html" and not STOPPED_DEEP(parsed):
         tree = parsed  # the rules below read it too: one parse a page, not two
@@ -316,6 +324,9 @@ def extract(url: str, page: str) -> dict:
         # its fallback reads articleBody there
         for element in CODE(parsed):
             element.drop_tree()
+        for element in EMPTY_INLINE(parsed):
+            if element.tail and element.tail.strip():
+                element.drop_tree()  # its text after it stays
     text = _precision_text(source, url)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
