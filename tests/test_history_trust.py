@@ -885,3 +885,61 @@ def test_what_only_the_template_changes_in_the_body_is_no_change(tmp_path, case)
         assert stored.read_bytes() == before
         assert not (archive / "versions").exists()
         assert [e["event"] for e in events(archive)] == ["archived"]
+
+
+def _every_copy_has_its_event(archive) -> None:
+    from crawler.core.digest import text_digest
+
+    recorded = {e.get("text_digest") for e in events(archive)}
+    copies = [*sorted((archive / "versions").rglob("*.md")), *sorted((archive / "articles").rglob("*.md"))]
+    assert copies and all(text_digest(c.read_text(encoding="utf-8")) in recorded for c in copies), events(archive)
+
+
+def test_a_page_back_to_the_recorded_text_after_a_killed_run_is_not_unchanged(site, tmp_path):
+    """A -> B, the run writing B killed before any record; the site goes back
+    to A. The identical payload (or a 304) says the page is what the state
+    recorded, not what the file holds: the file kept B for good, unrecorded,
+    and every later refresh said "unchanged". Now B is recorded late and the
+    return to A is a change that names the version it reverts to."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    a = pages[url("mayor-resigns")]
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    killed = run_scrapy(["refresh"], archive, proxy.url,
+                        settings={"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1})
+    assert killed.returncode == -9
+    pages[url("mayor-resigns")] = a
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == 0 and "fetched in full" in again.log, again.log[-3000:]
+    article = next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")
+    assert "eleven years" in article and "twelve years" not in article
+    first, late, back = events(archive)
+    assert (first["event"], late["event"], late.get("recorded_late"), back["event"]) == \
+        ("archived", "changed", True, "changed"), events(archive)
+    assert back["reverted_to"] == late["previous_version"]
+    _every_copy_has_its_event(archive)
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0 and len(events(archive)) == 3
+
+
+def test_a_copy_left_unrecorded_by_two_killed_runs_in_a_row_is_recorded(site, tmp_path):
+    """A -> B (killed before any record) -> C (killed too, after C replaced
+    B): B sat under versions/ with no event, and the next runs recorded only
+    C. Every copy the killed runs wrote is recorded, oldest first."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    kill = {"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1}
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    for n in ("twelve", "thirteen"):
+        pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", n), *STORY[1:]])
+        assert run_scrapy(["refresh"], archive, proxy.url, settings=kill).returncode == -9
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == 0, again.log[-3000:]
+    assert [(e["event"], e.get("recorded_late")) for e in events(archive)] == \
+        [("archived", None), ("changed", True), ("changed", True)], events(archive)
+    assert len(metadata_files(archive)) == 3
+    _every_copy_has_its_event(archive)

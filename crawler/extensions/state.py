@@ -35,7 +35,7 @@ from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.extensions.warcwriter import WarcWriterExtension
 from crawler.items import outcome_word
-from crawler.state.late import unrecorded_outcome
+from crawler.state.late import unrecorded_outcome, unrecorded_versions
 from crawler.state.model import FAILING, GONE, OK, ArticleState
 from crawler.warc.records import article_records
 
@@ -155,9 +155,9 @@ class ArchiveStateRecorder:
         # the event before the state: a crash between the two leaves the event
         # logged (the next check finds the state behind, not the log), and
         # crawler.state.recorded finds it there: an event is never logged twice
-        late = article.get("late")
-        if late and not late["done"]["event"]:  # the replaced copy's own outcome, first
-            self._late_event(late, state, now)
+        for late in article.get("late") or ():  # the replaced copies' own outcomes, first
+            if not late["done"]["event"]:
+                self._late_event(late, state, now)
         recorded = article.get("recorded") or {}
         record_id = recorded["capture"] if "capture" in recorded else capture.get("record_id")
         if recorded.get("event"):
@@ -232,9 +232,18 @@ class ArchiveStateRecorder:
         event, each only if missing, and the state's digest, before this
         check's gone or failure is said. A page that comes again goes through
         the pipelines instead (crawler/pipelines/recordrepair.py)."""
-        late = unrecorded_outcome(self.archive, recorded_evidence(self.crawler), state.path, state.text_digest)
+        evidence = recorded_evidence(self.crawler)
+        late = unrecorded_outcome(self.archive, evidence, state.path, state.text_digest)
         if late is None:
             return
+        # the copies it replaced first, when they were never recorded either (killed twice in a row)
+        for copy in [*unrecorded_versions(self.archive, evidence, state.path, state.text_digest), late]:
+            self._write_late(copy, state, now)
+        state.text_digest = late["digest"]
+        state.last_changed = late["date"] or now
+
+    def _write_late(self, late: dict, state: ArticleState, now: str) -> None:
+        """One outcome recorded late: its WARC text record and its event, each only if missing."""
         done, outcome = late["done"], late["outcome"]
         if not (done["text"] and done["event"]):
             warc = self.crawler.get_extension(WarcWriterExtension)
@@ -250,8 +259,6 @@ class ArchiveStateRecorder:
                            "a new version" if outcome == "updated" else "the first capture", state.path)
             self.crawler.stats.inc_value("archive/recorded_late")
             self.crawler.stats.inc_value(f"archive/{outcome_word(outcome)}")
-        state.text_digest = late["digest"]
-        state.last_changed = late["date"] or now
 
     # --- helpers --------------------------------------------------------------
 

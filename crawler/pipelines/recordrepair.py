@@ -21,14 +21,12 @@ from itemadapter import ItemAdapter
 
 from crawler import sites
 from crawler.archive.storage import ArchiveStore
-from crawler.archive.versions import article_versions
-from crawler.core import markdown
-from crawler.core.digest import same_digest, text_digest
+from crawler.core.digest import same_digest
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
-from crawler.state.late import late_change, unrecorded_outcome
+from crawler.state.late import unrecorded_outcome, unrecorded_versions
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +69,7 @@ class UnrecordedOutcomes:
                         article["source_url"], path)
             return item
         outcome = late["outcome"]
+        self._late_copies(article, "before this one")  # a copy it replaced may be unrecorded too
         what = "new version" if outcome == "updated" else "first capture"
         if late["change"]:
             article["change"] = late["change"]
@@ -78,7 +77,7 @@ class UnrecordedOutcomes:
         missing = [name for name, ok in (("WARC text record", done["text"]), ("change-log event", done["event"]),
                                          ("capture state", False)) if not ok]
         logger.warning("%s: %s of %s was written but never recorded (the run that wrote it stopped): "
-                       "recorded now (%s)", article["source_url"], what, path, ", ".join(missing))
+                       "recording it now (%s)", article["source_url"], what, path, ", ".join(missing))
         self.crawler.stats.inc_value("archive/recorded_late")
         self.crawler.stats.inc_value(f"archive/{outcome_word(outcome)}")
         article["outcome"] = outcome
@@ -88,36 +87,25 @@ class UnrecordedOutcomes:
         return state_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
 
     def _replaced_unrecorded(self, article) -> None:
-        """A new version replaced a copy whose own outcome was never recorded
-        (a run killed after writing it, the page changed again since): that
-        outcome is recorded first, late (``article["late"]``: its text
-        record and its event, each only if missing), so that no version
-        exists that the change log and the WARC never heard of."""
-        path, previous = article["path"], (article.get("change") or {}).get("previous_version")
+        """A new version replaced copies whose own outcomes were never recorded
+        (a run killed after writing one, the page changed again since; or
+        killed twice in a row): those outcomes are recorded first, late."""
+        self._late_copies(article, "before the new version")
+
+    def _late_copies(self, article, before: str) -> None:
+        """The article's earlier copies whose outcomes were never recorded,
+        oldest first, as ``article["late"]`` (each one's text record and
+        event, only if missing, written before the article's own), so that
+        no version exists that the change log and the WARC never heard of."""
         state = self._state(article)
-        if not previous or not self.archive.exists(previous):
+        late = unrecorded_versions(self.archive, recorded_evidence(self.crawler), article["path"],
+                                   state.text_digest if state is not None else None)
+        if not late:
             return
-        try:
-            text = self.archive.read_text(previous)
-            digest, meta = text_digest(text), markdown.parse(text)[0]
-        except Exception:  # a copy damaged by hand or by disk: no outcome of the crawler's to record
-            return
-        if state is not None and state.text_digest and same_digest(state.text_digest, digest) is not False:
-            return  # its outcome was recorded: the state's text is this copy's
-        capture = meta.get("warc_record_id")
-        evidence = recorded_evidence(self.crawler)
-        done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
-                "event": evidence.event(path, capture, digest)}
-        if done["text"] and done["event"]:
-            return  # only the state was behind: the state recorder brings it up to date
-        versions = [v for v in article_versions(self.archive, path) if not v.current]
-        before = versions[-2] if len(versions) >= 2 and versions[-1].file == previous else None
-        article["late"] = {
-            "path": path, "text": text, "capture": capture, "digest": digest, "done": done,
-            "outcome": "updated" if before else "archived",
-            "change": late_change(before, text, versions[:-2]) if before else None,
-        }
-        logger.warning("%s: %s of %s (now %s) was written but never recorded (the run that wrote it stopped): "
-                       "recorded now, before the new version", article["source_url"],
-                       "a version" if before else "the first capture", path, previous)
-        self.crawler.stats.inc_value("archive/recorded_late")
+        article["late"] = late
+        for copy in late:
+            logger.warning("%s: %s of %s (%s) was written but never recorded (the run that wrote it stopped): "
+                           "recording it %s", article["source_url"],
+                           "a version" if copy["outcome"] == "updated" else "the first capture", article["path"],
+                           copy["date"] or "date unknown", before)
+            self.crawler.stats.inc_value("archive/recorded_late")

@@ -36,12 +36,13 @@ class WarcMetadataPipeline:
 
     def write(self, item):
         """The article's text and metadata records, written together (and
-        before them, those of a replaced copy never recorded: ``late``)."""
+        before them, those of replaced copies never recorded: ``late``)."""
         article = ItemAdapter(item)
         url = article.get("url") or article["source_url"]
-        late = article.get("late")
-        if late and not late["done"]["text"]:
-            self._records(url, late["text"], late["capture"], article, late["path"], late["outcome"], late["digest"])
+        for late in article.get("late") or ():
+            if not late["done"]["text"]:
+                self._records(url, late["text"], late["capture"], article, late["path"], late["outcome"],
+                              late["digest"])
         recorded = article.get("recorded") or {}
         if article.get("outcome") == "unchanged" or recorded.get("text"):
             return item  # (recorded: a killed run wrote it; once is enough)

@@ -23,11 +23,15 @@ import scrapy
 
 from crawler import signals as crawler_signals
 from crawler import sites
+from crawler.archive.storage import ArchiveStore
+from crawler.core.digest import same_digest
+from crawler.extensions.archiveio import run_io
 from crawler.extensions.guardports import port_policy
 from crawler.extensions.statestore import state_store
 from crawler.net.validators import conditional_headers, validators
 from crawler.spiders import elsewhere
 from crawler.spiders.qq import QqSpider
+from crawler.state.late import digest_of
 from crawler.state.open import find
 
 #: Failure kinds that mean the article is no longer there.
@@ -131,7 +135,12 @@ class RefreshSpider(QqSpider):
             # so that the same-article rule can judge it.
             return [full_request(response, self.parse_article, self.on_error)]
         if response.status == 304 or capture.get("revisit") == "identical":
-            # the server says, or the bytes show, that nothing changed
+            # the server says, or the bytes show, that nothing changed since
+            # the capture the state recorded; but not what the file holds
+            if await run_io(self.crawler, self.file_ahead_of_state, response.meta["article_key"]):
+                self.logger.warning("%s: the archived file holds a text the capture state never recorded "
+                                    "(a run stopped after writing it): the page is fetched in full", seed_url)
+                return [full_request(response, self.parse_article, self.on_error)]
             self.crawler.signals.send_catch_log(
                 crawler_signals.article_unchanged, url=seed_url, key=response.meta["article_key"],
                 capture=capture, validators=validators(response), spider=self)
@@ -143,6 +152,22 @@ class RefreshSpider(QqSpider):
             return self.fail(seed_url, f"the page is the one whose extraction was refused at {refused.get('date')}: "
                                        "refused again", kind="refused again")
         return await super().route(response)
+
+    def file_ahead_of_state(self, key: str) -> bool:
+        """Whether the article's file holds another text than the capture
+        state recorded: a run stopped after writing it and before recording
+        it. A 304 or an identical payload then says nothing of the article
+        (the page may have gone back to the recorded text, and the file would
+        keep the other for good): the page is fetched in full, and the
+        pipelines record what the file holds, then what the page says."""
+        state = state_store(self.crawler).get(key)
+        if state is None or not state.text_digest or not state.path:
+            return False
+        store = ArchiveStore(self.settings.get("ARCHIVE_DIR"))
+        if not store.exists(state.path):
+            return False
+        digest = digest_of(store.read_text(state.path))
+        return digest is not None and same_digest(state.text_digest, digest) is False
 
     def alternates(self, url, meta) -> list[str]:
         """Also the address the article last answered at (a slug its site

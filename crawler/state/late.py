@@ -8,6 +8,11 @@ late, before anything else is said of the article: this module tells
 whether a file is such a one, and what its outcome was. The Markdown
 pipelines (crawler/pipelines/recordrepair.py) and the state recorder
 (crawler/extensions/state.py, for gone and failed checks) write it.
+
+A run killed twice in a row (after writing B, then after replacing B by C)
+leaves an unrecorded copy behind the current file too, under versions/:
+``unrecorded_versions`` finds those, oldest first, so that they are
+recorded before whatever comes after them.
 """
 
 from __future__ import annotations
@@ -35,6 +40,40 @@ def digest_of(text: str) -> str | None:
         return text_digest(text)
     except Exception:  # noqa: BLE001 - a damaged copy is no text of the crawler's
         return None
+
+
+def unrecorded_versions(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None) -> list[dict]:
+    """The outcomes of the article's earlier copies (under versions/) that
+    were written and never recorded, oldest first, each as
+    ``unrecorded_outcome`` describes one. Walked back from the newest copy to
+    the first whose event the change log holds (recorded, and so is
+    everything before it). The newest is also recorded when its text is the
+    one the capture state holds (``recorded_digest``) and no event of this
+    file has that text (the events of an article renamed since name its
+    older file); but an unrecorded revert (A, B, A again) has the state's
+    text too, and its own capture, which no event names. A copy that names
+    no capture (written before copies did) is taken as recorded."""
+    if not path:
+        return []
+    earlier = [v for v in article_versions(archive, path) if not v.current]
+    found = []
+    for i in range(len(earlier) - 1, -1, -1):
+        version = earlier[i]
+        meta, digest = version.meta, digest_of(version.text)
+        capture = meta.get("warc_record_id")
+        if digest is None or not capture or evidence.event(path, capture, digest):
+            break
+        if i == len(earlier) - 1 and recorded_digest and same_digest(recorded_digest, digest) is not False \
+                and not evidence.event(path, None, digest):
+            break  # the state's text, and no event of this file has it: events under an older file name
+        before = earlier[i - 1] if i >= 1 else None
+        found.append({"path": path, "text": version.text, "url": meta.get("fetched_url"), "capture": capture,
+                      "date": meta.get("warc_date"), "extractor": meta.get("extractor"), "digest": digest,
+                      "done": {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
+                               "event": False},
+                      "outcome": "updated" if before else "archived",
+                      "change": late_change(before, version.text, earlier[:i - 1]) if before else None})
+    return found[::-1]
 
 
 def unrecorded_outcome(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None) -> dict | None:
