@@ -812,6 +812,27 @@ def test_a_cover_address_that_only_changes_its_query_is_no_change(site, tmp_path
     assert b"cover-2.jpg" in current.read_bytes()
 
 
+def test_a_move_to_a_mobile_template_without_the_cover_tag_is_no_change(site, tmp_path):
+    """The old address answers 301 to the m. host, whose lighter template
+    has the same text and no og:image tag: not a change (before, the stored
+    cover was dropped and a version made of it); the stored cover stays."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (current,) = (archive / "articles").rglob("*.md")
+    before = current.read_bytes()
+    mobile = "https://m.city.example/2025/02/13/mayor-resigns/"
+    body = pages[url("mayor-resigns")].body
+    tag = b'<meta property="og:image" content="https://static.example-news.test/cover.jpg">'
+    assert tag in body
+    pages[mobile] = Page(body=body.replace(tag, b""))
+    pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", mobile)])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived"], events(archive)
+    assert current.read_bytes() == before and not (archive / "versions").exists()
+
+
 def test_one_cover_image_whatever_its_query():
     from crawler.pipelines.markdown import same_image
 

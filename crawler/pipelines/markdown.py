@@ -171,10 +171,12 @@ class MarkdownWriterPipeline:
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
             old_parts = parsed_parts(old_meta, old_paragraphs)
-            if same_image(old_meta.get("thumbnail"), article.get("thumbnail")) \
-                    and old_meta["thumbnail"] != article["thumbnail"]:
+            if old_meta.get("thumbnail") and old_meta["thumbnail"] != article.get("thumbnail") and (
+                    same_image(old_meta["thumbnail"], article.get("thumbnail")) or not article.get("thumbnail")):
                 # a cover whose address only changed its query (a cache-buster, a
-                # signed or sized link): the stored address stays, no new version
+                # signed or sized link), or that the page no longer names (a
+                # mobile or AMP template without the og:image tag): the stored
+                # address stays, no new version
                 article["thumbnail"] = old_meta["thumbnail"]
                 text = article["rendered"] = markdown.render(article)
                 new_parts = article_parts(text)
