@@ -102,14 +102,13 @@ class ExtractionPool:
         return pool
 
     def start(self) -> None:
-        """Start the workers from a thread; idempotent. The spider calls it
-        as it sends its first request (a page calls it too), so that the
-        forkserver imports and warms up the extraction code (0.3 to 0.8 s)
-        while the first pages download; on the reactor, that wait stopped
-        every download. Not when the spider opens: a run with nothing to
-        fetch (a refresh with nothing due) would pay for it. A crawl killed
-        once it has started leaves the forkserver's socket folder
-        (``pymp-*`` in $TMPDIR) behind."""
+        """Start the workers from a thread (at the first page). A worker's
+        start waits for the forkserver to import and warm up the extraction
+        code (seconds); on the reactor, that wait stopped every download.
+        From a thread, only the first extractions wait for it. Not started
+        when the spider opens: the forkserver's socket folder (``pymp-*`` in
+        $TMPDIR) would then be left behind by a crawl killed before it
+        extracted anything."""
         if self.workers == 0 or self._started is not None:
             return
         self._started = Future()

@@ -66,10 +66,6 @@ class QqSpider(scrapy.Spider):
     async def start(self):
         # a shared run's are pushed once, by one worker (crawler.distributed.start.SharedStart)
         for request in self.start_requests():
-            # the extraction workers start with the first request, not at its
-            # page: their forkserver's imports and warm-up then run while the
-            # first pages download; a run with nothing to fetch starts none
-            self.extractor.start()
             yield request
 
     def start_requests(self):
