@@ -372,3 +372,59 @@ def test_a_portal_s_date_of_today_is_not_the_article_s():
     # and below the headline, before the byline's own
     byline = "今天是2022年02月13日 星期日 发布时间：2005-03-21 11:21"
     assert sites.extract("https://news.example.cn/a/x.html", dated_page(byline))["date"] == "2005-03-21 11:21:00"
+
+
+ACCOUNT_TAIL = ["编辑|张小明", "文丨李华", "采写：南都记者 余毅菁", "本文仅代表作者个人观点。",
+                "请支持独立网站，转发请注明本文链接：https://www.example-news.cn/a.html",
+                "扫描下方二维码解锁更多技能", "1、回复【公租房】查看最新消息", "看都看完了，点【在看】试试",
+                "这是公众号的简介，每天为你带来最新的城市资讯和生活服务信息，欢迎大家关注和转发。"]
+
+
+@pytest.mark.parametrize("as_lines", [False, True])
+def test_an_accounts_prompts_and_magazine_credits_after_the_article_are_left_out(as_lines):
+    """Credits written "编辑|…" or "文丨…", 采写, opinion and reprint notes
+    go wherever they stand; an account's prompts (scan the QR code, reply
+    a keyword, tap 在看) end the article: its blurb after them is no part of it.
+    Also when the page writes them as <br>-separated lines of one block."""
+    tail = "<br>".join(ACCOUNT_TAIL) if as_lines else "".join(f"<p>{p}</p>" for p in ACCOUNT_TAIL)
+    body = "<br>".join(ARTICLE) if as_lines else "".join(f"<p>{p}</p>" for p in ARTICLE)
+    page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩</title></head><body>
+<div class="rich_media_content"><h1>全国已完成造林一千二百万亩</h1><div>{body}<br>{tail}</div></div></body></html>"""
+    text = text_of(sites.extract("https://www.example-news.cn/2025/0325/story.html", page))
+    assert all(p in text for p in ARTICLE), text
+    for junk in ACCOUNT_TAIL:
+        assert junk not in text, (junk, text)
+
+
+def test_a_comment_section_and_a_recommendation_box_end_the_article():
+    """"网友评论仅供其表达个人看法，并不表明某网立场" opens the readers'
+    comments; a heading written "延伸 · 推荐" opens another story's teaser."""
+    for opener, after in (("网友评论仅供其表达个人看法，并不表明本网立场。", COMMENTS[:3]),
+                          ("延伸 · 推荐", ["女警一天打100电话被停机", "近日，一社区女民警在核查工作时，平均每天拨打100余个电话，被电信部门停机。"])):
+        page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩</title></head><body>
+<div class="article"><h1>全国已完成造林一千二百万亩</h1>{"".join(f"<p>{p}</p>" for p in ARTICLE)}
+<p>{opener}</p>{"".join(f"<p>{p}</p>" for p in after)}</div></body></html>"""
+        text = text_of(sites.extract("https://www.example-news.cn/2025/0325/story.html", page))
+        assert all(p in text for p in ARTICLE)
+        assert opener not in text and not any(p in text for p in after), text
+
+
+@pytest.mark.parametrize("heading", [
+    '<div class="sidebar"><h3 class="item-title"><a href="/s/1">乔丹93赛季精彩拉杆镜头，空中过3人太随意</a></h3></div>',
+    '<div class="logo"><h1>某某省人民政府网站</h1></div>',
+])
+def test_a_related_storys_heading_or_the_sites_logo_is_not_the_headline(heading):
+    """No og:title, and the heading trafilatura takes is a related story's
+    (an author's other articles) or the site's logo in an h1: the page's own
+    title names the article."""
+    page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩 - 某某省人民政府门户网站</title></head>
+<body>{heading}<div class="article-title"><h2>全国已完成造林一千二百万亩</h2></div>
+<div class="article">{"".join(f"<p>{p}</p>" for p in ARTICLE)}</div></body></html>"""
+    fields = sites.extract("https://www.example-news.cn/2025/0325/story.html", page)
+    assert fields["title"] == "全国已完成造林一千二百万亩"
+
+
+def test_an_unrelated_page_title_that_is_only_an_address_does_not_replace_the_headline():
+    page = f"""<html><head><meta charset="utf-8"><title>blog.example.com</title></head><body>
+<h2 class="title">湘菜粤菜 兵分两路</h2><div class="article">{"".join(f"<p>{p}</p>" for p in ARTICLE)}</div></body></html>"""
+    assert sites.extract("https://blog.example.com/2005/1.html", page)["title"] == "湘菜粤菜 兵分两路"

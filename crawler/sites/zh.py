@@ -65,8 +65,10 @@ CHROME_TAGS = {"nav", "header", "footer", "aside", "menu", "select", "option"} |
 #: Labels that start a line of credits or provenance, not article text.
 _CREDIT = (r"责任编辑|责编|编辑|主编|审核|审校|校对|监制|统筹|策划|值班编辑|实习编辑|本文编辑|网络编辑|"
            r"来源|文章来源|本文来源|稿件来源|信息来源|新闻来源|图片来源|摄影|记者|通讯员|作者|撰稿|原标题|"
-           r"出处|发布时间|发布日期|更新时间|时间|日期|浏览次数|阅读量|点击数|点击量|字号|关键词|标签")
-CREDIT_LINE = re.compile(rf"^[\s|【\[（(]*(?:{_CREDIT})\s*[：:︰][^。！？?!，,]*$")
+           r"出处|发布时间|发布日期|更新时间|时间|日期|浏览次数|阅读量|点击数|点击量|字号|关键词|标签|"
+           r"采写|出品|排版|美编|制图|视觉|设计|文字|图片|视频|文|图")
+#: A label then its names: "编辑：…", and as magazine-style credits write it, "编辑 | …", "文丨…".
+CREDIT_LINE = re.compile(rf"^[\s|【\[（(]*(?:{_CREDIT})\s*(?:[：:︰]|[|丨｜/]\s*(?=\S))[^。！？?!，,]*$")
 #: A credit line is short; a long one is a sentence that happens to start so.
 CREDIT_MAX_CHARS = 60
 #: Headings of the lists that follow an article; from one of them on, nothing is the article.
@@ -75,11 +77,25 @@ TAIL_HEADING = re.compile(
     r"热门(?:推荐|文章|新闻|阅读|排行|评论)|精彩推荐|精彩(?:图片|专题)|猜你喜欢|为你推荐|你可能(?:还)?(?:喜欢|感兴趣)|"
     r"更多(?:精彩|新闻|内容|相关)|往期(?:回顾|推荐)|今日(?:推荐|热点)|热点(?:推荐|新闻|排行)|排行榜|新闻排行|"
     r"(?:24小时|一周|本周|今日)(?:热门|排行|热点)|网友评论|我要评论|发表评论|最新评论|热门评论|评论列表|上一篇|下一篇|"
+    r"延伸推荐|推荐|小编推荐|编辑推荐|(?:网友|热门|最新)?跟[贴帖]|精选留言|写留言|"
     r"免责声明|版权声明|特别声明|郑重声明|反侵权公告|版权公告|侵权声明)"
     r"[\s】\]）)：:>]*")
 #: A list heading ends the article only after this much prose (before, it is
 #: a heading of the page's chrome above the article).
 TAIL_AFTER_CHARS = 80
+#: The disclaimer a comment section opens with ("网友评论仅供其表达个人看法，并不表明某网立场"):
+#: a tail heading however long.
+COMMENTS_OPENER = re.compile(r"^(?:网友|读者)?(?:评论|跟[贴帖]|留言).{0,6}(?:仅供|仅代表|只代表|不代表|并不代表|不表明|并不表明)")
+#: An account's prompts (scan or press its QR code, follow it, reply a keyword,
+#: tap "在看"): where they come after the article's text, it has ended there
+#: (the account's own blurb and lists follow); above it, they are dropped.
+ACCOUNT_PROMPT = re.compile(
+    r"^(?:.{0,12}(?:扫描|扫码|长按|识别).{0,10}二维码.{0,24}"
+    r"|.{0,16}关注.{0,16}(?:公众号|微信号).{0,16}"
+    r"|\d{0,2}[、.]?\s*回复【[^】]{1,12}】.{0,24}"
+    r"|.{0,16}点(?:击|个)?【?在看】?.{0,16})$")
+#: What a list or a table cell row starts with as trafilatura writes it ("- ", "| "): not part of the words.
+LIST_MARK = re.compile(r"^(?:[-*•]\s+|\|\s*)+")
 #: Whole lines of chrome anywhere in the body: share bars, print/close links,
 #: font-size switches, "click to enter" links, copyright and reprint notices.
 CHROME_LINE = re.compile(
@@ -90,7 +106,8 @@ CHROME_LINE = re.compile(
     r"[^。！？]{0,30}$"
     r"|^.{0,300}(?:ICP备|ICP证|版权所有|版權所有|未经(?:授权|许可|书面授权).{0,20}(?:转载|使用|复制)|转载请注明|不得转载|"
     r"All Rights Reserved|Copyright\s*©|©\s*\d{4}|本文(?:系|为)转载|本网站?(?:所刊载|注明)|凡本网注明|"
-    r"不代表.{0,24}(?:观点|立场)|仅供(?:参考|读者参考)|如有侵权|侵权行为|转载申请|禁止.{0,4}转载|"
+    r"不代表.{0,24}(?:观点|立场)|不表明.{0,24}立场|仅代表作者.{0,6}观点|转(?:发|载)请注明|"
+    r"仅供(?:参考|读者参考)|如有侵权|侵权行为|转载申请|禁止.{0,4}转载|"
     r"许可证编号|举报电话|违法和不良信息).{0,300}$"
     r"|^[\s|·•]*(?:更多|专题|more)\s*(?:>>|»|>|›)?[\s|·•]*$"
     # statements of the platform (特别声明：…, 新浪声明：…), the original headline,
@@ -267,12 +284,16 @@ def _depth(node) -> int:
 
 
 def density_lines(tree, base_url: str, node=None) -> list[str]:
-    """The text lines of the densest container (headings and all); none
-    when it nests deeper than the block walker's recursion can go."""
+    """The text lines of the densest container (headings and all), a block's
+    ``<br>``-separated lines apart, as trafilatura's are (the boilerplate
+    rules judge a line: an account's prompts after the article's last line
+    are no part of it); none when it nests deeper than the block walker's
+    recursion can go."""
     node = densest_container(tree) if node is None else node
     if node is None or _depth(node) > MAX_WALK_DEPTH:
         return []
-    return [b["text"].strip() for b in blocks_from_element(node, base_url) if b["type"] == "text" and b["text"].strip()]
+    return [line.strip() for b in blocks_from_element(node, base_url) if b["type"] == "text"
+            for line in b["text"].split("\n") if line.strip()]
 
 
 def chrome_text(tree, article=None) -> str:
@@ -339,8 +360,10 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
         if not text or (len(text) >= REPEAT_MIN_CHARS and text in seen):
             continue  # a paragraph twice is a copy (a print or mobile version in the page), not the article
         seen.add(text)
-        key = re.sub(r"[\s|]+", "", text)  # "| 热门评论 |", "郑 重 声 明"
-        if TAIL_HEADING.fullmatch(key) or (TAIL_HEADING.match(key) and len(key) <= 20):
+        text = LIST_MARK.sub("", text) or text  # "- 责任编辑：…" in a layout list item
+        key = re.sub(r"[\s|·•・]+", "", text)  # "| 热门评论 |", "郑 重 声 明", "延伸 · 推荐"
+        if TAIL_HEADING.fullmatch(key) or (TAIL_HEADING.match(key) and len(key) <= 20) \
+                or (COMMENTS_OPENER.match(key) and len(key) <= CREDIT_MAX_CHARS) or ACCOUNT_PROMPT.match(text):
             if sum(len(_compact(kept)) for kept in out if prose_like(kept)) >= TAIL_AFTER_CHARS:
                 break
             continue
@@ -368,22 +391,43 @@ def headline(tree, title: str) -> str:
     """The article's headline, without the channel and site names that page
     titles carry ("标题_财经频道_某某网"): an ``<h1>`` that the page title
     (or og:title) contains, else the longest segment of the title."""
-    titles = [t.strip() for t in [title, *tree.xpath("//title//text()"),
-                                  *tree.xpath("//meta[@property='og:title']/@content")] if t and t.strip()]
+    own = [t.strip() for t in [*tree.xpath("//title//text()"), *tree.xpath("//meta[@property='og:title']/@content")]
+           if t and t.strip()]
+    titles = [t for t in [(title or "").strip(), *own] if t]
     if not titles:
         return title
     squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
     for h1 in tree.xpath("//h1"):
+        # the page's own titles say it, not trafilatura's, which may be this h1 (a logo's)
         text = re.sub(r"\s+", " ", h1.text_content()).strip()
-        if len(squash(text)) >= 4 and any(squash(text) in squash(t) for t in titles):
+        if len(squash(text)) >= 4 and any(squash(text) in squash(t) for t in own):
             return text
     full = titles[0]
+    if own and titles[0] not in own and _unrelated(titles[0], own[0]):
+        full = own[0]  # trafilatura took a heading the page's title does not name: a related list's, a logo's
     segments = [seg for seg in TITLE_SEPARATOR.split(full) if seg.strip()]
     if len(segments) > 1:
         longest = max(segments, key=len)
         if len(longest) >= HEADLINE_SHARE * len(full):
             return longest.strip()
     return full
+
+
+def _unrelated(heading: str, page_title: str) -> bool:
+    """Whether a heading trafilatura took for the headline is another text
+    than the page's own ``<title>``: neither holds the other, and the title's
+    longest segment is a Chinese headline's length, not a site's name or
+    address alone."""
+    a, b = re.sub(r"\s+", "", heading), re.sub(r"\s+", "", page_title)
+    if not a or a in b or b in a:
+        return False
+    longest = max((seg.strip() for seg in TITLE_SEPARATOR.split(page_title)), key=len, default="")
+    return len(longest) >= UNRELATED_TITLE_SHARE * len(heading) and is_chinese(longest)
+
+
+#: The page's own title replaces an unrelated heading when its longest segment
+#: is at least this share of the heading's length (a site's name alone is not).
+UNRELATED_TITLE_SHARE = 0.5
 
 
 #: A date as a Chinese byline writes it: 2005年3月21日 11:21, 2005-03-21 11:21:05, 2005/3/21.
