@@ -103,3 +103,25 @@ def test_a_first_crawl_logs_every_article_it_archived(archive):
     events = [json.loads(line) for line in (archive / "changes.jsonl").read_text().splitlines()]
     archived = sorted(e["article"] for e in events if e["event"] == "archived")
     assert archived == sorted(p.relative_to(archive).as_posix() for p in (archive / "articles").rglob("*.md"))
+
+
+def test_an_article_is_found_by_the_address_it_moved_to(tmp_path):
+    """After a slug redirect the state's last address is the new one, and
+    the front matter's fetched_url too: a person names the article by it."""
+    from crawler.state.model import ArticleState
+    from crawler.state.open import find
+    from crawler.state.sqlite import StateStore
+
+    from crawler import sites
+
+    source = "https://city.example/2025/02/13/mayor-resigns/"
+    store = StateStore(tmp_path / "s.sqlite3")
+    store.put(ArticleState(key=sites.article_key(source), path="articles/city/a.md", site="city", title="t",
+                           source_url=source,
+                           url="https://city.example/2025/02/13/mayor-resigns-after-council-vote/"))
+    for ref in ("https://city.example/2025/02/13/mayor-resigns/",
+                "https://city.example/2025/02/13/mayor-resigns-after-council-vote/",
+                "https://city.example/2025/02/13/mayor-resigns-after-council-vote/?utm_source=feed"):
+        assert find(store, ref) is not None and find(store, ref).path == "articles/city/a.md", ref
+    assert find(store, "https://city.example/2025/02/13/another-story/") is None
+    store.close()

@@ -104,14 +104,17 @@ def _rebuild_whole(root: Path, path: Path) -> int:
 
 
 def find(store: StateStore, ref: str) -> ArticleState | None:
-    """The article a person names: its key, URL (any spelling), site id,
-    or file (``articles/qq/X.md``, ``qq/X``, ``X.md``, ``X``)."""
+    """The article a person names: its key, URL (any spelling; the one it
+    was archived from, or the one it last answered at after a move), site
+    id, or file (``articles/qq/X.md``, ``qq/X``, ``X.md``, ``X``)."""
     ref = ref.strip()
     for candidate in (store.get(ref), store.by_path(ref)):
         if candidate is not None:
             return candidate
     if "://" in ref:
-        return store.get(sites.article_key(ref))
+        key = sites.article_key(ref)
+        moved = [s for s in store.all() if s.url and sites.article_key(s.url) == key]
+        return store.get(key) or (moved[0] if len(moved) == 1 else None)
     name = ref[:-3] if ref.endswith(".md") else ref
     name = name[len("articles/"):] if name.startswith("articles/") else name
     matches = [s for s in store.all() if s.path[len("articles/"):-3] == name
