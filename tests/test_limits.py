@@ -106,3 +106,24 @@ def test_nothing_is_written_outside_the_archive(limits_web, tmp_path):
                        env_extra={"HOME": str(home), "XDG_CACHE_HOME": "", "TLDEXTRACT_CACHE": ""})
     assert result.returncode == 0, result.log[-2000:]
     assert [str(p.relative_to(home)) for p in home.rglob("*")] == []
+
+
+def test_a_connection_the_server_closed_is_said_plainly():
+    """Scrapy wraps Twisted's ResponseFailed, whose message is the repr of a
+    list of failures; the reason names what broke off instead."""
+    from scrapy.exceptions import DownloadFailedError
+    from scrapy.settings import Settings
+    from twisted.internet.error import ConnectionDone
+    from twisted.python.failure import Failure
+    from twisted.web.client import ResponseNeverReceived
+
+    from crawler.spiders.failures import failure_reason
+
+    cause = ResponseNeverReceived([Failure(ConnectionDone())])
+    try:
+        raise DownloadFailedError(str(cause)) from cause
+    except DownloadFailedError:
+        failure = Failure()
+    kind, reason = failure_reason(failure, Settings())
+    assert kind == "DownloadFailedError"
+    assert reason == "DownloadFailedError: no whole response (ConnectionDone: Connection was closed cleanly.)", reason

@@ -31,4 +31,9 @@ def failure_reason(failure, settings) -> tuple[str, str]:
         reason = blocked_lookup(message)
         if reason:
             return "blocked address", reason
+    reasons = getattr(exc.__cause__, "reasons", None)  # Twisted's ResponseFailed, which Scrapy wraps
+    if reasons:
+        said = "; ".join(f"{type(r.value).__name__}: {r.getErrorMessage()}" if hasattr(r, "getErrorMessage")
+                         else str(r) for r in reasons)
+        return kind, f"{kind}: no whole response ({said})"
     return kind, f"{kind}: {message}" if message else kind
