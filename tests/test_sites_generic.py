@@ -243,3 +243,27 @@ def test_content_after_a_stray_end_of_html_is_the_page_s_body():
     fields = generic.extract("https://www.gov.example.cn/2007/06/29/a.html", page)
     text = "".join(b["text"] for b in fields["blocks"])
     assert "第0条" in text and "第5条" in text, fields["blocks"]
+
+
+def test_a_paragraph_the_source_wraps_over_lines_is_one_paragraph():
+    """A browser shows a line break of the page's source as a space (nothing
+    between two Chinese characters); trafilatura kept it, and the lines were
+    archived as paragraphs, a Chinese fragment then dropped as too short."""
+    english = ("Veteran Nollywood actress, Kate Henshaw, who in 2008, won the\n"
+               "Africa Movie Academy Award for Best Actress in a Leading Role, has taken\n"
+               " to her Instagram page to share some stunning photos of herself.")
+    chinese = ("未来科学大奖成立于2016年，是中国首个由科学家和企业家群体共同发起的世界级科学大奖，它设立之初就放话要做\n"
+               "“中国的诺贝尔奖”。该奖项强调奖励在大中华地区完成、产生巨大国际影响的科研\n工作。")
+    code = "line one\nline two"
+    others = "".join(f"<p>Paragraph {i} of the story, long enough to be read as the article's own text.</p>"
+                     for i in range(4))
+    page = (f"<html><head><title>Story</title></head><body><article>{others}<p>{english}</p>"
+            f"<p>{chinese}</p><pre>{code}</pre></article></body></html>")
+    blocks = [b["text"].strip() for b in generic.extract("https://news.example.com/2019/story.html", page)["blocks"]]
+    assert ("Veteran Nollywood actress, Kate Henshaw, who in 2008, won the Africa Movie Academy Award for Best "
+            "Actress in a Leading Role, has taken to her Instagram page to share some stunning photos of herself."
+            ) in blocks, blocks
+    assert ("未来科学大奖成立于2016年，是中国首个由科学家和企业家群体共同发起的世界级科学大奖，它设立之初就放话要做"
+            "“中国的诺贝尔奖”。该奖项强调奖励在大中华地区完成、产生巨大国际影响的科研工作。") in blocks, blocks
+    generic.unwrap_source_lines(tree := generic.parse_document(page))
+    assert tree.findtext(".//pre") == code  # preformatted text keeps its lines

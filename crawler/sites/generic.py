@@ -273,6 +273,44 @@ EMPTY_INLINE = etree.XPath("//p//*[self::span or self::i or self::b or self::em 
                            " or self::a][not(node())]")
 
 
+#: A line break of the page's source inside a text, outside preformatted text:
+#: a browser shows it as a space (nothing between two Chinese characters);
+#: trafilatura keeps it, and the lines would read as paragraphs.
+SOURCE_BREAK = re.compile(r"[ \t\r\f\v\xa0]*\n\s*")
+PREFORMATTED = {"pre", "code", "textarea", "script", "style"}
+#: Characters beside which a source line break is no space: Han, kana, full-width
+#: punctuation; and beside one of them, the quotes and dashes Chinese text uses too.
+WIDE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+WIDE_OR_QUOTE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2014\u2018-\u201d\u2026]")
+
+
+def _unwrapped(text: str) -> str:
+    def join(match):
+        before, after = text[match.start() - 1:match.start()], text[match.end():match.end() + 1]
+        # (a side in another node: a space)
+        wide = (WIDE.match(before) and WIDE_OR_QUOTE.match(after)) or (WIDE_OR_QUOTE.match(before) and WIDE.match(after))
+        return "" if wide else " "
+    return SOURCE_BREAK.sub(join, text)
+
+
+def _wrapped(text: str | None) -> bool:
+    """Whether a text has a line break between words (not only at its edges, which trafilatura trims)."""
+    return bool(text) and "\n" in text and "\n" in text.strip()
+
+
+def unwrap_source_lines(tree) -> None:
+    """A paragraph the page's source wraps over lines is one paragraph."""
+    for element in tree.iter():
+        text_wrapped, tail_wrapped = _wrapped(element.text), _wrapped(element.tail)
+        if not (text_wrapped or tail_wrapped):
+            continue
+        inside = {element.tag, *(a.tag for a in element.iterancestors())}
+        if text_wrapped and not inside & PREFORMATTED:
+            element.text = _unwrapped(element.text)
+        if tail_wrapped and not (inside - {element.tag}) & PREFORMATTED:
+            element.tail = _unwrapped(element.tail)
+
+
 def drop_counters(tree) -> int:
     """Take a page's view and read counters out of it before its text is read:
     inside the article they are glued to a paragraph, and a count that moves on
@@ -327,6 +365,7 @@ def extract(url: str, page: str) -> dict:
         for element in EMPTY_INLINE(parsed):
             if element.tail and element.tail.strip():
                 element.drop_tree()  # its text after it stays
+        unwrap_source_lines(parsed)
     text = _precision_text(source, url)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
