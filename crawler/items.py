@@ -42,6 +42,7 @@ class Article(scrapy.Item):
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
     change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
+    stored_capture = scrapy.Field()  # for "unchanged": the record id the stored copy names
     # an outcome recorded late (crawler.pipelines.recordrepair): which of its
     # records exist already, and the capture its text came from
     recorded = scrapy.Field()  # {"text": bool, "event": bool, "capture": record id or None}

@@ -964,3 +964,28 @@ def test_a_copy_left_unrecorded_by_two_killed_runs_in_a_row_is_recorded(site, tm
         [("archived", None), ("changed", True), ("changed", True)], events(archive)
     assert len(metadata_files(archive)) == 3
     _every_copy_has_its_event(archive)
+
+
+def test_a_revert_written_by_a_killed_run_is_recorded_though_its_text_is_the_states(site, tmp_path):
+    """A -> B (killed before any record) -> A again (killed too): the file
+    holds A's text, the one the capture state holds, but this copy of it and
+    B were never recorded. A byte-identical page or a 304 does not hide them."""
+    from tests.fixtures.killpoint import pipelines_with_killpoint
+
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    kill = {"ITEM_PIPELINES": pipelines_with_killpoint(310), "KILLPOINT_AFTER": 1}
+    a = pages[url("mayor-resigns")]
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    pages[url("mayor-resigns")] = page("Mayor resigns", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    assert run_scrapy(["refresh"], archive, proxy.url, settings=kill).returncode == -9
+    pages[url("mayor-resigns")] = a
+    assert run_scrapy(["refresh"], archive, proxy.url, settings=kill).returncode == -9
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == 0, again.log[-3000:]
+    first, b, back = events(archive)
+    assert [(e["event"], e.get("recorded_late")) for e in (first, b, back)] == \
+        [("archived", None), ("changed", True), ("changed", True)], events(archive)
+    assert back["reverted_to"] == b["previous_version"]
+    _every_copy_has_its_event(archive)
+    assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0 and len(events(archive)) == 3

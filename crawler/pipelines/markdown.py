@@ -187,6 +187,7 @@ class MarkdownWriterPipeline:
             logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
             old_meta, diff, same, old_len = {}, None, False, 0
         if same:
+            article["stored_capture"] = old_meta.get("warc_record_id")
             self._adopt_legacy_name(stored, rel)
             if any(key in old_meta for key in markdown.LEGACY_CAPTURE_KEYS):
                 # written by an earlier version with a key Hugo refuses (url):

@@ -26,7 +26,7 @@ from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
-from crawler.state.late import unrecorded_outcome, unrecorded_versions
+from crawler.state.late import unrecorded_outcome, unrecorded_revert, unrecorded_versions
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,11 @@ class UnrecordedOutcomes:
         state = self._state(article)
         # "unchanged": the file holds this text, so its digest is the article's
         recorded = state.text_digest if state is not None else None
-        if recorded and same_digest(recorded, article["text_digest"]) is not False:
-            return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
         path = article["path"]
+        if recorded and same_digest(recorded, article["text_digest"]) is not False \
+                and not unrecorded_revert(recorded_evidence(self.crawler), path, article.get("stored_capture"),
+                                          article["text_digest"]):
+            return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
         late = unrecorded_outcome(self.archive, recorded_evidence(self.crawler), path, recorded)
         if late is None:
             return item

@@ -24,14 +24,14 @@ import scrapy
 from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.storage import ArchiveStore
-from crawler.core.digest import same_digest
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.guardports import port_policy
 from crawler.extensions.statestore import state_store
 from crawler.net.validators import conditional_headers, validators
 from crawler.spiders import elsewhere
 from crawler.spiders.qq import QqSpider
-from crawler.state.late import digest_of
+from crawler.extensions.evidence import recorded_evidence
+from crawler.state.late import unrecorded_outcome
 from crawler.state.open import find
 
 #: Failure kinds that mean the article is no longer there.
@@ -155,19 +155,17 @@ class RefreshSpider(QqSpider):
 
     def file_ahead_of_state(self, key: str) -> bool:
         """Whether the article's file holds another text than the capture
-        state recorded: a run stopped after writing it and before recording
-        it. A 304 or an identical payload then says nothing of the article
-        (the page may have gone back to the recorded text, and the file would
-        keep the other for good): the page is fetched in full, and the
-        pipelines record what the file holds, then what the page says."""
+        state recorded (a run stopped after writing it, before recording it
+        or before the state), or a revert to the recorded text that was never
+        recorded itself. A 304 or an identical payload then says nothing of
+        the article (the page may have gone back to the recorded text, and
+        the file would keep the other for good): the page is fetched in full,
+        and the pipelines record what the file holds, then what the page says."""
         state = state_store(self.crawler).get(key)
         if state is None or not state.text_digest or not state.path:
             return False
-        store = ArchiveStore(self.settings.get("ARCHIVE_DIR"))
-        if not store.exists(state.path):
-            return False
-        digest = digest_of(store.read_text(state.path))
-        return digest is not None and same_digest(state.text_digest, digest) is False
+        return unrecorded_outcome(ArchiveStore(self.settings.get("ARCHIVE_DIR")), recorded_evidence(self.crawler),
+                                  state.path, state.text_digest) is not None
 
     def alternates(self, url, meta) -> list[str]:
         """Also the address the article last answered at (a slug its site

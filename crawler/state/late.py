@@ -42,6 +42,14 @@ def digest_of(text: str) -> str | None:
         return None
 
 
+def unrecorded_revert(evidence, path: str, capture: str | None, digest: str) -> bool:
+    """Whether a copy with the text the capture state holds is a revert to it
+    that was never recorded (A, B, A again, the run writing the second A
+    killed): the change log has this text for the file, under another
+    capture, and not under this copy's."""
+    return bool(capture) and evidence.event(path, None, digest) and not evidence.event(path, capture, digest)
+
+
 def unrecorded_versions(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None) -> list[dict]:
     """The outcomes of the article's earlier copies (under versions/) that
     were written and never recorded, oldest first, each as
@@ -91,9 +99,10 @@ def unrecorded_outcome(archive: ArchiveStore, evidence, path: str, recorded_dige
         digest = parts_digest(parsed_parts(meta, paragraphs))  # text_digest, from the one parse
     except Exception:  # noqa: BLE001 - a copy damaged by hand or by disk is no outcome of the crawler's
         return None
-    if recorded_digest and same_digest(recorded_digest, digest) is not False:
-        return None  # recorded (or by another digest algorithm: nothing can be said)
     capture = meta.get("warc_record_id")
+    if recorded_digest and same_digest(recorded_digest, digest) is not False \
+            and not unrecorded_revert(evidence, path, capture, digest):
+        return None  # recorded (or by another digest algorithm: nothing can be said)
     done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
             "event": evidence.event(path, capture, digest)}
     versions = article_versions(archive, path)
