@@ -63,6 +63,20 @@ def test_what_holds_the_headline_or_the_article_is_never_chrome():
     assert "March 1, 2025" in left and "part 5" in left and "strange theme" in left
 
 
+def test_a_header_holding_the_headline_in_any_element_is_the_article_s_but_a_link_to_it_is_not():
+    """A news agency's page: the headline in a div.h-title and its byline
+    date, inside div.header; a latest-stories list that links to the article
+    is still chrome."""
+    page = html.document_fromstring(
+        "<html><body><div class='header'><div class='h-title'>Budget approved</div>"
+        "<span class='h-time'>2019-12-10 07:57:40</span></div>"
+        f"<div id='content'>{BODY}</div>"
+        "<footer><ul><li><a href='/x'>Budget approved</a> 2018-03-02</li><li><a href='/y'>Other news</a></li>"
+        "<li><a href='/z'>More news</a></li></ul></footer></body></html>")
+    left = left_of(page, "Budget approved")
+    assert "2019-12-10 07:57:40" in left and "2018-03-02" not in left
+
+
 def test_a_list_of_the_article_s_own_points_stays():
     page = html.document_fromstring(
         f"<html><body><h1>Budget approved</h1>{BODY}<ul><li>More buses at night</li>"

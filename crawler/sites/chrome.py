@@ -112,8 +112,9 @@ def chrome_of(tree, headline: str = "") -> list:
             most = MOST_OF_THE_PAGE * _chars(body.text_content())
         if _chars(element.text_content()) >= most:
             continue  # most of the page: the article's container too
-        if headline_key and any(headline_key in text_key(h.text_content()) for h in element.iter("h1", "h2")):
-            continue  # the headline's: its date is the article's
+        if headline_key and headline_key in text_key(element.text_content()) \
+                and headline_key not in text_key(" ".join(LINK_TEXT(element))):
+            continue  # the headline's (in an h1, or a div.h-title; not a link to it): its date is the article's
         chosen.add(element)
         out.append(element)
     return out
