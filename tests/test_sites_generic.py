@@ -267,3 +267,17 @@ def test_a_paragraph_the_source_wraps_over_lines_is_one_paragraph():
             "“中国的诺贝尔奖”。该奖项强调奖励在大中华地区完成、产生巨大国际影响的科研工作。") in blocks, blocks
     generic.unwrap_source_lines(tree := generic.parse_document(page))
     assert tree.findtext(".//pre") == code  # preformatted text keeps its lines
+
+
+def test_paragraphs_in_a_layout_cell_or_list_item_stay_paragraphs():
+    """Old portals put the article in a table cell or a list item of the
+    page's layout: trafilatura read it as one cell or item and joined its
+    paragraphs into one line ("| p1 p2 p3 |")."""
+    paragraphs = [f"第{i}段，区发改局和区招商办负责人及相关部门人员陪同调研，对众创金融街成立以来所做工作和取得的成效表示肯定。"
+                  for i in range(4)]
+    cell = "".join(f"<p>{p}</p>" for p in paragraphs)
+    for layout in (f"<table><tr><td>导航</td><td>{cell}</td></tr></table>",
+                   f"<ul class='two-column'><li class='left-main'>{cell}</li><li>侧栏</li></ul>"):
+        page = f"<html><head><title>调研</title></head><body>{layout}</body></html>"
+        blocks = [b["text"].strip() for b in generic.extract("https://www.news.example.cn/2019/1.html", page)["blocks"]]
+        assert [b for b in blocks if b.startswith("第")] == paragraphs, blocks

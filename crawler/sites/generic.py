@@ -293,6 +293,12 @@ def _unwrapped(text: str) -> str:
     return SOURCE_BREAK.sub(join, text)
 
 
+#: A list item or a table cell that holds paragraphs: a layout's column
+#: (old portals put the article in one), read as a container, not as one
+#: item or cell whose paragraphs trafilatura joins into a line.
+PROSE_CELLS = etree.XPath("//li[count(p) >= 2] | //td[count(p) >= 2]")
+
+
 def unwrap_source_lines(tree) -> None:
     """A paragraph the page's source wraps over lines is one paragraph (a
     line break between words, not only at a text's edges, which trafilatura
@@ -365,6 +371,8 @@ def extract(url: str, page: str) -> dict:
             if element.tail and element.tail.strip():
                 element.drop_tree()  # its text after it stays
         unwrap_source_lines(parsed)
+        for element in PROSE_CELLS(parsed):
+            element.tag = "div"
     text = _precision_text(source, url)
     if len(text) < SHORT_TEXT_CHARS:
         wide = _trafilatura(source, url, favor_precision=False, with_metadata=False)
