@@ -428,3 +428,10 @@ def test_an_unrelated_page_title_that_is_only_an_address_does_not_replace_the_he
     page = f"""<html><head><meta charset="utf-8"><title>blog.example.com</title></head><body>
 <h2 class="title">湘菜粤菜 兵分两路</h2><div class="article">{"".join(f"<p>{p}</p>" for p in ARTICLE)}</div></body></html>"""
     assert sites.extract("https://blog.example.com/2005/1.html", page)["title"] == "湘菜粤菜 兵分两路"
+
+
+def test_an_opening_clause_of_a_split_sentence_is_prose_a_label_is_not():
+    from crawler.sites import zh
+
+    assert zh.prose_like("今年以来，") and zh.prose_like("下周一，")
+    assert not zh.prose_like("首页，") and not zh.prose_like("来源：") and not zh.prose_like("国内新闻")

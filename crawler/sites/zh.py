@@ -153,7 +153,8 @@ def prose_like(text: str) -> bool:
     """Whether a line reads as sentences rather than a label or a menu."""
     text = _compact(text)
     if len(text) < 6:
-        return False
+        # but an opening clause of a sentence split over several <p> ("今年以来，")
+        return len(text) >= 4 and text[-1] in "，、" and len(CJK.findall(text)) >= 3
     marks = len(PROSE_PUNCT.findall(text))
     if not (marks >= 1 and marks * CHARS_PER_PUNCT >= len(text)):
         return False
