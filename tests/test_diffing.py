@@ -354,3 +354,17 @@ def test_every_invisible_format_character_is_left_out():
     assert len(invisible) > 40
     assert digest.INVISIBLE.sub("", "".join(invisible)) == ""
     assert all(unicodedata.category(chr(c)) in ("Cf", "Cn") for c in range(0x10000) if digest.INVISIBLE.match(chr(c)))
+
+
+def test_a_re_spaced_chinese_paragraph_shows_its_one_real_edit():
+    """Spaces beside Chinese text are layout (the digest leaves them out):
+    a paragraph re-spaced around a correction showed every added space as
+    {+ +}. Only the edit is marked, and a space that splits a number still is."""
+    from crawler.diff.compare import inline_diff
+
+    old = "中国的诺贝尔奖揭晓，第一位获奖的女性科学家是王小云，奖金为100万美元。"
+    new = "中国的 诺贝尔奖 揭晓，第一位获奖的 女性科学家是 王小云，奖金为10 0万美金。"
+    segments = inline_diff(old, new)
+    edits = [(tag, text) for tag, text in segments if tag != "equal"]
+    assert edits == [("insert", " "), ("delete", "元"), ("insert", "金")], segments
+    assert "".join(text for tag, text in segments if tag != "delete") == new  # shown as written

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from crawler.core.digest import article_parts, canonical_value, comparable, comparable_front_matter
+from crawler.core.digest import article_parts, canonical_value, comparable, comparable_front_matter, normalise_paragraph
 
 #: Two paragraphs at least this similar (SequenceMatcher ratio) count as one
 #: paragraph changed; less similar ones as one removed and one added.
@@ -176,7 +176,36 @@ def inline_diff(old: str, new: str, mode: str | None = None) -> tuple[tuple[str,
             segments.append((EQUAL, "".join(a[i1:i2])))
         else:
             segments += [(DELETE, "".join(a[i1:i2])), (INSERT, "".join(b[j1:j2]))]
-    return tuple(_cleanup(segments))
+    return tuple(_layout_spacing(_cleanup(segments)))
+
+
+def _layout_spacing(segments: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An edit of white space alone that the text digest reads as layout (a
+    space beside Chinese or Japanese text, a no-break space for a space) is
+    shown as unchanged, with the new text's spacing: a paragraph re-spaced
+    around a one-digit correction showed some thirty ``{+ +}``, and hid the
+    edit. A space that splits a number or a word is still an edit."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(segments):
+        if segments[i][0] == EQUAL:
+            out.append(segments[i])
+            i += 1
+            continue
+        j = i
+        while j < len(segments) and segments[j][0] != EQUAL:
+            j += 1
+        run = dict(segments[i:j])
+        old, new = run.get(DELETE, ""), run.get(INSERT, "")
+        before = out[-1][1][-1:] if out else ""
+        after = segments[j][1][:1] if j < len(segments) else ""
+        read = lambda middle: comparable(normalise_paragraph(before + middle + after))  # noqa: E731
+        if (old + new).isspace() and before and after and read(old) == read(new):
+            out.append((EQUAL, new))
+        else:
+            out.extend(segments[i:j])
+        i = j
+    return _merge(out)
 
 
 def diff_mode(old: str, new: str) -> str:

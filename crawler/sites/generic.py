@@ -281,14 +281,16 @@ PREFORMATTED = {"pre", "code", "textarea", "script", "style"}
 #: Characters beside which a source line break is no space: Han, kana, full-width
 #: punctuation; and beside one of them, the quotes and dashes Chinese text uses too.
 WIDE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-WIDE_OR_QUOTE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2014\u2018-\u201d\u2026]")
+WIDE_OR_QUOTE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+                           r"\u2014\u2018-\u201d\u2026]")
 
 
 def _unwrapped(text: str) -> str:
     def join(match):
         before, after = text[match.start() - 1:match.start()], text[match.end():match.end() + 1]
         # (a side in another node: a space)
-        wide = (WIDE.match(before) and WIDE_OR_QUOTE.match(after)) or (WIDE_OR_QUOTE.match(before) and WIDE.match(after))
+        wide = (WIDE.match(before) and WIDE_OR_QUOTE.match(after)) \
+            or (WIDE_OR_QUOTE.match(before) and WIDE.match(after))
         return "" if wide else " "
     return SOURCE_BREAK.sub(join, text)
 
