@@ -989,3 +989,24 @@ def test_a_revert_written_by_a_killed_run_is_recorded_though_its_text_is_the_sta
     assert back["reverted_to"] == b["previous_version"]
     _every_copy_has_its_event(archive)
     assert run_scrapy(["refresh"], archive, proxy.url).returncode == 0 and len(events(archive)) == 3
+
+
+@pytest.mark.parametrize("canonical, outcome", [("mayor-resigns-after-council-vote", "changed"), ("", "gone")])
+def test_a_404_naming_where_the_article_moved_is_asked_there(site, tmp_path, canonical, outcome):
+    """The old address answers 404, and the error page's rel=canonical names
+    the article's new address: an edit there is a change, not a disappearance.
+    A 404 whose canonical is the front page is still gone."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    target = url(canonical) if canonical else f"{HOST}/"
+    pages[url("mayor-resigns")] = Page(status=404, body=(
+        f'<html><head><link rel="canonical" href="{target}"><title>Page not found</title></head>'
+        "<body><p>Sorry, this page does not exist.</p></body></html>").encode())
+    pages[url("mayor-resigns-after-council-vote")] = page(
+        "Mayor resigns after council vote", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", outcome], events(archive)
+    text = next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")
+    assert ("twelve years" in text) == (outcome == "changed")

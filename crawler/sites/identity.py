@@ -152,6 +152,20 @@ def canonical_url(response) -> str | None:
     return None
 
 
+def moved_to(response, seed_url: str) -> str | None:
+    """Where a 404 or 410 page says the article is now: its ``rel=canonical``
+    (or ``og:url``) naming another address of the same site, as a CMS that
+    moved the article answers its old address. None for the page's own
+    address, the front page or a section above the article, another site.
+    Only where to ask: the page found there is judged like any other."""
+    target = canonical_url(response)
+    if not target or sites.article_key(target) in {sites.article_key(response.url), sites.article_key(seed_url)}:
+        return None
+    if above(seed_url, target) or sites.generic.site_name(target) != sites.generic.site_name(seed_url):
+        return None
+    return target
+
+
 def known_address(final_url: str, key: str, seed_url: str) -> bool:
     """Whether ``final_url`` is, by its article key, the archived article
     (``key``) or the seed's: then its address says it, with nothing read."""

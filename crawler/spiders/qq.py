@@ -128,8 +128,12 @@ class QqSpider(scrapy.Spider):
         decision is its layer's; here only the order they are asked in."""
         meta, seed_url = response.meta, response.meta["seed_url"]
         if response.status >= 400:
+            # a 404 that names where an archived article moved (its canonical) is asked there
+            # too; the page there is the article only if it holds the archived text
+            moved = identity.moved_to(response, seed_url) if response.status in (404, 410) and state_store(
+                self.crawler).get(meta.get("article_key") or sites.article_key(seed_url)) is not None else None
             return self.try_elsewhere(response.url, meta, f"HTTP {response.status}", f"HTTP {response.status}",
-                                      response.request)
+                                      response.request, also=moved)
         if (refused := not_a_page(response, self.settings.getint("EXTRACTION_MAX_PAGE_BYTES"))) is not None:
             kind, reason = refused
             return self.fail(seed_url, reason, kind=kind)
@@ -220,10 +224,11 @@ class QqSpider(scrapy.Spider):
         """Other URLs of the same article not tried yet (qq's two hosts)."""
         return elsewhere.untried(url, meta, sites.alternate_urls(url))
 
-    def try_elsewhere(self, url, meta, reason, kind, request=None) -> list:
-        """The article asked at its next address, or its failure when none is left
+    def try_elsewhere(self, url, meta, reason, kind, request=None, also: str | None = None) -> list:
+        """The article asked at its next address (its other ones, then ``also``,
+        where the failed page says it is), or its failure when none is left
         (crawler/spiders/elsewhere.py): what the callback yields."""
-        others = self.alternates(url, meta)
+        others = elsewhere.untried(url, meta, [*self.alternates(url, meta), also])
         if others:
             self.logger.warning("%s: %s at %s; trying %s", meta["seed_url"], reason, url, others[0])
             return [elsewhere.retry_request(others[0], url, meta, reason, kind, request, self.parse_article,
