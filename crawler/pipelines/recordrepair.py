@@ -21,12 +21,11 @@ from itemadapter import ItemAdapter
 
 from crawler import sites
 from crawler.archive.storage import ArchiveStore
-from crawler.core.digest import same_digest
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
 from crawler.items import outcome_word
-from crawler.state.late import unrecorded_outcome, unrecorded_revert, unrecorded_versions
+from crawler.state.late import held_by_state, unrecorded_outcome, unrecorded_versions
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,10 @@ class UnrecordedOutcomes:
     def repair(self, item):
         article = ItemAdapter(item)
         if article.get("outcome") == "updated":
-            self._replaced_unrecorded(article)
+            # a new version replaced copies whose outcomes were never recorded
+            # (a run killed after writing one, or two in a row): those first
+            self._late_copies(article, "before the new version",
+                              replaced=(article.get("change") or {}).get("previous_version"))
             return item
         if article.get("outcome") != "unchanged" or article.get("same_as") or not article.get("path") \
                 or not self.archive.exists(article["path"]):
@@ -55,9 +57,8 @@ class UnrecordedOutcomes:
         # "unchanged": the file holds this text, so its digest is the article's
         recorded = state.text_digest if state is not None else None
         path = article["path"]
-        if recorded and same_digest(recorded, article["text_digest"]) is not False \
-                and not unrecorded_revert(recorded_evidence(self.crawler), path, article.get("stored_capture"),
-                                          article["text_digest"]):
+        if held_by_state(recorded_evidence(self.crawler), path, article.get("stored_capture"), article["text_digest"],
+                         recorded):
             return item  # recorded (or by another digest algorithm: the state recorder brings it up to date)
         late = unrecorded_outcome(self.archive, recorded_evidence(self.crawler), path, recorded)
         if late is None:
@@ -88,20 +89,15 @@ class UnrecordedOutcomes:
     def _state(self, article):
         return state_store(self.crawler).get(article.get("key") or sites.article_key(article["source_url"]))
 
-    def _replaced_unrecorded(self, article) -> None:
-        """A new version replaced copies whose own outcomes were never recorded
-        (a run killed after writing one, the page changed again since; or
-        killed twice in a row): those outcomes are recorded first, late."""
-        self._late_copies(article, "before the new version")
-
-    def _late_copies(self, article, before: str) -> None:
+    def _late_copies(self, article, before: str, replaced: str | None = None) -> None:
         """The article's earlier copies whose outcomes were never recorded,
         oldest first, as ``article["late"]`` (each one's text record and
         event, only if missing, written before the article's own), so that
-        no version exists that the change log and the WARC never heard of."""
+        no version exists that the change log and the WARC never heard of.
+        ``replaced``: the copy this run just moved under versions/."""
         state = self._state(article)
         late = unrecorded_versions(self.archive, recorded_evidence(self.crawler), article["path"],
-                                   state.text_digest if state is not None else None)
+                                   state.text_digest if state is not None else None, replaced=replaced)
         if not late:
             return
         article["late"] = late

@@ -110,9 +110,10 @@ def chrome_of(tree, headline: str = "") -> list:
             continue  # the article's container, whatever its name
         if most is None:
             most = MOST_OF_THE_PAGE * _chars(body.text_content())
-        if _chars(element.text_content()) >= most:
+        content = element.text_content()
+        if _chars(content) >= most:
             continue  # most of the page: the article's container too
-        if headline_key and headline_key in text_key(element.text_content()) \
+        if headline_key and headline_key in text_key(content) \
                 and headline_key not in text_key(" ".join(LINK_TEXT(element))):
             continue  # the headline's (in an h1, or a div.h-title; not a link to it): its date is the article's
         chosen.add(element)

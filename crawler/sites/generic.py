@@ -271,6 +271,10 @@ CODE = etree.XPath("//script[not(contains(@type, 'ld+json'))] | //style")
 #: loses the whole paragraph (Word's ``<a name="_GoBack"></a>`` in pasted text).
 EMPTY_INLINE = etree.XPath("//p//*[self::span or self::i or self::b or self::em or self::strong or self::q"
                            " or self::a][not(node())]")
+#: A list item or a table cell that holds paragraphs: a layout's column
+#: (old portals put the article in one), read as a container, not as one
+#: item or cell whose paragraphs trafilatura joins into a line.
+PROSE_CELLS = etree.XPath("//li[count(p) >= 2] | //td[count(p) >= 2]")
 
 
 #: A line break of the page's source inside a text, outside preformatted text:
@@ -295,16 +299,10 @@ def _unwrapped(text: str) -> str:
     return SOURCE_BREAK.sub(join, text)
 
 
-#: A list item or a table cell that holds paragraphs: a layout's column
-#: (old portals put the article in one), read as a container, not as one
-#: item or cell whose paragraphs trafilatura joins into a line.
-PROSE_CELLS = etree.XPath("//li[count(p) >= 2] | //td[count(p) >= 2]")
-
-
 def unwrap_source_lines(tree) -> None:
     """A paragraph the page's source wraps over lines is one paragraph (a
     line break between words, not only at a text's edges, which trafilatura
-    trims). One pass over the elements: 0.3 ms a page."""
+    trims). One pass over the elements: about 0.4 ms a page."""
     for element in tree.iter():
         text, tail = element.text, element.tail
         text_wrapped = text is not None and "\n" in text and "\n" in text.strip()

@@ -128,12 +128,8 @@ class QqSpider(scrapy.Spider):
         decision is its layer's; here only the order they are asked in."""
         meta, seed_url = response.meta, response.meta["seed_url"]
         if response.status >= 400:
-            # a 404 that names where an archived article moved (its canonical) is asked there
-            # too; the page there is the article only if it holds the archived text
-            moved = identity.moved_to(response, seed_url) if response.status in (404, 410) and state_store(
-                self.crawler).get(meta.get("article_key") or sites.article_key(seed_url)) is not None else None
             return self.try_elsewhere(response.url, meta, f"HTTP {response.status}", f"HTTP {response.status}",
-                                      response.request, also=moved)
+                                      response.request, also=self.moved_to(response))
         if (refused := not_a_page(response, self.settings.getint("EXTRACTION_MAX_PAGE_BYTES"))) is not None:
             kind, reason = refused
             return self.fail(seed_url, reason, kind=kind)
@@ -223,6 +219,17 @@ class QqSpider(scrapy.Spider):
     def alternates(self, url, meta) -> list[str]:
         """Other URLs of the same article not tried yet (qq's two hosts)."""
         return elsewhere.untried(url, meta, sites.alternate_urls(url))
+
+    def moved_to(self, response) -> str | None:
+        """Where a 404 or 410 of an archived article says it moved (its
+        canonical, crawler/sites/identity.py), to be asked there too: the
+        page there is the article only if it holds the archived text. A
+        first crawl takes no other page on a 404's word."""
+        seed_url = response.meta["seed_url"]
+        if response.status not in (404, 410) or state_store(self.crawler).get(
+                response.meta.get("article_key") or sites.article_key(seed_url)) is None:
+            return None
+        return identity.moved_to(response, seed_url)
 
     def try_elsewhere(self, url, meta, reason, kind, request=None, also: str | None = None) -> list:
         """The article asked at its next address (its other ones, then ``also``,

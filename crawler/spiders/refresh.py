@@ -25,12 +25,12 @@ from crawler import signals as crawler_signals
 from crawler import sites
 from crawler.archive.storage import ArchiveStore
 from crawler.extensions.archiveio import run_io
+from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.guardports import port_policy
 from crawler.extensions.statestore import state_store
 from crawler.net.validators import conditional_headers, validators
 from crawler.spiders import elsewhere
 from crawler.spiders.qq import QqSpider
-from crawler.extensions.evidence import recorded_evidence
 from crawler.state.late import unrecorded_outcome
 from crawler.state.open import find
 

@@ -50,37 +50,62 @@ def unrecorded_revert(evidence, path: str, capture: str | None, digest: str) -> 
     return bool(capture) and evidence.event(path, None, digest) and not evidence.event(path, capture, digest)
 
 
-def unrecorded_versions(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None) -> list[dict]:
+def held_by_state(evidence, path: str, capture: str | None, digest: str, recorded_digest: str | None) -> bool:
+    """Whether the copy's text is the one the capture state holds
+    (``recorded_digest``; a digest of another algorithm says nothing, and is
+    taken as this text) and the copy is no unrecorded revert to it."""
+    return bool(recorded_digest) and same_digest(recorded_digest, digest) is not False \
+        and not unrecorded_revert(evidence, path, capture, digest)
+
+
+def _late(path: str, text: str, meta: dict, digest: str, done: dict, older: list) -> dict:
+    """What to record of a copy written and never recorded: ``older`` are the
+    article's copies before it, oldest first (none: its first capture)."""
+    before = older[-1] if older else None
+    return {"path": path, "text": text, "url": meta.get("fetched_url"), "capture": meta.get("warc_record_id"),
+            "date": meta.get("warc_date"), "extractor": meta.get("extractor"), "digest": digest,
+            "done": done, "outcome": "updated" if before else "archived",
+            "change": late_change(before, text, older[:-1]) if before else None}
+
+
+def _copy_recorded(evidence, path: str, meta: dict, digest: str | None, recorded_digest: str | None) -> bool:
+    """Whether the newest copy under versions/ counts as recorded: its event
+    is in the change log, or the state holds its text (``held_by_state``)
+    and no event of this file has that text (the events of an article
+    renamed since name its older file). A copy that names no capture
+    (written before copies did) is taken as recorded."""
+    capture = meta.get("warc_record_id")
+    return digest is None or not capture or evidence.event(path, capture, digest) \
+        or held_by_state(evidence, path, capture, digest, recorded_digest)
+
+
+def unrecorded_versions(archive: ArchiveStore, evidence, path: str, recorded_digest: str | None,
+                        replaced: str | None = None) -> list[dict]:
     """The outcomes of the article's earlier copies (under versions/) that
     were written and never recorded, oldest first, each as
     ``unrecorded_outcome`` describes one. Walked back from the newest copy to
     the first whose event the change log holds (recorded, and so is
-    everything before it). The newest is also recorded when its text is the
-    one the capture state holds (``recorded_digest``) and no event of this
-    file has that text (the events of an article renamed since name its
-    older file); but an unrecorded revert (A, B, A again) has the state's
-    text too, and its own capture, which no event names. A copy that names
-    no capture (written before copies did) is taken as recorded."""
+    everything before it); the newest is also recorded as ``_copy_recorded``
+    says. ``replaced``: the copy a new version has just moved there (the
+    newest), read alone first: the others are read only when it is
+    unrecorded (an article can have hundreds)."""
     if not path:
         return []
+    if replaced is not None and archive.exists(replaced):
+        text = archive.read_bytes(replaced).decode("utf-8", errors="replace")  # as article_versions reads it
+        meta = markdown.parse_or_empty(text, replaced)[0]
+        if _copy_recorded(evidence, path, meta, digest_of(text), recorded_digest):
+            return []
     earlier = [v for v in article_versions(archive, path) if not v.current]
     found = []
     for i in range(len(earlier) - 1, -1, -1):
         version = earlier[i]
         meta, digest = version.meta, digest_of(version.text)
         capture = meta.get("warc_record_id")
-        if digest is None or not capture or evidence.event(path, capture, digest):
+        if _copy_recorded(evidence, path, meta, digest, recorded_digest if i == len(earlier) - 1 else None):
             break
-        if i == len(earlier) - 1 and recorded_digest and same_digest(recorded_digest, digest) is not False \
-                and not evidence.event(path, None, digest):
-            break  # the state's text, and no event of this file has it: events under an older file name
-        before = earlier[i - 1] if i >= 1 else None
-        found.append({"path": path, "text": version.text, "url": meta.get("fetched_url"), "capture": capture,
-                      "date": meta.get("warc_date"), "extractor": meta.get("extractor"), "digest": digest,
-                      "done": {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
-                               "event": False},
-                      "outcome": "updated" if before else "archived",
-                      "change": late_change(before, version.text, earlier[:i - 1]) if before else None})
+        done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")), "event": False}
+        found.append(_late(path, version.text, meta, digest, done, earlier[:i]))
     return found[::-1]
 
 
@@ -100,14 +125,8 @@ def unrecorded_outcome(archive: ArchiveStore, evidence, path: str, recorded_dige
     except Exception:  # noqa: BLE001 - a copy damaged by hand or by disk is no outcome of the crawler's
         return None
     capture = meta.get("warc_record_id")
-    if recorded_digest and same_digest(recorded_digest, digest) is not False \
-            and not unrecorded_revert(evidence, path, capture, digest):
+    if held_by_state(evidence, path, capture, digest, recorded_digest):
         return None  # recorded (or by another digest algorithm: nothing can be said)
     done = {"text": evidence.text(path, capture, digest, url=meta.get("fetched_url")),
             "event": evidence.event(path, capture, digest)}
-    versions = article_versions(archive, path)
-    before = versions[-2] if len(versions) >= 2 else None
-    return {"path": path, "text": text, "url": meta.get("fetched_url"), "capture": capture,
-            "date": meta.get("warc_date"), "extractor": meta.get("extractor"), "digest": digest,
-            "done": done, "outcome": "updated" if before else "archived",
-            "change": late_change(before, text, versions[:-2]) if before else None}
+    return _late(path, text, meta, digest, done, article_versions(archive, path)[:-1])

@@ -113,8 +113,11 @@ def find(store: StateStore, ref: str) -> ArticleState | None:
             return candidate
     if "://" in ref:
         key = sites.article_key(ref)
+        found = store.get(key)
+        if found is not None:
+            return found
         moved = [s for s in store.all() if s.url and sites.article_key(s.url) == key]
-        return store.get(key) or (moved[0] if len(moved) == 1 else None)
+        return moved[0] if len(moved) == 1 else None
     name = ref[:-3] if ref.endswith(".md") else ref
     name = name[len("articles/"):] if name.startswith("articles/") else name
     matches = [s for s in store.all() if s.path[len("articles/"):-3] == name
