@@ -1010,3 +1010,74 @@ def test_a_404_naming_where_the_article_moved_is_asked_there(site, tmp_path, can
     assert [e["event"] for e in events(archive)] == ["archived", outcome], events(archive)
     text = next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")
     assert ("twelve years" in text) == (outcome == "changed")
+
+
+def test_a_page_that_would_send_the_reader_back_names_the_article():
+    asked = [url("mayor-resigns")]
+    assert identity.sends_back(asked, f"{HOST}/login?next=/2025/02/13/mayor-resigns/")
+    assert identity.sends_back(asked, "https://consent.city.example/?continue=https%3A%2F%2FCity.example%2F2025"
+                                      "%2F02%2F13%2Fmayor-resigns%2F&gl=GB")
+    assert identity.sends_back(asked, f"{HOST}/paywall#return=https%253A%252F%252Fcity.example%252F2025%252F02"
+                                      "%252F13%252Fmayor-resigns")
+    assert not identity.sends_back(asked, f"{HOST}/login?next=/")  # a login that names no article
+    assert not identity.sends_back(asked, f"{HOST}/search?q=/2025/02/13/mayor")  # another address
+    assert not identity.sends_back(asked, url("mayor-resigns-after-council-vote") + "?ref=home")
+    assert not identity.sends_back([f"{HOST}/"], f"{HOST}/login?next=/")  # "/" names no article
+
+
+WALLS = {"login": f"{HOST}/login?next=/2025/02/13/mayor-resigns/",
+         "consent": "https://consent.city.example/ml?continue=https%3A%2F%2Fcity.example%2F2025%2F02%2F13%2F"
+                    "mayor-resigns%2F&hl=en"}
+
+
+def wall_page(kind: str) -> Page:
+    """A login or consent page: text enough to pass for a page, and nothing that says it is an article."""
+    title = "Sign in" if kind == "login" else "Before you continue"
+    text = ["Sign in or create an account to keep reading the stories our newsroom publishes every day."
+            if kind == "login" else
+            "We and our partners use cookies and data to deliver and maintain our services and to measure audiences.",
+            "Subscribers get unlimited access on every device, newsletters and the daily crossword puzzle.",
+            "If you have questions about your account, write to our reader services team at any time."]
+    body = "".join(f"<p>{p}</p>" for p in text)
+    return Page(body=f"<!DOCTYPE html><html><head><title>{title}</title></head><body><main><h1>{title}</h1>"
+                     f"{body}<form><input name='email'><button>Continue</button></form></main></body></html>".encode())
+
+
+@pytest.mark.parametrize("kind", sorted(WALLS))
+def test_a_redirect_to_a_login_or_consent_page_is_a_failure_not_a_disappearance(site, tmp_path, kind):
+    """The article's address redirects to a login or consent page that would
+    send the reader back to it: not the article, and no sign that it is gone.
+    A refresh counts a failure (cron hears of it) and records no event; the
+    article readable again is unchanged, not "back"."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    (current,) = (archive / "articles").rglob("*.md")
+    before, article = current.read_bytes(), pages[url("mayor-resigns")]
+    pages[url("mayor-resigns")] = Page(status=302, headers=[("Location", WALLS[kind])])
+    pages[WALLS[kind]] = wall_page(kind)
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 1, result.log[-3000:]
+    assert "a page that would send the reader back to the article" in result.log
+    assert f"gone: {url('mayor-resigns')}" not in result.log
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    with open_store(archive) as store:
+        (state,) = list(store.all())
+        assert state.status == "failing"
+    assert current.read_bytes() == before and not (archive / "versions").exists()
+    pages[url("mayor-resigns")] = article
+    again = run_scrapy(["refresh"], archive, proxy.url)
+    assert again.returncode == 0, again.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    assert current.read_bytes() == before
+
+
+def test_a_first_crawl_sent_to_a_login_page_archives_no_login_page(site, tmp_path):
+    proxy, pages, seeds = site
+    pages[url("mayor-resigns")] = Page(status=302, headers=[("Location", WALLS["login"])])
+    pages[WALLS["login"]] = wall_page("login")
+    archive = tmp_path / "archive"
+    result = run_crawl(archive, proxy.url, seeds=seeds)
+    assert result.returncode != 0
+    assert f"not archived: {url('mayor-resigns')}: redirected to {WALLS['login']}, a page" in result.log
+    assert not list((archive / "articles").rglob("*.md"))

@@ -33,7 +33,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 from crawler import sites
 from crawler.core import markdown
@@ -164,6 +164,45 @@ def moved_to(response, seed_url: str) -> str | None:
     if above(seed_url, target) or sites.generic.site_name(target) != sites.generic.site_name(seed_url):
         return None
     return target
+
+
+#: An address in a query value, its scheme and the slashes before the host aside.
+_SCHEME = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+
+
+def sends_back(asked: list[str], final_url: str) -> bool:
+    """Whether the page a redirect ended at names one of the ``asked``
+    addresses as where to send the reader back to (``/login?next=/a/1``,
+    ``consent.example/?continue=https%3A…``): a login, consent or paywall
+    page in front of the article. That says nothing of the article being
+    gone, nor is the page the article: a failure, checked again next run."""
+    final = urlsplit(final_url)
+    values = [v for _, v in parse_qsl(final.query) + parse_qsl(final.fragment)]
+    forms = set()
+    for url in asked:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        forms.add((parts.netloc.lower() + path).rstrip("/"))
+        if parts.path.strip("/"):  # a path alone names the article on the same site; "/" names nothing
+            forms.add(path.rstrip("/"))
+    for value in values:
+        for _ in range(3):  # an address encoded once or twice more than the query itself
+            if _named(value) in forms:
+                return True
+            if "%" not in value:
+                break
+            value = unquote(value)
+    return False
+
+
+def _named(value: str) -> str:
+    """A query value as ``sends_back`` compares it: ``host/path?query`` (the
+    host in lower case) or ``/path?query``, without fragment or end slash."""
+    named = value.strip().split("#")[0]
+    if _SCHEME.match(named):
+        host, slash, rest = _SCHEME.sub("", named).partition("/")
+        named = host.lower() + slash + rest
+    return named.rstrip("/")
 
 
 def known_address(final_url: str, key: str, seed_url: str) -> bool:

@@ -130,6 +130,10 @@ class QqSpider(scrapy.Spider):
         if response.status >= 400:
             return self.try_elsewhere(response.url, meta, f"HTTP {response.status}", f"HTTP {response.status}",
                                       response.request, also=self.moved_to(response))
+        if self.in_front_of_the_article(response):  # a login or consent page asking to send the reader back
+            return self.try_elsewhere(seed_url, meta, f"redirected to {response.url}, a page that would send the "
+                                      "reader back to the article (a login, consent or paywall page): not the "
+                                      "article, and no sign that it is gone", "interstitial", response.request)
         if (refused := not_a_page(response, self.settings.getint("EXTRACTION_MAX_PAGE_BYTES"))) is not None:
             kind, reason = refused
             return self.fail(seed_url, reason, kind=kind)
@@ -190,6 +194,20 @@ class QqSpider(scrapy.Spider):
         return identity.not_the_article(seed_url, response.url, stored, canonical=identity.canonical_url(response),
                                         title=fields.get("title"), paragraphs=identity.page_paragraphs(fields),
                                         article_page=identity.declares_article(response))
+
+    def in_front_of_the_article(self, response) -> bool:
+        """Whether a redirect ended at a page that names the article as where
+        to send the reader back (crawler/sites/identity.py): an interstitial,
+        not the article and not its disappearance. A page at one of the
+        article's own addresses, or one that says it is an article, is not."""
+        meta = response.meta
+        if not meta.get("redirect_urls"):
+            return False
+        key = meta.get("article_key") or sites.article_key(meta["seed_url"])
+        if identity.known_address(response.url, key, meta["seed_url"]):
+            return False
+        asked = [meta["seed_url"], *meta.get("tried", ()), *meta["redirect_urls"]]
+        return identity.sends_back(asked, response.url) and not identity.declares_article(response)
 
     def follow_meta_refresh(self, response, target: str):
         """The request a page without text sends its readers on to (crawler/spiders/elsewhere.py)."""

@@ -11,7 +11,8 @@ revisit records. Outcomes per article:
   new page whose article text equals the stored one (the pipelines decide);
 * changed: the article text differs (new version, old one kept);
 * gone: 404/410, or redirected to a page that is not the article;
-* failed: anything else that went wrong; nothing stored changes.
+* failed: anything else that went wrong (a redirect to a login or consent
+  page that would send the reader back to the article, too); nothing stored changes.
 """
 
 from __future__ import annotations
