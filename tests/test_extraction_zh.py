@@ -398,8 +398,11 @@ def test_an_accounts_prompts_and_magazine_credits_after_the_article_are_left_out
 
 def test_a_comment_section_and_a_recommendation_box_end_the_article():
     """"网友评论仅供其表达个人看法，并不表明某网立场" opens the readers'
-    comments; a heading written "延伸 · 推荐" opens another story's teaser."""
+    comments, and so does a count of them ("《标题》已有3件评论", "评论（12）"); a
+    heading written "延伸 · 推荐" opens another story's teaser."""
     for opener, after in (("网友评论仅供其表达个人看法，并不表明本网立场。", COMMENTS[:3]),
+                          ("《全国已完成造林一千二百万亩》已有3件评论", COMMENTS[:3]),
+                          ("评论（12）", COMMENTS[:3]),
                           ("延伸 · 推荐", ["女警一天打100电话被停机", "近日，一社区女民警在核查工作时，平均每天拨打100余个电话，被电信部门停机。"])):
         page = f"""<html><head><meta charset="utf-8"><title>全国已完成造林一千二百万亩</title></head><body>
 <div class="article"><h1>全国已完成造林一千二百万亩</h1>{"".join(f"<p>{p}</p>" for p in ARTICLE)}

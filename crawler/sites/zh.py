@@ -86,6 +86,10 @@ TAIL_AFTER_CHARS = 80
 #: The disclaimer a comment section opens with ("网友评论仅供其表达个人看法，并不表明某网立场"):
 #: a tail heading however long.
 COMMENTS_OPENER = re.compile(r"^(?:网友|读者)?(?:评论|跟[贴帖]|留言).{0,6}(?:仅供|仅代表|只代表|不代表|并不代表|不表明|并不表明)")
+#: A comment section's count, the heading it opens with ("《标题》已有3条评论", "共128条评论",
+#: "评论（12）"): a tail heading however long the title in it.
+COMMENT_COUNT = re.compile(r"(?:^|已有|共有|共|有)\d+(?:条|件|个)?(?:评论|留言|回复|跟[贴帖])[:：]?$"
+                           r"|^(?:网友)?(?:评论|留言|跟[贴帖])[（(]\d+[）)][:：]?$")
 #: An account's prompts (scan or press its QR code, follow it, reply a keyword,
 #: tap "在看"): where they come after the article's text, it has ended there
 #: (the account's own blurb and lists follow); above it, they are dropped.
@@ -364,7 +368,8 @@ def strip_boilerplate(lines: list[str], title: str = "") -> list[str]:
         text = LIST_MARK.sub("", text) or text  # "- 责任编辑：…" in a layout list item
         key = re.sub(r"[\s|·•・]+", "", text)  # "| 热门评论 |", "郑 重 声 明", "延伸 · 推荐"
         if TAIL_HEADING.fullmatch(key) or (TAIL_HEADING.match(key) and len(key) <= 20) \
-                or (COMMENTS_OPENER.match(key) and len(key) <= CREDIT_MAX_CHARS) or ACCOUNT_PROMPT.match(text):
+                or ((COMMENTS_OPENER.match(key) or COMMENT_COUNT.search(key)) and len(key) <= CREDIT_MAX_CHARS) \
+                or ACCOUNT_PROMPT.match(text):
             if sum(len(_compact(kept)) for kept in out if prose_like(kept)) >= TAIL_AFTER_CHARS:
                 break
             continue
