@@ -41,7 +41,8 @@ class Article(scrapy.Item):
     text_digest = scrapy.Field()  # crawler.core.digest.text_digest of the rendered Markdown
     rendered = scrapy.Field()  # the Markdown as written (rendered once, by the Markdown pipeline)
     same_as = scrapy.Field()  # "unchanged" because another seed URL of this crawl wrote the article
-    change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts"}
+    change = scrapy.Field()  # for "updated": {"previous_version", "previous_record_id", "counts", "cause"}
+    reread = scrapy.Field()  # for a change: the stored copy's page as today's extraction reads it (or {})
     stored_capture = scrapy.Field()  # for "unchanged": the record id the stored copy names
     # an outcome recorded late (crawler.pipelines.recordrepair): which of its
     # records exist already, and the capture its text came from

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.exports.alerts import summary_line
 from crawler.sites import identity
 from crawler.state.open import open_store
 from tests.conftest import run_crawl, run_scrapy
@@ -122,6 +123,7 @@ def test_a_headline_edit_with_a_slug_redirect_is_a_change(site, tmp_path, comman
     versions = list((archive / "versions").rglob("*.md"))
     assert len(versions) == 1 and "eleven years" in versions[0].read_text(encoding="utf-8")
     assert [e["event"] for e in events(archive)] == ["archived", "changed"]
+    assert events(archive)[-1]["cause"] == "page"  # the stored copy's own page, read again, gives its text
     with open_store(archive) as store:
         (state,) = list(store.all())
         assert state.status == "ok" and state.url == url("mayor-resigns-after-council-vote")
@@ -1081,3 +1083,58 @@ def test_a_first_crawl_sent_to_a_login_page_archives_no_login_page(site, tmp_pat
     assert result.returncode != 0
     assert f"not archived: {url('mayor-resigns')}: redirected to {WALLS['login']}, a page" in result.log
     assert not list((archive / "articles").rglob("*.md"))
+
+
+#: A council story and the readers' comments under their count, which today's
+#: extraction leaves out and an earlier one (EARLIER_EXTRACTOR) kept.
+COUNCIL = ["市议会周二晚间以十二票对三票通过了新的年度预算，其中包括扩建有轨电车线路的计划。",
+           "市长在会后表示，这项预算将使城市能够雇用更多的公交司机，并延长夜间服务时间。",
+           "反对派议员批评说，预算没有为老城区的住房维修留出足够的资金，并要求举行听证会。"]
+READERS = ["《市议会通过年度预算》已有2条评论", "网友甲：早该修修老城区的房子了，希望听证会能有结果。",
+           "网友乙：夜间公交延长是好事，下班晚的人终于不用打车回家了。"]
+#: The first run's extraction, as an earlier version had it: no comment count ends the article.
+EARLIER_EXTRACTOR = "import re\nimport crawler.sites.zh\ncrawler.sites.zh.COMMENT_COUNT = re.compile('(?!)')\n"
+
+
+def council_page(story: list[str], hot: str) -> Page:
+    """The story, its comments, and a hot list the site picks anew on every load (chrome)."""
+    page = reference_page("市议会通过年度预算", story + READERS, lang="zh-CN")
+    return Page(body=page.replace("</main>", f'<aside class="hot"><a href="/hot">{hot}</a></aside></main>').encode())
+
+
+@pytest.mark.parametrize("edited, cause", [(False, "extraction"), (True, "page and extraction")])
+def test_a_change_that_only_the_extraction_makes_is_recorded_as_the_extractions(tmp_path, edited, cause):
+    """An archive made by an earlier extractor (it kept the comments), then a
+    refresh by today's of a page whose chrome changed: a new version, and its
+    event says the site did not make it (the stored copy's own page, read
+    again, gives the new text); with an edit too, it says both."""
+    seed = "https://www.city-news.cn/2025/02/13/budget.html"
+    shim = tmp_path / "earlier"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(EARLIER_EXTRACTOR)
+    pages = {seed: council_page(COUNCIL, "热点一")}
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [budget]({seed})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        assert run_crawl(archive, proxy.url, seeds=seeds, env_extra={"PYTHONPATH": str(shim)}).returncode == 0
+        (current,) = (archive / "articles").rglob("*.md")
+        assert READERS[1] in current.read_text(encoding="utf-8")  # the earlier extractor's text
+        story = [COUNCIL[0].replace("十二票", "十一票"), *COUNCIL[1:]] if edited else COUNCIL
+        pages[seed] = council_page(story, "热点二")
+        result = run_scrapy(["refresh"], archive, proxy.url)
+        assert result.returncode == 0, result.log[-3000:]
+    finally:
+        proxy.stop()
+    assert READERS[1] not in current.read_text(encoding="utf-8")
+    archived, changed = events(archive)
+    assert changed["event"] == "changed" and changed["cause"] == cause, changed
+    assert ("not a new text on the page" in result.log) == (cause == "extraction")
+    shown = run_scrapy(["history", seed], archive, None)
+    assert shown.returncode == 0, shown.log[-3000:]
+    assert ("made by the extraction, not by the site" in shown.log) == (cause == "extraction"), shown.log
+    assert ("part of it made by the extraction" in shown.log) == (cause != "extraction"), shown.log
+    assert ("made by the extraction" in summary_line(changed)) and "made by the extraction" not in summary_line(
+        {**changed, "cause": "page"})

@@ -15,6 +15,7 @@ import glob
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawler.archive.changelog import ChangeLog
 from crawler.archive.storage import ArchiveStore
 from crawler.archive.versions import article_versions, labels
 from crawler.commands.cli import ProjectCommand, archive_relative
@@ -51,6 +52,22 @@ def resolve(archive_dir, ref: str):
     raise UsageError(f"no archived article matches {ref!r} (give its URL, id or file)", print_help=False)
 
 
+#: What ``history`` says of a version whose change event names its cause (crawler.pipelines.markdown).
+CAUSE_NOTES = {"extraction": "made by the extraction, not by the site (its earlier page reads the same today)",
+               "page and extraction": "part of it made by the extraction (its earlier page reads otherwise today)"}
+
+
+def extraction_causes(archive: ArchiveStore, path: str) -> dict[str, str]:
+    """The note of each version of ``path`` that the extraction made, in
+    whole or in part, by its capture's record id (the change log's events)."""
+    try:
+        events = ChangeLog(archive).events()
+        return {e["record_id"]: CAUSE_NOTES[e["cause"]] for e in events
+                if e.get("article") == path and e.get("cause") in CAUSE_NOTES and e.get("record_id")}
+    except (OSError, ValueError):  # no change log, or a damaged one: the diffs still say what changed
+        return {}
+
+
 class ArticleCommand(ProjectCommand):
     """A command on the one article named on its command line (``history``, ``diff``); a
     mixin, as ProjectCommand is."""
@@ -80,8 +97,9 @@ class Command(ArticleCommand, ScrapyCommand):
         found = self.named_article(args)
         if found is None:
             return
-        _, state, path, versions = found
+        archive, state, path, versions = found
         named = labels(versions)
+        causes = extraction_causes(archive, path)
         title = versions[-1].meta.get("title") if versions else ""
         # titles, URLs and errors come from pages: escaped, never sent to the terminal raw
         print(printable(f"{title}\n{path}" + (f"  ({state.source_url})" if state else "")))
@@ -100,6 +118,8 @@ class Command(ArticleCommand, ScrapyCommand):
                     change = describe_diff(diff_articles(versions[index - 1].text, version.text))
                 except Exception as exc:  # a damaged copy
                     change = f"cannot compare ({exc})"
+                if version.meta.get("warc_record_id") in causes:
+                    change += f"; {causes[version.meta['warc_record_id']]}"
             mark = f"{named[len(versions) - 1 - index]:>7}"
             print(printable(f"  {mark}  {version.label:<20}  {size:>8,} bytes  {version.file}\n"
                             f"           {change}"))

@@ -70,6 +70,10 @@ def summary_line(event: dict) -> str:
         text = describe_counts(event.get("counts")) or "changed"
         if event.get("reverted_to"):
             text += f"; back to the text of {event['reverted_to']}"
+        if event.get("cause") == "extraction":
+            text += "; made by the extraction, not by the site (its earlier page reads the same today)"
+        elif event.get("cause") == "page and extraction":
+            text += "; part of it made by the extraction (its earlier page reads otherwise today)"
     elif kind == "gone":
         text = f"gone: {event.get('reason') or 'no reason given'}"
     elif kind == "back":

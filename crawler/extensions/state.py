@@ -170,7 +170,8 @@ class ArchiveStateRecorder:
             self._event("changed", state, now, previous_version=change.get("previous_version"),
                         previous_record_id=change.get("previous_record_id"),
                         record_id=record_id, counts=change.get("counts"), text_digest=digest,
-                        reverted_to=change.get("reverted_to"), recorded_late=change.get("recorded_late"))
+                        reverted_to=change.get("reverted_to"), recorded_late=change.get("recorded_late"),
+                        cause=change.get("cause"))
         self.store.put(state)
 
     # Outcomes that come as signals, not items: a failure to record one is

@@ -17,8 +17,11 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from typing import NamedTuple
+
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
+from scrapy.http import Response
 
 from crawler import sites
 from crawler.archive.storage import ArchiveStore
@@ -31,11 +34,45 @@ from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
+from crawler.extraction.pool import ExtractionError
 from crawler.items import outcome_word
 from crawler.sites import identity
+from crawler.warc.lookup import capture_payload
 
 logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+#: The article fields that extraction makes and the Markdown shows.
+EXTRACTED = ("title", "date", "lang", "thumbnail", "blocks")
+
+
+class Reread(NamedTuple):
+    """What ``write`` asks of ``process_item`` before it records a change:
+    the stored copy's own capture (its page and response record), to be
+    read again by today's extraction (``change_cause``)."""
+
+    url: str
+    record_id: str
+
+
+def change_cause(article, old_parts, reread: dict | None) -> str | None:
+    """Why the article's text differs from the stored copy's: ``"page"``
+    (the stored copy's own page, read by today's extraction, gives the
+    stored text: the site changed it), ``"extraction"`` (that page gives the
+    new text: the site did not; an upgrade or a setting read it otherwise),
+    ``"page and extraction"`` (neither), None when that page could not be
+    read again. So that a diff of an extractor's change is never taken for
+    an edit."""
+    if not reread:
+        return None
+    again = {**dict(article), **reread}
+    if not reread.get("thumbnail") or same_image(reread.get("thumbnail"), article.get("thumbnail")):
+        again["thumbnail"] = article.get("thumbnail")  # the cover rule write() applies to the page
+    digest = parts_digest(article_parts(markdown.render(again)))
+    if digest == article["text_digest"]:
+        return "extraction"
+    return "page" if digest == parts_digest(old_parts) else "page and extraction"
 
 
 class Rejected(DropItem):
@@ -133,7 +170,28 @@ class MarkdownWriterPipeline:
         )
 
     async def process_item(self, item, spider=None):
-        return await run_io(self.crawler, self.write, item)
+        done = await run_io(self.crawler, self.write, item)
+        if isinstance(done, Reread):  # a change: what would today's extraction make of the stored copy's page?
+            item["reread"] = await self.reread(done)
+            done = await run_io(self.crawler, self.write, item)
+        return done
+
+    async def reread(self, capture: Reread) -> dict:
+        """The article fields today's extraction reads from the page the
+        stored copy was made from (its response record in the WARC), or {}
+        when that page or an extraction pool is not at hand."""
+        found = await run_io(self.crawler, capture_payload, self.store.root, capture.url, capture.record_id)
+        extractor = getattr(self.crawler.spider, "extractor", None)
+        if found is None or extractor is None:
+            return {}
+        body, content_type, _ = found
+        try:
+            fields, _, _ = await extractor.extract_response(
+                Response(capture.url, body=body, headers={"Content-Type": content_type} if content_type else None))
+        except ExtractionError as exc:
+            logger.warning("%s: the stored copy's page could not be read again (%s)", capture.url, exc)
+            return {}
+        return {key: fields.get(key) for key in EXTRACTED} if fields else {}
 
     def write(self, item):
         """Decide the article's outcome and write it (in the archive I/O thread)."""
@@ -202,6 +260,10 @@ class MarkdownWriterPipeline:
             self._reject(rel, text, f"the page at the article's address shares none of its text and has another "
                                     f"title ({article.get('title')!r}): a maintenance, consent or error page",
                          "not the article's text")
+        if "reread" not in article and self.crawler is not None and not article.get("browser") \
+                and old_meta.get("fetched_url") and old_meta.get("warc_record_id"):
+            return Reread(old_meta["fetched_url"], old_meta["warc_record_id"])  # process_item comes back
+        cause = change_cause(article, old_parts, article.get("reread"))
         self._adopt_legacy_name(stored, rel)  # only now: a refused extraction moves nothing
         version, kept = self._version_name(rel, old_meta)
         if not kept:
@@ -213,7 +275,11 @@ class MarkdownWriterPipeline:
             "previous_record_id": old_meta.get("warc_record_id"),
             "counts": diff.counts if diff is not None else None,
             "reverted_to": reverted,
+            "cause": cause,
         }
+        if cause == "extraction":
+            logger.warning("%s: a new version, but not a new text on the page: the stored copy's own page, read "
+                           "by today's extraction, gives it (recorded with cause: extraction)", rel)
         if reverted:
             logger.info("%s: the text reverts to the version %s", rel, reverted)
         return self._done(article, rel, "updated")

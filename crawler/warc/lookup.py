@@ -51,17 +51,17 @@ def index_lines(index: Path, key: str) -> list[str]:
         return found
 
 
-def _latest_response(root: Path, url: str):
-    """``(record, its body)`` of the latest 200 ``response`` of ``url`` the
-    index names, the body as stored (content-encoded as served); or None."""
+def _responses(root: Path, url: str):
+    """``(record, its body)`` of each 200 ``response`` of ``url`` the index
+    names, newest first, the body as stored (content-encoded as served)."""
     index = root / "index.cdxj"
     if not index.is_file():
-        return None
+        return
     try:
         lines = index_lines(index, surt.surt(url))
     except (OSError, ValueError) as exc:
         logger.warning("index lookup of %s failed: %s", url, exc)
-        return None
+        return
     for line in reversed(lines):
         fields = json.loads(line.split(" ", 2)[2])
         if fields.get("url") != url or fields.get("status") != "200" or fields.get("mime") == "warc/revisit":
@@ -72,11 +72,17 @@ def _latest_response(root: Path, url: str):
                 record = next(iter(ArchiveIterator(handle)))
                 if record.rec_type != "response":
                     continue
-                return record, record.raw_stream.read()
+                body = record.raw_stream.read()
         except (OSError, StopIteration, ValueError, KeyError) as exc:
             logger.warning("capture of %s in %s not readable: %s", url, fields.get("filename"), exc)
-            return None
-    return None
+            return
+        yield record, body
+
+
+def _latest_response(root: Path, url: str):
+    """``(record, its body)`` of the latest 200 ``response`` of ``url`` the
+    index names, the body as stored (content-encoded as served); or None."""
+    return next(_responses(root, url), None)
 
 
 def latest_capture(archive_dir, url: str) -> dict | None:
@@ -98,9 +104,21 @@ def latest_payload(archive_dir, url: str) -> tuple[bytes, str, str] | None:
     ``url``, the body decoded from the content coding it was served with
     (gzip, deflate); None when there is none, or its coding is another."""
     found = _latest_response(Path(archive_dir), url)
-    if found is None:
-        return None
-    record, body = found
+    return _payload(*found) if found is not None else None
+
+
+def capture_payload(archive_dir, url: str, record_id: str) -> tuple[bytes, str, str] | None:
+    """``latest_payload`` of one capture of ``url``, the response record
+    ``record_id`` (the capture an article's stored copy names); None when
+    the index names no such record."""
+    for record, body in _responses(Path(archive_dir), url):
+        if record.rec_headers.get_header("WARC-Record-ID") == record_id:
+            return _payload(record, body)
+    return None
+
+
+def _payload(record, body: bytes) -> tuple[bytes, str, str] | None:
+    """A response's body without its content coding, its type and digest."""
     http = record.http_headers
     coding = (http.get_header("Content-Encoding") or "identity").strip().lower()
     try:
