@@ -1136,5 +1136,8 @@ def test_a_change_that_only_the_extraction_makes_is_recorded_as_the_extractions(
     assert shown.returncode == 0, shown.log[-3000:]
     assert ("made by the extraction, not by the site" in shown.log) == (cause == "extraction"), shown.log
     assert ("part of it made by the extraction" in shown.log) == (cause != "extraction"), shown.log
+    diffed = run_scrapy(["diff", seed], archive, None)
+    assert diffed.returncode == 0 and READERS[1] in diffed.log, diffed.log[-3000:]
+    assert ("note: " in diffed.log and "made by the extraction" in diffed.log), diffed.log[-3000:]
     assert ("made by the extraction" in summary_line(changed)) and "made by the extraction" not in summary_line(
         {**changed, "cause": "page"})

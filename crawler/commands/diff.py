@@ -24,7 +24,7 @@ from scrapy.http import TextResponse
 from crawler import sites
 from crawler.archive.versions import pick
 from crawler.commands.cli import fail
-from crawler.commands.history import ArticleCommand
+from crawler.commands.history import ArticleCommand, extraction_causes
 from crawler.core import markdown
 from crawler.core.failures import binary_content
 from crawler.core.textclean import printable
@@ -104,7 +104,7 @@ class Command(ArticleCommand, ScrapyCommand):
         found = self.named_article(args)
         if found is None:
             return
-        _, state, path, versions = found
+        archive, state, path, versions = found
         if not versions:
             self.exitcode = fail(self, f"{path}: no stored copy")
             return
@@ -131,6 +131,12 @@ class Command(ArticleCommand, ScrapyCommand):
         # render_text escapes the page's text itself (its own colours are the only escapes)
         print(out if out else printable(f"no change in the article text between {old_label} and {new_label}"),
               end="" if out else "\n")
+        if not opts.live:  # a version the extraction made is no edit of the site's: said, on stderr
+            causes = extraction_causes(archive, path)
+            for version in versions[versions.index(old) + 1:versions.index(new) + 1]:
+                if version.meta.get("warc_record_id") in causes:
+                    print(printable(f"note: {version.file}: {causes[version.meta['warc_record_id']]}"),
+                          file=sys.stderr)
         if opts.html:
             title = str(versions[-1].meta.get("title") or path)
             Path(opts.html).write_text(render_html(diff, old_label, new_label, title), encoding="utf-8")
