@@ -72,6 +72,8 @@ def change_cause(article, old_parts, reread: dict | None) -> str | None:
     digest = parts_digest(article_parts(markdown.render(again)))
     if digest == article["text_digest"]:
         return "extraction"
+    if old_parts is None:  # a stored copy that cannot be read: nothing to say of the rest
+        return None
     return "page" if digest == parts_digest(old_parts) else "page and extraction"
 
 
@@ -243,7 +245,7 @@ class MarkdownWriterPipeline:
             diff = None if same else diff_parts(old_parts, new_parts)  # only a change is worth diffing
         except Exception as exc:  # a stored copy damaged by hand or by disk
             logger.warning("stored copy %s is unreadable (%s): kept as a version", rel, exc)
-            old_meta, diff, same, old_len = {}, None, False, 0
+            old_meta, old_parts, diff, same, old_len = {}, None, None, False, 0
         if same:
             article["stored_capture"] = old_meta.get("warc_record_id")
             self._adopt_legacy_name(stored, rel)
