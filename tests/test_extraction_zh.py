@@ -438,3 +438,15 @@ def test_an_opening_clause_of_a_split_sentence_is_prose_a_label_is_not():
 
     assert zh.prose_like("今年以来，") and zh.prose_like("下周一，")
     assert not zh.prose_like("首页，") and not zh.prose_like("来源：") and not zh.prose_like("国内新闻")
+
+
+@pytest.mark.parametrize("html_tag, expected", [("<html>", "zh"), ('<html lang="en">', "zh"),
+                                                ('<html lang="zh-TW">', "zh-TW")])
+def test_a_page_read_as_chinese_says_it_is_chinese(html_tag, expected):
+    """A Chinese page that declares no language, or a template's "en", is
+    Chinese in the archive (not "und", not English); a declared Chinese tag stays."""
+    page = f"""{html_tag}<head><meta charset="utf-8"><title>一季度经济运行情况</title></head><body>
+<article><h1>一季度经济运行情况</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article></body></html>"""
+    fields = sites.extract("https://www.example-news.cn/2025/0325/story.html", page)
+    assert all(p in text_of(fields) for p in PARAGRAPHS)
+    assert fields["lang"] == expected

@@ -391,6 +391,8 @@ def extract(url: str, page: str) -> dict:
     lines = edges.without_cross_links(lines)
     how = "trafilatura"
     if _looks_chinese(lang, title + "".join(lines[:20])):
+        if not (lang or "").lower().startswith("zh"):
+            lang = "zh"  # read as Chinese: a page that declares no language, or a template's "en"
         title = zh.headline(tree, title)
         lines, how = _chinese(tree, url, title, lines)
         if dated_late:
