@@ -23,13 +23,13 @@ from courlan import normalize_url
 from w3lib.url import canonicalize_url
 
 from crawler.core.textclean import clean_fields, clean_page
-from crawler.sites import generic, qq, x
+from crawler.sites import generic, qq, weixin, x
 from crawler.sites.blocks import text_length, text_width
 
 logger = logging.getLogger(__name__)
 
 #: (matches(url) -> bool, module), first match wins.
-ADAPTERS = [qq, x]
+ADAPTERS = [qq, weixin, x]
 #: The generic path's text stands in for an adapter's only from this many
 #: columns (40 Chinese characters): a page its own adapter cannot read must
 #: show a body, not a stray headline from around a missing one.

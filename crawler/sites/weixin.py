@@ -1,0 +1,91 @@
+"""WeChat official-account articles (``mp.weixin.qq.com/s…``), which Chinese news cites often.
+
+The body is an ordinary article container (``#js_content``) that the generic
+path reads as it reads any page. What it cannot find is the page's own:
+
+* the time of publication, which the page carries only in a script
+  (``var ct = "1581517074"``, seconds; the visible ``#publish_time`` is
+  filled in by that script, and says "昨天" when it is);
+* the article's identity: one article has many share links, whose
+  ``scene``, ``chksm``, ``sessionid``... differ with who shared it and
+  where; the account (``__biz``), the message (``mid``) and its place in
+  the message (``idx``) name it. A short link (``/s/<token>``) is its own key.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+from crawler.sites import generic
+from crawler.sites.pagemeta import normalize_time
+
+SITE = "weixin"
+HOSTS = ("mp.weixin.qq.com",)
+#: Its empty result is the generic path's own: nothing to fall back to.
+GENERIC_FALLBACK = False
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+#: The publication time the page's script holds, in seconds since the epoch.
+SCRIPT_TIME = re.compile(r"""\b(?:var\s+ct|var\s+create_time|d\.ct|window\.ct)\s*=\s*["']?(\d{9,11})\b""")
+#: The headline the page's script holds, where the page has no og:title or <h1>.
+SCRIPT_TITLE = re.compile(r"""\bvar\s+msg_title\s*=\s*(?:htmlDecode\()?\s*(["'])(.+?)\1""")
+SHORT_LINK = re.compile(r"^/s/([A-Za-z0-9_-]{8,})/?$")
+
+
+def matches(url: str) -> bool:
+    try:
+        return (urlsplit(url).hostname or "").lower() in HOSTS
+    except ValueError:
+        return False
+
+
+def message_id(url: str) -> str | None:
+    """``<__biz>:<mid>:<idx>`` of a long link, ``s:<token>`` of a short one, else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    short = SHORT_LINK.match(parts.path)
+    if short:
+        return f"s:{short.group(1)}"
+    if parts.path.rstrip("/") not in ("/s", "/mp/appmsg/show"):
+        return None
+    query = parse_qs(parts.query)
+    # a "+" of the account's base64 id reads as a space where a link left it unescaped
+    biz, mid, idx = (query.get(name, [""])[0].strip().replace(" ", "+") for name in ("__biz", "mid", "idx"))
+    if biz and mid.isdigit() and (idx or "1").isdigit():
+        return f"{biz}:{mid}:{idx or '1'}"
+    return None
+
+
+def article_key(url: str) -> str | None:
+    """One key per article, whatever share link names it."""
+    found = message_id(url)
+    return f"{SITE}:{found}" if found else None
+
+
+def same_article(seed_url: str, final_url: str) -> bool | None:
+    """Two long links: the same message or not. Anything else (a short link,
+    a verification page) is left to the other rules (crawler/sites/identity.py)."""
+    seed, final = message_id(seed_url), message_id(final_url)
+    if seed is None or final is None or seed.startswith("s:") or final.startswith("s:"):
+        return None
+    return seed == final
+
+
+def script_time(page: str) -> str | None:
+    """The publication time the page's script holds, in Beijing time."""
+    match = SCRIPT_TIME.search(page)
+    return normalize_time(match.group(1), BEIJING) if match else None
+
+
+def extract(url: str, page: str) -> dict:
+    """The generic path's fields, with the account article's own time, title and site."""
+    fields = generic.extract(url, page)
+    fields["site"] = SITE
+    fields["date"] = script_time(page) or fields.get("date") or ""
+    if not fields.get("title"):
+        title = SCRIPT_TITLE.search(page)
+        fields["title"] = title.group(2).strip() if title else ""
+    return fields
