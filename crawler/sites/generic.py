@@ -274,7 +274,7 @@ EMPTY_INLINE = etree.XPath("//p//*[self::span or self::i or self::b or self::em 
 #: A list item or a table cell that holds paragraphs: a layout's column
 #: (old portals put the article in one), read as a container, not as one
 #: item or cell whose paragraphs trafilatura joins into a line.
-PROSE_CELLS = etree.XPath("//li[count(p) >= 2] | //td[count(p) >= 2]")
+PROSE_CELLS = etree.XPath("//li[count(.//p) >= 2] | //td[count(p) >= 2]")
 
 
 #: A line break of the page's source inside a text, outside preformatted text:
