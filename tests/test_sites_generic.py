@@ -277,7 +277,11 @@ def test_paragraphs_in_a_layout_cell_or_list_item_stay_paragraphs():
                   for i in range(4)]
     cell = "".join(f"<p>{p}</p>" for p in paragraphs)
     for layout in (f"<table><tr><td>导航</td><td>{cell}</td></tr></table>",
-                   f"<ul class='two-column'><li class='left-main'>{cell}</li><li>侧栏</li></ul>"):
+                   f"<ul class='two-column'><li class='left-main'>{cell}</li><li>侧栏</li></ul>",
+                   # the article deeper in the column, in a page-wide "content" (trafilatura's
+                   # first choice of a body): the body's own div inside the list item
+                   f"<div class='content'><div class='main'><ul class='two-coloum fix'><li class='left left-main'>"
+                   f"<div class='content all-txt'>{cell}</div></li></ul></div></div>"):
         page = f"<html><head><title>调研</title></head><body>{layout}</body></html>"
         blocks = [b["text"].strip() for b in generic.extract("https://www.news.example.cn/2019/1.html", page)["blocks"]]
         assert [b for b in blocks if b.startswith("第")] == paragraphs, blocks
