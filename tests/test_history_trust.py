@@ -1021,6 +1021,16 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
                                       "%2F02%2F13%2Fmayor-resigns%2F&gl=GB")
     assert identity.sends_back(asked, f"{HOST}/paywall#return=https%253A%252F%252Fcity.example%252F2025%252F02"
                                       "%252F13%252Fmayor-resigns")
+    assert identity.sends_back(asked, "https://consent.example/?continue=https%3A%2F%2Fwww.city.example%2F2025%2F02"
+                                      "%2F13%2Fmayor-resigns%2F%3Futm_source%3Dconsent")  # www., a tracking parameter
+    assert identity.sends_back(asked, f"{HOST}/login?next=2025/02/13/mayor-resigns/")  # relative, no leading slash
+    assert identity.sends_back(asked, f"{HOST}/#/login?redirect=%2F2025%2F02%2F13%2Fmayor-resigns%2F")  # a hash route
+    assert identity.sends_back(asked, f"{HOST}/login?state=%7B%22returnTo%22%3A%22https%3A%2F%2Fcity.example%2F2025"
+                                      "%2F02%2F13%2Fmayor-resigns%2F%22%7D")  # inside a JSON state
+    assert not identity.sends_back(asked, f"{HOST}/login?next=/2025/02/13/mayor-resigns-again/")  # another article
+    assert not identity.sends_back(asked, f"{HOST}/sso?return=aHR0cHM6Ly9jaXR5LmV4YW1wbGUvMjAyNS8wMi8xMy9vdGhlci8")
+    assert not identity.sends_back(["https://n.example/article.php?id=123"], "https://n.example/login?next="
+                                   "%2Farticle.php%3Fid%3D1234")  # another id
     assert not identity.sends_back(asked, f"{HOST}/login?next=/")  # a login that names no article
     assert not identity.sends_back(asked, f"{HOST}/search?q=/2025/02/13/mayor")  # another address
     assert not identity.sends_back(asked, url("mayor-resigns-after-council-vote") + "?ref=home")
@@ -1029,7 +1039,11 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
 
 WALLS = {"login": f"{HOST}/login?next=/2025/02/13/mayor-resigns/",
          "consent": "https://consent.city.example/ml?continue=https%3A%2F%2Fcity.example%2F2025%2F02%2F13%2F"
-                    "mayor-resigns%2F&hl=en"}
+                    "mayor-resigns%2F&hl=en",
+         # in the fragment, which the download drops from the response's address
+         "fragment": f"{HOST}/login#next=https%3A%2F%2Fcity.example%2F2025%2F02%2F13%2Fmayor-resigns%2F",
+         # in base64, as single sign-on and paywall vendors write it
+         "base64": f"{HOST}/sso?return=aHR0cHM6Ly9jaXR5LmV4YW1wbGUvMjAyNS8wMi8xMy9tYXlvci1yZXNpZ25zLw"}
 
 
 def wall_page(kind: str) -> Page:
@@ -1057,7 +1071,7 @@ def test_a_redirect_to_a_login_or_consent_page_is_a_failure_not_a_disappearance(
     (current,) = (archive / "articles").rglob("*.md")
     before, article = current.read_bytes(), pages[url("mayor-resigns")]
     pages[url("mayor-resigns")] = Page(status=302, headers=[("Location", WALLS[kind])])
-    pages[WALLS[kind]] = wall_page(kind)
+    pages[WALLS[kind].split("#")[0]] = wall_page(kind)  # a fragment is never sent
     result = run_scrapy(["refresh"], archive, proxy.url)
     assert result.returncode == 1, result.log[-3000:]
     assert "a page that would send the reader back to the article" in result.log

@@ -29,6 +29,7 @@ address that is neither the front page nor a section is taken.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import unicodedata
@@ -166,43 +167,55 @@ def moved_to(response, seed_url: str) -> str | None:
     return target
 
 
-#: An address in a query value, its scheme and the slashes before the host aside.
-_SCHEME = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+#: Where an address named inside a query value ends: its end, or what may follow it there.
+_END = r"(?=$|[/?#&\"'\s,;)}\]])"
+#: A query value that may be an address in base64 (single sign-on and paywall vendors write them so).
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
 
 
 def sends_back(asked: list[str], final_url: str) -> bool:
     """Whether the page a redirect ended at names one of the ``asked``
     addresses as where to send the reader back to (``/login?next=/a/1``,
-    ``consent.example/?continue=https%3A…``): a login, consent or paywall
-    page in front of the article. That says nothing of the article being
-    gone, nor is the page the article: a failure, checked again next run."""
+    ``consent.example/?continue=https%3A…``, in its query or its fragment,
+    percent-encoded up to four times or in base64, alone or inside a longer
+    value): a login, consent or paywall page in front of the article. That
+    says nothing of the article being gone, nor is the page the article: a
+    failure, checked again next run."""
     final = urlsplit(final_url)
-    values = [v for _, v in parse_qsl(final.query) + parse_qsl(final.fragment)]
-    forms = set()
+    keys = {sites.article_key(url) for url in asked}
+    whole, paths = [], []
     for url in asked:
         parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        forms.add((parts.netloc.lower() + path).rstrip("/"))
+        path = parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        whole.append(re.escape(host + path.lower()))
         if parts.path.strip("/"):  # a path alone names the article on the same site; "/" names nothing
-            forms.add(path.rstrip("/"))
-    for value in values:
-        for _ in range(3):  # an address encoded once or twice more than the query itself
-            if _named(value) in forms:
-                return True
-            if "%" not in value:
-                break
-            value = unquote(value)
+            paths.append(re.escape(path.lower().lstrip("/")))
+    named = re.compile(rf"(?<![\w.-])(?:www\.)?(?:{'|'.join(whole)}){_END}")
+    alone = re.compile(rf"^/?(?:{'|'.join(paths)}){_END}") if paths else None
+    for value in _values(final):
+        low = value.strip().lower()
+        if named.search(low) or (alone and alone.match(low)):
+            return True
+        if low.startswith(("http://", "https://")) and sites.article_key(value.strip()) in keys:
+            return True  # the same address with its query in another order or tracking parameters added
     return False
 
 
-def _named(value: str) -> str:
-    """A query value as ``sends_back`` compares it: ``host/path?query`` (the
-    host in lower case) or ``/path?query``, without fragment or end slash."""
-    named = value.strip().split("#")[0]
-    if _SCHEME.match(named):
-        host, slash, rest = _SCHEME.sub("", named).partition("/")
-        named = host.lower() + slash + rest
-    return named.rstrip("/")
+def _values(parts):
+    """Each value of a URL's query and fragment, as written and decoded
+    (percent-encoding up to four times more, base64)."""
+    for _, value in parse_qsl(parts.query) + parse_qsl(parts.fragment.split("?", 1)[-1]):
+        for _ in range(4):
+            yield value
+            if "%" not in value:
+                break
+            value = unquote(value)
+        if _BASE64.match(value):
+            try:
+                yield base64.urlsafe_b64decode(value.replace("+", "-").replace("/", "_") + "==").decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                pass
 
 
 def known_address(final_url: str, key: str, seed_url: str) -> bool:

@@ -207,7 +207,9 @@ class QqSpider(scrapy.Spider):
         if identity.known_address(response.url, key, meta["seed_url"]):
             return False
         asked = [meta["seed_url"], *meta.get("tried", ()), *meta["redirect_urls"]]
-        return identity.sends_back(asked, response.url) and not identity.declares_article(response)
+        # the request's address keeps the fragment (a "#next=…" the download drops from response.url)
+        return identity.sends_back(asked, response.request.url if response.request else response.url) \
+            and not identity.declares_article(response)
 
     def follow_meta_refresh(self, response, target: str):
         """The request a page without text sends its readers on to (crawler/spiders/elsewhere.py)."""
