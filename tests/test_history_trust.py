@@ -1155,3 +1155,24 @@ def test_a_change_that_only_the_extraction_makes_is_recorded_as_the_extractions(
     assert ("note: " in diffed.log and "made by the extraction" in diffed.log), diffed.log[-3000:]
     assert ("made by the extraction" in summary_line(changed)) and "made by the extraction" not in summary_line(
         {**changed, "cause": "page"})
+
+
+def test_a_consent_page_at_the_articles_own_address_with_a_parameter_added_is_no_disappearance(site, tmp_path):
+    """The article's address redirects to itself with a parameter added
+    (``?cmpredirect=1``) and a consent page answers there: judged as a page at
+    the article's address (refused, a failure), not as another article (gone)."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    consent = url("mayor-resigns") + "?cmpredirect=1"
+    pages[url("mayor-resigns")] = Page(status=302, headers=[("Location", consent)])
+    pages[consent] = wall_page("consent")
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 1, result.log[-3000:]
+    assert f"gone: {url('mayor-resigns')}" not in result.log
+    assert "shares none of its text and has another title" in result.log
+    assert [e["event"] for e in events(archive)] == ["archived"]
+    assert identity.not_the_article(url("mayor-resigns"), url("mayor-resigns") + "?ref=home") is None
+    assert identity.not_the_article("https://n.example/a.php?id=7", "https://n.example/a.php?id=8&x=1",
+                                    identity.Stored(urls=[], title="A", paragraphs=STORY), title="B",
+                                    paragraphs=OTHER) is not None

@@ -10,7 +10,8 @@ What identifies an article, in this order:
 
 1. the site's own article id, where an adapter knows it (qq);
 2. the address: the answering URL, or the page's ``rel=canonical`` /
-   ``og:url``, has the key of the seed URL or of the stored copy;
+   ``og:url``, has the key of the seed URL or of the stored copy, or is one
+   of them with query parameters added (then the text judges the page);
 3. the front page is never the article, nor is a section above it
    (``/news/`` for ``/news/2025/story.html``) unless that page is the
    article by its text (most of the stored copy's, and the same title or a
@@ -218,6 +219,19 @@ def _values(parts):
                 pass
 
 
+def with_added_query(address: str, final_url: str) -> bool:
+    """Whether ``final_url`` is ``address`` with query parameters added
+    (``/story/?cmpredirect=1``, ``?id=7&from=consent`` for ``?id=7``):
+    the same host (``www.`` aside) and path, every parameter of the
+    address kept with its value. Another value (``?id=8``) is another page."""
+    a, b = urlsplit(address), urlsplit(final_url)
+    if (a.hostname or "").removeprefix("www.") != (b.hostname or "").removeprefix("www.") \
+            or a.path.rstrip("/") != b.path.rstrip("/") or not b.query or a.query == b.query:
+        return False
+    added = parse_qsl(b.query, keep_blank_values=True)
+    return all(pair in added for pair in parse_qsl(a.query, keep_blank_values=True))
+
+
 def known_address(final_url: str, key: str, seed_url: str) -> bool:
     """Whether ``final_url`` is, by its article key, the archived article
     (``key``) or the seed's: then its address says it, with nothing read."""
@@ -249,9 +263,12 @@ def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None,
     by_id = getattr(sites.adapter_for(seed_url), "same_article", lambda *urls: None)(seed_url, final_url)
     if by_id is not None:  # the site knows its article ids
         return None if by_id else "another article id"
-    known = {sites.article_key(u) for u in [seed_url, *(stored.urls if stored else ())] if u}
+    addresses = [u for u in [seed_url, *(stored.urls if stored else ())] if u]
+    known = {sites.article_key(u) for u in addresses}
     if sites.article_key(final_url) in known or (canonical and sites.article_key(canonical) in known):
         return None
+    if any(with_added_query(u, final_url) for u in addresses):
+        return None  # its own address with parameters added (a consent or tracking hop): the text judges it
     section = "the site's front page or a section page"
     if front_page(seed_url, final_url):  # (a canonical naming the front page is a common misconfiguration)
         return section
