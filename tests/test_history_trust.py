@@ -814,10 +814,13 @@ def test_a_cover_address_that_only_changes_its_query_is_no_change(site, tmp_path
     assert b"cover-2.jpg" in current.read_bytes()
 
 
-def test_a_move_to_a_mobile_template_without_the_cover_tag_is_no_change(site, tmp_path):
+@pytest.mark.parametrize("dropped", ["cover", "cover and time"])
+def test_a_move_to_a_mobile_template_without_the_cover_tag_is_no_change(site, tmp_path, dropped):
     """The old address answers 301 to the m. host, whose lighter template
     has the same text and no og:image tag: not a change (before, the stored
-    cover was dropped and a version made of it); the stored cover stays."""
+    cover was dropped and a version made of it); the stored cover stays. So
+    does the stored time of day where that template has no
+    article:published_time either, and is dated by its address's day."""
     proxy, pages, seeds = site
     archive = tmp_path / "archive"
     assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
@@ -827,6 +830,10 @@ def test_a_move_to_a_mobile_template_without_the_cover_tag_is_no_change(site, tm
     body = pages[url("mayor-resigns")].body
     tag = b'<meta property="og:image" content="https://static.example-news.test/cover.jpg">'
     assert tag in body
+    if dropped == "cover and time":  # dated by the day its address names
+        time_tag = b'<meta property="article:published_time" content="2025-03-25T08:30:00+08:00">'
+        assert time_tag in body and b"2025-03-25 08:30:00" in before
+        body, mobile = body.replace(time_tag, b""), "https://m.city.example/2025/03/25/mayor-resigns/"
     pages[mobile] = Page(body=body.replace(tag, b""))
     pages[url("mayor-resigns")] = Page(status=301, headers=[("Location", mobile)])
     result = run_scrapy(["refresh"], archive, proxy.url)

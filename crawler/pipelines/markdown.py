@@ -139,6 +139,16 @@ def interstitial(old_meta: dict, old_paragraphs: list[str], article) -> bool:
     return share < INTERSTITIAL_SHARE
 
 
+def less_precise_date(stored: str, new: str) -> bool:
+    """Whether ``new`` says less than the ``stored`` date and nothing else:
+    none at all, or its day at midnight where the stored one has a time of
+    day (a mobile or AMP page without ``article:published_time``, dated by
+    its address). The stored date then stays: no new version."""
+    if not stored or stored == new:
+        return False
+    return not new or (new.endswith(" 00:00:00") and new[:10] == stored[:10] and not stored.endswith(" 00:00:00"))
+
+
 def same_image(stored: str | None, new: str | None) -> bool:
     """Whether two cover image addresses are one image: the same scheme, host
     and path, whatever their query strings say (``?v=1743000000``)."""
@@ -231,13 +241,19 @@ class MarkdownWriterPipeline:
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
             old_parts = parsed_parts(old_meta, old_paragraphs)
+            kept = {}
             if old_meta.get("thumbnail") and old_meta["thumbnail"] != article.get("thumbnail") and (
                     same_image(old_meta["thumbnail"], article.get("thumbnail")) or not article.get("thumbnail")):
                 # a cover whose address only changed its query (a cache-buster, a
                 # signed or sized link), or that the page no longer names (a
                 # mobile or AMP template without the og:image tag): the stored
                 # address stays, no new version
-                article["thumbnail"] = old_meta["thumbnail"]
+                kept["thumbnail"] = old_meta["thumbnail"]
+            if less_precise_date(str(old_meta.get("date") or ""), article.get("date") or ""):
+                # a lighter template (mobile, AMP) that dates the article by its day only, or not at all
+                kept["date"] = str(old_meta["date"])
+            if kept:
+                article.update(kept)
                 text = article["rendered"] = markdown.render(article)
                 new_parts = article_parts(text)
                 article["text_digest"] = parts_digest(new_parts)
