@@ -31,6 +31,15 @@ SCRIPT_TIME = re.compile(r"""\b(?:var\s+ct|var\s+create_time|d\.ct|window\.ct)\s
 #: The headline the page's script holds, where the page has no og:title or <h1>.
 SCRIPT_TITLE = re.compile(r"""\bvar\s+msg_title\s*=\s*(?:htmlDecode\()?\s*(["'])(.+?)\1""")
 SHORT_LINK = re.compile(r"^/s/([A-Za-z0-9_-]{8,})/?$")
+#: What WeChat serves, as a 200, at the address of an article that is no more: deleted by its
+#: account, removed for a violation or a complaint. The article is gone, and the notice says why.
+REMOVED = re.compile(r"该内容已被发布者删除|此内容因违规无法查看|此内容因涉嫌违反相关法律法规和政策[^。<]{0,20}|"
+                     r"此内容被投诉且经审核涉嫌侵权[^。<]{0,20}|此内容被多人投诉[^。<]{0,20}|该公众号已迁移|"
+                     r"该内容已被删除|此内容发送失败无法查看")
+SCRIPTS = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.S | re.I)
+#: A notice page holds little beside its notice ("返回", a QR code's caption): an article that
+#: quotes such a notice is still the article.
+REMOVED_REST_CHARS = 60
 
 
 def matches(url: str) -> bool:
@@ -80,9 +89,21 @@ def script_time(page: str) -> str | None:
     return normalize_time(match.group(1), BEIJING) if match else None
 
 
+def removed_notice(fields: dict, page: str) -> str | None:
+    """The notice WeChat shows in place of an article that is no more, if this page is one."""
+    text = "".join(b.get("text") or "" for b in fields["blocks"])
+    if len(REMOVED.sub("", text).strip()) > REMOVED_REST_CHARS:
+        return None  # text beside the notice: an article, perhaps one that quotes it
+    found = REMOVED.search(SCRIPTS.sub("", page))  # the page's scripts hold every notice as a string
+    return found.group(0) if found else None
+
+
 def extract(url: str, page: str) -> dict:
-    """The generic path's fields, with the account article's own time, title and site."""
+    """The generic path's fields, with the account article's own time, title and site;
+    ``removed``: the notice of a page that says the article is no more."""
     fields = generic.extract(url, page)
+    if (notice := removed_notice(fields, page)) is not None:
+        fields["removed"] = notice
     fields["site"] = SITE
     fields["date"] = script_time(page) or fields.get("date") or ""
     if not fields.get("title"):

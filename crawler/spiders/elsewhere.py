@@ -25,7 +25,7 @@ from crawler.net.validators import carried_conditional
 #: makes its request conditional (crawler.spiders.refresh).
 CARRIED_META = ("seed", "article_key", "refresh_original", "refresh_refused")
 #: Failure kinds that say the page is not there (rather than unreachable).
-ABSENT_KINDS = frozenset({"HTTP 404", "HTTP 410", "redirected away"})
+ABSENT_KINDS = frozenset({"HTTP 404", "HTTP 410", "redirected away", "removed"})
 
 
 def untried(url: str, meta: dict, candidates) -> list[str]:

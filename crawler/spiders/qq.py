@@ -139,6 +139,9 @@ class QqSpider(scrapy.Spider):
             return self.fail(seed_url, reason, kind=kind)
         if (fields := await self.extract(response)) is None:
             return ()
+        if notice := fields.pop("removed", None):  # the site says so in place of the article (crawler/sites/)
+            return self.try_elsewhere(response.url, meta, f"the site says the article is no more: {notice}",
+                                      "removed", response.request)
         key = meta.get("article_key") or sites.article_key(seed_url)
         if (why := self.not_the_article(key, response, fields)) is not None:  # e.g. sent to the front page
             return self.try_elsewhere(seed_url, meta, f"redirected away to {response.url} ({why})", "redirected away",
