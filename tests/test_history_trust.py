@@ -1039,6 +1039,12 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
     assert not identity.sends_back(["https://n.example/article.php?id=123"], "https://n.example/login?next="
                                    "%2Farticle.php%3Fid%3D1234")  # another id
     assert not identity.sends_back(asked, f"{HOST}/login?next=/")  # a login that names no article
+    # pages that name the article but are no wall: an error page, a new slug saying where it came from
+    assert not identity.sends_back(asked, f"{HOST}/error.htm?aspxerrorpath=/2025/02/13/mayor-resigns/")
+    assert not identity.sends_back(asked, url("mayor-resigned") + "?from=/2025/02/13/mayor-resigns/")
+    assert not identity.sends_back(asked, "https://www.other-news.com/login?next=/2025/02/13/mayor-resigns/")  # its path
+    assert identity.sends_back(asked, f"{HOST}/sso/start?s=%2F2025%2F02%2F13%2Fmayor-resigns%2F")  # a wall's address
+    assert not identity.with_added_query("https://n.example/a.php?id=7", "https://n.example/a.php?id=7&id=8")
     assert not identity.sends_back(asked, f"{HOST}/search?q=/2025/02/13/mayor")  # another address
     assert not identity.sends_back(asked, url("mayor-resigns-after-council-vote") + "?ref=home")
     assert not identity.sends_back([f"{HOST}/"], f"{HOST}/login?next=/")  # "/" names no article
@@ -1173,12 +1179,18 @@ def test_a_consent_page_at_the_articles_own_address_with_a_parameter_added_is_no
     assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
     consent = url("mayor-resigns") + "?cmpredirect=1"
     pages[url("mayor-resigns")] = Page(status=302, headers=[("Location", consent)])
-    pages[consent] = wall_page("consent")
+    # a consent page longer than the article: no shorter-page refusal would catch it
+    long_wall = wall_page("consent").body.replace(b"</main>", b"".join(
+        b"<p>We and our 842 partners store and access information on your device for these purposes: "
+        b"personalised advertising and content, measurement and audience research, number %d.</p>" % n
+        for n in range(6)) + b"</main>")
+    pages[consent] = Page(body=long_wall)
     result = run_scrapy(["refresh"], archive, proxy.url)
     assert result.returncode == 1, result.log[-3000:]
     assert f"gone: {url('mayor-resigns')}" not in result.log
-    assert "shares none of its text and has another title" in result.log
+    assert "the article's address with parameters added, is not the article" in result.log
     assert [e["event"] for e in events(archive)] == ["archived"]
+    assert "842 partners" not in next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")
     assert identity.not_the_article(url("mayor-resigns"), url("mayor-resigns") + "?ref=home") is None
     assert identity.not_the_article("https://n.example/a.php?id=7", "https://n.example/a.php?id=8&x=1",
                                     identity.Stored(urls=[], title="A", paragraphs=STORY), title="B",

@@ -10,8 +10,7 @@ What identifies an article, in this order:
 
 1. the site's own article id, where an adapter knows it (qq);
 2. the address: the answering URL, or the page's ``rel=canonical`` /
-   ``og:url``, has the key of the seed URL or of the stored copy, or is one
-   of them with query parameters added (then the text judges the page);
+   ``og:url``, has the key of the seed URL or of the stored copy;
 3. the front page is never the article, nor is a section above it
    (``/news/`` for ``/news/2025/story.html``) unless that page is the
    article by its text (most of the stored copy's, and the same title or a
@@ -35,7 +34,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urljoin, urlsplit
 
 from crawler import sites
 from crawler.core import markdown
@@ -172,17 +171,31 @@ def moved_to(response, seed_url: str) -> str | None:
 _END = r"(?=$|[/?#&\"'\s,;)}\]])"
 #: A query value that may be an address in base64 (single sign-on and paywall vendors write them so).
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
+#: The names of the parameters that say where to send the reader back to, once signed in or
+#: once consent is given (``next``, ``continue``, ``returnUrl``, ``redirect_uri``, ``target_url``...).
+RETURN_PARAM = re.compile(r"^(?:next|continue|done|goto|service|came_?from|forward|landing|back(?:_?url)?|"
+                          r"dest(?:ination)?(?:_?url)?|(?:return|redirect|redir|target|callback|success|origin(?:al)?)"
+                          r"(?:_?(?:to|url|uri|path|page|link))?)$", re.IGNORECASE)
+#: An address that says it is a login, consent, paywall or verification page (in its host or path).
+WALL_ADDRESS = re.compile(r"(?:^|[./_-])(?:log-?in|log-?on|sign-?in|sign-?on|auth|oauth\d?|sso|accounts?|consent|"
+                          r"cookies?|gdpr|cmp|subscribe|subscription|paywall|register|captcha|verify|verification|"
+                          r"wappoc_appmsgcaptcha)(?=$|[./_?-])", re.IGNORECASE)
 
 
 def sends_back(asked: list[str], final_url: str) -> bool:
-    """Whether the page a redirect ended at names one of the ``asked``
-    addresses as where to send the reader back to (``/login?next=/a/1``,
-    ``consent.example/?continue=https%3A…``, in its query or its fragment,
-    percent-encoded up to four times or in base64, alone or inside a longer
-    value): a login, consent or paywall page in front of the article. That
-    says nothing of the article being gone, nor is the page the article: a
-    failure, checked again next run."""
+    """Whether the page a redirect ended at is a login, consent or paywall
+    page in front of the article: it names one of the ``asked`` addresses as
+    where to send the reader back to, in a parameter meant for that
+    (``/login?next=/a/1``, ``?continue=https%3A…``, ``#returnUrl=…``), or in
+    any parameter of an address that says it is such a page (``/sso?s=…``).
+    The address may be percent-encoded up to four times more or in base64,
+    alone or inside a longer value (a JSON ``state``); its path alone counts
+    on the same site. That says nothing of the article being gone, nor is
+    the page the article: a failure, checked again next run. Any other page
+    that names the article (``/error?aspxerrorpath=/a/1``, ``?from=/a/1``)
+    is judged by the other rules."""
     final = urlsplit(final_url)
+    wall = bool(WALL_ADDRESS.search((final.hostname or "") + final.path))
     keys = {sites.article_key(url) for url in asked}
     whole, paths = [], []
     for url in asked:
@@ -190,11 +203,13 @@ def sends_back(asked: list[str], final_url: str) -> bool:
         path = parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
         host = (parts.hostname or "").lower().removeprefix("www.")
         whole.append(re.escape(host + path.lower()))
-        if parts.path.strip("/"):  # a path alone names the article on the same site; "/" names nothing
-            paths.append(re.escape(path.lower().lstrip("/")))
+        if parts.path.strip("/") and sites.generic.site_name(url) == sites.generic.site_name(final_url):
+            paths.append(re.escape(path.lower().lstrip("/")))  # a path names an article of its own site
     named = re.compile(rf"(?<![\w.-])(?:www\.)?(?:{'|'.join(whole)}){_END}")
     alone = re.compile(rf"^/?(?:{'|'.join(paths)}){_END}") if paths else None
-    for value in _values(final):
+    for name, value in _values(final):
+        if not (wall or RETURN_PARAM.match(name.strip().rsplit("/", 1)[-1].lstrip("?"))):
+            continue
         low = value.strip().lower()
         if named.search(low) or (alone and alone.match(low)):
             return True
@@ -204,17 +219,18 @@ def sends_back(asked: list[str], final_url: str) -> bool:
 
 
 def _values(parts):
-    """Each value of a URL's query and fragment, as written and decoded
+    """(name, value) of each parameter of a URL's query and fragment (a hash
+    route's ``#/login?next=…`` too), the value as written and decoded
     (percent-encoding up to four times more, base64)."""
-    for _, value in parse_qsl(parts.query) + parse_qsl(parts.fragment.split("?", 1)[-1]):
+    for name, value in parse_qsl(parts.query) + parse_qsl(parts.fragment.split("?", 1)[-1]):
         for _ in range(4):
-            yield value
+            yield name, value
             if "%" not in value:
                 break
             value = unquote(value)
         if _BASE64.match(value):
             try:
-                yield base64.urlsafe_b64decode(value.replace("+", "-").replace("/", "_") + "==").decode("utf-8")
+                yield name, base64.urlsafe_b64decode(value.replace("+", "-").replace("/", "_") + "==").decode("utf-8")
             except (ValueError, UnicodeDecodeError):
                 pass
 
@@ -223,13 +239,16 @@ def with_added_query(address: str, final_url: str) -> bool:
     """Whether ``final_url`` is ``address`` with query parameters added
     (``/story/?cmpredirect=1``, ``?id=7&from=consent`` for ``?id=7``):
     the same host (``www.`` aside) and path, every parameter of the
-    address kept with its value. Another value (``?id=8``) is another page."""
+    address kept with its values. Another value (``?id=8``) is another page.
+    Such a page is judged by its text like any other; when it is not the
+    article, it is what answers at the article's address (a consent page),
+    not a sign that the article went elsewhere: a failure, not gone."""
     a, b = urlsplit(address), urlsplit(final_url)
     if (a.hostname or "").removeprefix("www.") != (b.hostname or "").removeprefix("www.") \
             or a.path.rstrip("/") != b.path.rstrip("/") or not b.query or a.query == b.query:
         return False
-    added = parse_qsl(b.query, keep_blank_values=True)
-    return all(pair in added for pair in parse_qsl(a.query, keep_blank_values=True))
+    before, after = parse_qs(a.query, keep_blank_values=True), parse_qs(b.query, keep_blank_values=True)
+    return all(after.get(name) == values for name, values in before.items())  # not ?id=7&id=8 for ?id=7
 
 
 def known_address(final_url: str, key: str, seed_url: str) -> bool:
@@ -263,12 +282,9 @@ def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None,
     by_id = getattr(sites.adapter_for(seed_url), "same_article", lambda *urls: None)(seed_url, final_url)
     if by_id is not None:  # the site knows its article ids
         return None if by_id else "another article id"
-    addresses = [u for u in [seed_url, *(stored.urls if stored else ())] if u]
-    known = {sites.article_key(u) for u in addresses}
+    known = {sites.article_key(u) for u in [seed_url, *(stored.urls if stored else ())] if u}
     if sites.article_key(final_url) in known or (canonical and sites.article_key(canonical) in known):
         return None
-    if any(with_added_query(u, final_url) for u in addresses):
-        return None  # its own address with parameters added (a consent or tracking hop): the text judges it
     section = "the site's front page or a section page"
     if front_page(seed_url, final_url):  # (a canonical naming the front page is a common misconfiguration)
         return section

@@ -144,6 +144,10 @@ class QqSpider(scrapy.Spider):
                                       "removed", response.request)
         key = meta.get("article_key") or sites.article_key(seed_url)
         if (why := self.not_the_article(key, response, fields)) is not None:  # e.g. sent to the front page
+            if identity.with_added_query(seed_url, response.url):  # a consent page at the article's own address
+                return self.try_elsewhere(seed_url, meta, f"the page at {response.url}, the article's address with "
+                                          f"parameters added, is not the article ({why})", "not the article's text",
+                                          response.request)
             return self.try_elsewhere(seed_url, meta, f"redirected away to {response.url} ({why})", "redirected away",
                                       response.request)
         if not text_length(fields["blocks"]) and self.alternates(response.url, meta):
@@ -209,7 +213,9 @@ class QqSpider(scrapy.Spider):
         key = meta.get("article_key") or sites.article_key(meta["seed_url"])
         if identity.known_address(response.url, key, meta["seed_url"]):
             return False
-        asked = [meta["seed_url"], *meta.get("tried", ()), *meta["redirect_urls"]]
+        # the hops too (a slug moved, then a login), but a section or the front page is not the article
+        hops = [u for u in meta["redirect_urls"] if not identity.above(meta["seed_url"], u)]
+        asked = [meta["seed_url"], *meta.get("tried", ()), *hops]
         # the request's address keeps the fragment (a "#next=…" the download drops from response.url)
         return identity.sends_back(asked, response.request.url if response.request else response.url) \
             and not identity.declares_article(response)
