@@ -1195,3 +1195,45 @@ def test_a_consent_page_at_the_articles_own_address_with_a_parameter_added_is_no
     assert identity.not_the_article("https://n.example/a.php?id=7", "https://n.example/a.php?id=8&x=1",
                                     identity.Stored(urls=[], title="A", paragraphs=STORY), title="B",
                                     paragraphs=OTHER) is not None
+
+
+def _cause_article(**fields) -> dict:
+    from crawler.core.digest import article_parts, parts_digest
+    from crawler.core.markdown import render
+    article = {"source_url": url("mayor-resigns"), "url": url("mayor-resigns"), "site": "example", "lang": "en",
+               "title": "Mayor resigns", "date": "2025-03-25 08:30:00", "thumbnail": "https://img.example/a.jpg",
+               "blocks": [{"type": "text", "text": p, "markdown": p} for p in STORY], **fields}
+    article["text_digest"] = parts_digest(article_parts(render(article)))
+    return article
+
+
+def test_a_changes_cause_reads_the_earlier_page_with_the_rules_the_new_one_gets():
+    """The re-read earlier page gets what write() keeps of the stored copy, as
+    the new page did: a day-only date today's extraction gives both pages is
+    no edit of the site's; a cover the site changed is one, though today's
+    extraction finds no cover on the earlier page."""
+    from crawler.core.digest import article_parts
+    from crawler.core.markdown import parse, render
+    from crawler.pipelines.markdown import change_cause, kept_from_stored
+    stored = _cause_article(blocks=[{"type": "text", "text": p, "markdown": p} for p in STORY + ["Share this."]])
+    old_meta, old_paragraphs = parse(render(stored))
+    old_meta["warc_record_id"] = "<urn:uuid:1>"
+    old_parts = article_parts(render(stored))
+    reread = lambda **f: {"record_id": "<urn:uuid:1>", "fields": {  # noqa: E731
+        "title": "Mayor resigns", "lang": "en", "blocks": _cause_article()["blocks"], **f}}
+    # today's extraction: no share line, and the day only (the stored time of day kept)
+    new = _cause_article(date="2025-03-25 00:00:00")
+    new.update(kept_from_stored(old_meta, new))
+    new = _cause_article(**{k: new[k] for k in ("date", "thumbnail")})
+    assert change_cause(new, old_meta, old_parts, reread(date="2025-03-25 00:00:00",
+                                                         thumbnail=stored["thumbnail"])) == "extraction"
+    # the site changed the cover; today's extraction finds none on the earlier page
+    recovered = _cause_article(thumbnail="https://img.example/b.jpg")
+    assert change_cause(recovered, old_meta, old_parts, reread(date=stored["date"], thumbnail="")) != "extraction"
+    # what says less is kept, what says otherwise is not
+    assert kept_from_stored({"lang": ["und"], "date": "2025-03-25 08:30:00"}, {"lang": "zh", "date": ""}) == \
+        {"lang": "und", "date": "2025-03-25 08:30:00"}
+    assert kept_from_stored({"lang": ["zh-CN"], "date": "2025-03-25 08:30:00"},
+                            {"lang": "zh", "date": "2025-03-24 00:00:00"}) == {}  # another day: a correction
+    # a re-read of another copy than the one stored says nothing
+    assert change_cause(new, old_meta, old_parts, {"record_id": "<urn:uuid:2>", "fields": {}}) is None

@@ -21,7 +21,7 @@ from crawler.archive.versions import article_versions, labels
 from crawler.commands.cli import ProjectCommand, archive_relative
 from crawler.core.textclean import printable
 from crawler.diff.compare import diff_articles
-from crawler.diff.describe import describe_diff
+from crawler.diff.describe import CAUSE_NOTES, describe_diff
 from crawler.state.open import find, open_readonly
 
 
@@ -50,11 +50,6 @@ def resolve(archive_dir, ref: str):
     if len(named) == 1:
         return archive, None, named[0].relative_to(archive.root).as_posix()
     raise UsageError(f"no archived article matches {ref!r} (give its URL, id or file)", print_help=False)
-
-
-#: What ``history`` says of a version whose change event names its cause (crawler.pipelines.markdown).
-CAUSE_NOTES = {"extraction": "made by the extraction, not by the site (its earlier page reads the same today)",
-               "page and extraction": "part of it made by the extraction (its earlier page reads otherwise today)"}
 
 
 def extraction_causes(archive: ArchiveStore, path: str) -> dict[str, str]:

@@ -81,3 +81,9 @@ def describe_diff(diff) -> str:
     """A :class:`crawler.diff.compare.ArticleDiff` in one line: the body's change, then each field's."""
     said = [part for part in (describe_counts(diff.counts), describe_fields(diff.front_matter)) if part]
     return "; ".join(said) or "no text change"
+
+
+#: What is said of a version whose change event names its cause (crawler.pipelines.markdown):
+#: ``history``, ``diff`` and the alerts say it alike.
+CAUSE_NOTES = {"extraction": "made by the extraction, not by the site (its earlier page reads the same today)",
+               "page and extraction": "part of it made by the extraction (its earlier page reads otherwise today)"}

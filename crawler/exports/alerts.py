@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 
 from crawler.archive.versions import article_stem
 from crawler.core.timefmt import EPOCH, parse_iso
-from crawler.diff.describe import characters, paragraph_counts, plural
+from crawler.diff.describe import CAUSE_NOTES, characters, paragraph_counts, plural
 
 #: The events a notification lists, in this order (``archived`` is counted).
 LISTED = ("changed", "gone", "back")
@@ -70,10 +70,8 @@ def summary_line(event: dict) -> str:
         text = describe_counts(event.get("counts")) or "changed"
         if event.get("reverted_to"):
             text += f"; back to the text of {event['reverted_to']}"
-        if event.get("cause") == "extraction":
-            text += "; made by the extraction, not by the site (its earlier page reads the same today)"
-        elif event.get("cause") == "page and extraction":
-            text += "; part of it made by the extraction (its earlier page reads otherwise today)"
+        if event.get("cause") in CAUSE_NOTES:
+            text += f"; {CAUSE_NOTES[event['cause']]}"
     elif kind == "gone":
         text = f"gone: {event.get('reason') or 'no reason given'}"
     elif kind == "back":

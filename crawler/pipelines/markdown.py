@@ -12,6 +12,7 @@ that copy>.md`` first.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -34,7 +35,6 @@ from crawler.diff.compare import diff_parts
 from crawler.extensions.archiveio import run_io
 from crawler.extensions.evidence import recorded_evidence
 from crawler.extensions.statestore import state_store
-from crawler.extraction.pool import ExtractionError
 from crawler.items import outcome_word
 from crawler.sites import identity
 from crawler.warc.lookup import capture_payload
@@ -47,6 +47,11 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 EXTRACTED = ("title", "date", "lang", "thumbnail", "blocks")
 
 
+#: How long a change waits for the stored copy's page to be read again (a shared crawl holds the
+#: article's lock meanwhile, whose lease is REDIS_LEASE_TIMEOUT): longer, and the change has no cause.
+REREAD_TIMEOUT = 10.0
+
+
 class Reread(NamedTuple):
     """What ``write`` asks of ``process_item`` before it records a change:
     the stored copy's own capture (its page and response record), to be
@@ -54,21 +59,44 @@ class Reread(NamedTuple):
 
     url: str
     record_id: str
+    warc_file: str | None
 
 
-def change_cause(article, old_parts, reread: dict | None) -> str | None:
+def kept_from_stored(old_meta: dict, fields) -> dict:
+    """What of the stored copy's front matter stays over what a page says,
+    where the page says less, not otherwise: a cover whose address only
+    changed its query (a cache-buster, a signed or sized link) or that the
+    page no longer names (a mobile or AMP template without the og:image
+    tag); a date of the same day without its time of day, or none (such a
+    template, dated by its address); the language an earlier extraction
+    gave a Chinese page that declares none (``und``, a template's ``en``),
+    now read as ``zh``. None of these is a change of the article."""
+    kept = {}
+    stored_cover, cover = old_meta.get("thumbnail"), fields.get("thumbnail")
+    if stored_cover and stored_cover != cover and (same_image(stored_cover, cover) or not cover):
+        kept["thumbnail"] = stored_cover
+    if less_precise_date(str(old_meta.get("date") or ""), fields.get("date") or ""):
+        kept["date"] = str(old_meta["date"])
+    stored_lang = old_meta.get("lang")
+    stored_lang = stored_lang[0] if isinstance(stored_lang, list) and stored_lang else stored_lang
+    if stored_lang in ("und", "en") and fields.get("lang") == "zh":
+        kept["lang"] = stored_lang
+    return kept
+
+
+def change_cause(article, old_meta: dict, old_parts, reread: dict | None) -> str | None:
     """Why the article's text differs from the stored copy's: ``"page"``
     (the stored copy's own page, read by today's extraction, gives the
     stored text: the site changed it), ``"extraction"`` (that page gives the
     new text: the site did not; an upgrade or a setting read it otherwise),
     ``"page and extraction"`` (neither), None when that page could not be
     read again. So that a diff of an extractor's change is never taken for
-    an edit."""
-    if not reread:
-        return None
-    again = {**dict(article), **reread}
-    if not reread.get("thumbnail") or same_image(reread.get("thumbnail"), article.get("thumbnail")):
-        again["thumbnail"] = article.get("thumbnail")  # the cover rule write() applies to the page
+    an edit. The re-read page gets what write() keeps of the stored copy,
+    as the new page did."""
+    if not reread or reread.get("record_id") != old_meta.get("warc_record_id"):
+        return None  # no re-read, or one of another copy than the one stored now
+    again = {**dict(article), **reread["fields"]}
+    again.update(kept_from_stored(old_meta, again))
     digest = parts_digest(article_parts(markdown.render(again)))
     if digest == article["text_digest"]:
         return "extraction"
@@ -189,21 +217,30 @@ class MarkdownWriterPipeline:
         return done
 
     async def reread(self, capture: Reread) -> dict:
-        """The article fields today's extraction reads from the page the
-        stored copy was made from (its response record in the WARC), or {}
-        when that page or an extraction pool is not at hand."""
-        found = await run_io(self.crawler, capture_payload, self.store.root, capture.url, capture.record_id)
+        """``{"record_id", "fields"}``: the article fields today's extraction
+        reads from the page the stored copy was made from (its response
+        record in the WARC); {} when that page, an extraction pool or a body
+        is not at hand, or the reading fails or takes too long. Never an
+        error: the change is recorded all the same, without its cause."""
         extractor = getattr(self.crawler.spider, "extractor", None)
-        if found is None or extractor is None:
+        if extractor is None:
             return {}
-        body, content_type, _ = found
         try:
-            fields, _, _ = await extractor.extract_response(
-                Response(capture.url, body=body, headers={"Content-Type": content_type} if content_type else None))
-        except ExtractionError as exc:
-            logger.warning("%s: the stored copy's page could not be read again (%s)", capture.url, exc)
+            found = await run_io(self.crawler, capture_payload, self.store.root, capture.url, capture.record_id,
+                                 capture.warc_file)
+            if found is None:
+                return {}
+            body, content_type, _ = found
+            fields, _, _ = await asyncio.wait_for(extractor.extract_response(
+                Response(capture.url, body=body, headers={"Content-Type": content_type} if content_type else None)),
+                REREAD_TIMEOUT)
+        except Exception as exc:  # ExtractionError, a damaged WARC or index, a timeout: no cause, no lost outcome
+            logger.warning("%s: the stored copy's page could not be read again (%s: %s)", capture.url,
+                           type(exc).__name__, exc)
             return {}
-        return {key: fields.get(key) for key in EXTRACTED} if fields else {}
+        if not fields or sites.too_little_text(capture.url, fields.get("blocks"), self.min_chars):
+            return {}  # nothing read: not a reading of that page (a script shell the browser had rendered)
+        return {"record_id": capture.record_id, "fields": {key: fields.get(key) for key in EXTRACTED}}
 
     def write(self, item):
         """Decide the article's outcome and write it (in the archive I/O thread)."""
@@ -241,17 +278,7 @@ class MarkdownWriterPipeline:
         try:
             old_meta, old_paragraphs = markdown.parse(old_text)
             old_parts = parsed_parts(old_meta, old_paragraphs)
-            kept = {}
-            if old_meta.get("thumbnail") and old_meta["thumbnail"] != article.get("thumbnail") and (
-                    same_image(old_meta["thumbnail"], article.get("thumbnail")) or not article.get("thumbnail")):
-                # a cover whose address only changed its query (a cache-buster, a
-                # signed or sized link), or that the page no longer names (a
-                # mobile or AMP template without the og:image tag): the stored
-                # address stays, no new version
-                kept["thumbnail"] = old_meta["thumbnail"]
-            if less_precise_date(str(old_meta.get("date") or ""), article.get("date") or ""):
-                # a lighter template (mobile, AMP) that dates the article by its day only, or not at all
-                kept["date"] = str(old_meta["date"])
+            kept = kept_from_stored(old_meta, article)  # where the page says less: no new version
             if kept:
                 article.update(kept)
                 text = article["rendered"] = markdown.render(article)
@@ -278,10 +305,9 @@ class MarkdownWriterPipeline:
             self._reject(rel, text, f"the page at the article's address shares none of its text and has another "
                                     f"title ({article.get('title')!r}): a maintenance, consent or error page",
                          "not the article's text")
-        if "reread" not in article and self.crawler is not None and not article.get("browser") \
-                and old_meta.get("fetched_url") and old_meta.get("warc_record_id"):
-            return Reread(old_meta["fetched_url"], old_meta["warc_record_id"])  # process_item comes back
-        cause = change_cause(article, old_parts, article.get("reread"))
+        if "reread" not in article and self.rereadable(article, old_meta):
+            return Reread(old_meta["fetched_url"], old_meta["warc_record_id"], old_meta.get("warc_file"))
+        cause = change_cause(article, old_meta, old_parts, article.get("reread"))
         self._adopt_legacy_name(stored, rel)  # only now: a refused extraction moves nothing
         version, kept = self._version_name(rel, old_meta)
         if not kept:
@@ -301,6 +327,16 @@ class MarkdownWriterPipeline:
         if reverted:
             logger.info("%s: the text reverts to the version %s", rel, reverted)
         return self._done(article, rel, "updated")
+
+    def rereadable(self, article, old_meta: dict) -> bool:
+        """Whether the stored copy's own page can be read again for the cause
+        of a change: it names its capture, and neither it nor the new one is
+        a page rendered in the browser (whose response is the script shell)."""
+        if self.crawler is None or article.get("browser") or not old_meta.get("fetched_url") \
+                or not old_meta.get("warc_record_id"):
+            return False
+        state = state_store(self.crawler).get(article["key"])
+        return not (state is not None and state.browser)
 
     def _identity(self, article) -> str:
         """The article's file, and its key, from the state once it is

@@ -14,6 +14,7 @@ path reads as it reads any page. What it cannot find is the page's own:
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
@@ -108,5 +109,5 @@ def extract(url: str, page: str) -> dict:
     fields["date"] = script_time(page) or fields.get("date") or ""
     if not fields.get("title"):
         title = SCRIPT_TITLE.search(page)
-        fields["title"] = title.group(2).strip() if title else ""
+        fields["title"] = html.unescape(title.group(2)).strip() if title else ""
     return fields

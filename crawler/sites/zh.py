@@ -87,7 +87,7 @@ TAIL_AFTER_CHARS = 80
 #: a tail heading however long.
 COMMENTS_OPENER = re.compile(r"^(?:网友|读者)?(?:评论|跟[贴帖]|留言).{0,6}(?:仅供|仅代表|只代表|不代表|并不代表|不表明|并不表明)")
 #: A comment section's count, the heading it opens with ("《标题》已有3条评论", "共128条评论",
-#: "评论（12）"): a tail heading however long the title in it.
+#: "评论（12）"): a tail heading, the title in it included (up to CREDIT_MAX_CHARS in all).
 COMMENT_COUNT = re.compile(r"(?:^|已有|共有|共|有)\d+(?:条|件|个)?(?:评论|留言|回复|跟[贴帖])[:：]?$"
                            r"|^(?:网友)?(?:评论|留言|跟[贴帖])[（(]\d+[）)][:：]?$")
 #: An account's prompts (scan or press its QR code, follow it, reply a keyword,

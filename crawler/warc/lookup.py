@@ -51,9 +51,12 @@ def index_lines(index: Path, key: str) -> list[str]:
         return found
 
 
-def _responses(root: Path, url: str):
+def _responses(root: Path, url: str, warc_file: str | None = None, record_id: str | None = None):
     """``(record, its body)`` of each 200 ``response`` of ``url`` the index
-    names, newest first, the body as stored (content-encoded as served)."""
+    names, newest first, the body as stored (content-encoded as served);
+    only those in ``warc_file`` and with ``record_id``, when given (a record
+    of another id is passed over without its body being read). A line or a
+    record that cannot be read is passed over, said."""
     index = root / "index.cdxj"
     if not index.is_file():
         return
@@ -63,19 +66,25 @@ def _responses(root: Path, url: str):
         logger.warning("index lookup of %s failed: %s", url, exc)
         return
     for line in reversed(lines):
-        fields = json.loads(line.split(" ", 2)[2])
-        if fields.get("url") != url or fields.get("status") != "200" or fields.get("mime") == "warc/revisit":
+        try:
+            fields = json.loads(line.split(" ", 2)[2])
+        except (IndexError, ValueError) as exc:
+            logger.warning("index line for %s not readable: %s", url, exc)
+            continue
+        if fields.get("url") != url or fields.get("status") != "200" or fields.get("mime") == "warc/revisit" \
+                or (warc_file and fields.get("filename") != warc_file):
             continue
         try:
             with open(root / "warc" / fields["filename"], "rb") as handle:
                 handle.seek(int(fields["offset"]))
                 record = next(iter(ArchiveIterator(handle)))
-                if record.rec_type != "response":
+                if record.rec_type != "response" or (
+                        record_id and record.rec_headers.get_header("WARC-Record-ID") != record_id):
                     continue
                 body = record.raw_stream.read()
         except (OSError, StopIteration, ValueError, KeyError) as exc:
             logger.warning("capture of %s in %s not readable: %s", url, fields.get("filename"), exc)
-            return
+            continue
         yield record, body
 
 
@@ -107,14 +116,13 @@ def latest_payload(archive_dir, url: str) -> tuple[bytes, str, str] | None:
     return _payload(*found) if found is not None else None
 
 
-def capture_payload(archive_dir, url: str, record_id: str) -> tuple[bytes, str, str] | None:
+def capture_payload(archive_dir, url: str, record_id: str, warc_file: str | None = None
+                    ) -> tuple[bytes, str, str] | None:
     """``latest_payload`` of one capture of ``url``, the response record
-    ``record_id`` (the capture an article's stored copy names); None when
-    the index names no such record."""
-    for record, body in _responses(Path(archive_dir), url):
-        if record.rec_headers.get_header("WARC-Record-ID") == record_id:
-            return _payload(record, body)
-    return None
+    ``record_id`` (the capture an article's stored copy names), looked for in
+    ``warc_file`` where the copy names it; None when the index names no such record."""
+    found = next(_responses(Path(archive_dir), url, warc_file, record_id), None)
+    return _payload(*found) if found is not None else None
 
 
 def _payload(record, body: bytes) -> tuple[bytes, str, str] | None:
