@@ -683,6 +683,11 @@ def test_a_shorter_address_of_the_article_is_the_article_a_section_is_not():
     # with a new headline, the page's own word that it is an article stands in for the title
     assert identity.not_the_article(seed, f"{HOST}/story/12345", stored, title="Mayor quits",
                                     paragraphs=corrected, article_page=True) is None
+    # and so does the article's id, kept in the shorter address (a lighter template says nothing)
+    assert identity.not_the_article(seed, f"{HOST}/story/12345", stored, title="Mayor quits",
+                                    paragraphs=corrected) is None
+    assert identity.not_the_article(seed, f"{HOST}/story/12345", stored, title="Mayor quits",
+                                    paragraphs=OTHER) is not None  # but not with another text
     # a section above the article, even one that shows part of it, is not the article
     assert identity.not_the_article(seed, f"{HOST}/story/", stored, title="Stories",
                                     paragraphs=OTHER) == "the site's front page or a section page"
@@ -1044,6 +1049,9 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
     assert not identity.sends_back(asked, url("mayor-resigned") + "?from=/2025/02/13/mayor-resigns/")
     assert not identity.sends_back(asked, "https://www.other-news.com/login?next=/2025/02/13/mayor-resigns/")  # its path
     assert identity.sends_back(asked, f"{HOST}/sso/start?s=%2F2025%2F02%2F13%2Fmayor-resigns%2F")  # a wall's address
+    # a paywall that names the article by the id in its address, and only a wall's address may
+    assert identity.sends_back([f"{HOST}/story/884213/mayor"], f"{HOST}/subscribe?article_id=884213")
+    assert not identity.sends_back([f"{HOST}/story/884213/mayor"], f"{HOST}/story/884299?related=884213")
     assert not identity.with_added_query("https://n.example/a.php?id=7", "https://n.example/a.php?id=7&id=8")
     assert not identity.sends_back(asked, f"{HOST}/search?q=/2025/02/13/mayor")  # another address
     assert not identity.sends_back(asked, url("mayor-resigns-after-council-vote") + "?ref=home")

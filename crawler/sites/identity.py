@@ -182,6 +182,15 @@ WALL_ADDRESS = re.compile(r"(?:^|[./_-])(?:log-?in|log-?on|sign-?in|sign-?on|aut
                           r"wappoc_appmsgcaptcha)(?=$|[./_?-])", re.IGNORECASE)
 
 
+#: A number in an address long enough to be an article's id (``/story/884213/slug``).
+ARTICLE_ID = re.compile(r"(?<![0-9])[0-9]{5,}(?![0-9])")
+
+
+def article_ids(url: str) -> set[str]:
+    """The numbers in an address's path long enough to be an article's id."""
+    return set(ARTICLE_ID.findall(urlsplit(url).path))
+
+
 def sends_back(asked: list[str], final_url: str) -> bool:
     """Whether the page a redirect ended at is a login, consent or paywall
     page in front of the article: it names one of the ``asked`` addresses as
@@ -207,9 +216,12 @@ def sends_back(asked: list[str], final_url: str) -> bool:
             paths.append(re.escape(path.lower().lstrip("/")))  # a path names an article of its own site
     named = re.compile(rf"(?<![\w.-])(?:www\.)?(?:{'|'.join(whole)}){_END}")
     alone = re.compile(rf"^/?(?:{'|'.join(paths)}){_END}") if paths else None
+    ids = set().union(*map(article_ids, asked)) if wall else set()
     for name, value in _values(final):
         if not (wall or RETURN_PARAM.match(name.strip().rsplit("/", 1)[-1].lstrip("?"))):
             continue
+        if value.strip() in ids:
+            return True  # a wall's address naming the article by its id (/subscribe?article_id=884213)
         low = value.strip().lower()
         if named.search(low) or (alone and alone.match(low)):
             return True
@@ -294,7 +306,8 @@ def not_the_article(seed_url: str, final_url: str, stored: Stored | None = None,
     share = shared_text(stored.paragraphs, paragraphs or [])
     same = same_title(title, stored.title)
     if above(seed_url, final_url):  # the article's own text under a shorter address, or a section
-        return None if share >= SHARED_TEXT and (same or article_page) else section
+        keeps_id = bool(article_ids(final_url) & article_ids(seed_url))  # /story/884213 for /story/884213/slug
+        return None if share >= SHARED_TEXT and (same or article_page or keeps_id) else section
     if share >= SHARED_TEXT or (same and share >= TITLE_SHARED_TEXT):
         return None
     return (f"another article: {title!r}, not {stored.title!r}, "
