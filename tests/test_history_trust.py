@@ -1245,3 +1245,18 @@ def test_a_changes_cause_reads_the_earlier_page_with_the_rules_the_new_one_gets(
                             {"lang": "zh", "date": "2025-03-24 00:00:00"}) == {}  # another day: a correction
     # a re-read of another copy than the one stored says nothing
     assert change_cause(new, old_meta, old_parts, {"record_id": "<urn:uuid:2>", "fields": {}}) is None
+
+
+def test_an_empty_page_whose_refresh_header_names_the_new_address_is_followed(site, tmp_path):
+    """A Refresh header (``0; url=…``) on an empty 200 moves the reader as a
+    meta refresh does: followed, and the edit behind it is a change."""
+    proxy, pages, seeds = site
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    moved = url("mayor-resigns-after-council-vote")
+    pages[url("mayor-resigns")] = Page(body=b"", headers=[("Refresh", f"0; url={moved}")])
+    pages[moved] = page("Mayor resigns after council vote", [STORY[0].replace("eleven", "twelve"), *STORY[1:]])
+    result = run_scrapy(["refresh"], archive, proxy.url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert [e["event"] for e in events(archive)] == ["archived", "changed"], events(archive)
+    assert "twelve years" in next((archive / "articles").rglob("*.md")).read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ Two ways on, both requests that carry the article's identity along:
   answered), each asked before the article is given up on. The failure
   then reported is the worst of the attempts: a host that could not be
   reached, then one that says 404, is a failure, not a gone article;
-* the target of a ``<meta http-equiv="refresh">`` on a page without text.
+* the target of a ``<meta http-equiv="refresh">`` (or a ``Refresh`` header) on a page without text.
   Scrapy's own middleware is off: it followed a refresh even from a page
   with an article on it (losing the page when the target was blocked) and
   looped on a page that refreshes itself. Followed once per address,
@@ -14,6 +14,9 @@ Two ways on, both requests that carry the article's identity along:
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.utils.response import get_meta_refresh
@@ -60,10 +63,23 @@ def meta_refresh_target(response, fields: dict, min_text_chars: int) -> str | No
     if fields.get("extractor") == "meta-description" or sites.too_little_text(
             response.url, fields["blocks"], min_text_chars):
         _, target = get_meta_refresh(response)
+        target = target or header_refresh_target(response)
         seen = {response.url, response.meta["seed_url"], *response.meta.get("redirect_urls", ())}
         if target and target not in seen:
             return target
     return None
+
+
+#: An HTTP ``Refresh`` header, as a page's meta refresh writes it: ``0; url=https://…``.
+REFRESH_HEADER = re.compile(r"^\s*\d+(?:\.\d*)?\s*[;,]\s*(?:url\s*=\s*)?['\"]?([^'\"\s]+)", re.IGNORECASE)
+
+
+def header_refresh_target(response) -> str | None:
+    """Where a ``Refresh`` response header sends the reader (browsers follow it
+    as they follow a meta refresh; Scrapy reads only the meta tag)."""
+    value = response.headers.get("Refresh", b"").decode("latin-1")
+    match = REFRESH_HEADER.match(value)
+    return urljoin(response.url, match.group(1)) if match else None
 
 
 def follow_request(response, target: str, errback):
