@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,23 @@ def run_scrapy(args: list[str], archive: Path, proxy_url: str | None, settings: 
         cmd += ["-s", f"{key}={value}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return CrawlResult(proc.returncode, proc.stdout + proc.stderr, archive)
+
+
+@contextmanager
+def crawled(tmp_path, seed: str, pages: dict, env_extra: dict | None = None):
+    """A web of ``pages`` on a fixture proxy, and a first crawl of ``seed``
+    into ``tmp_path/archive``: (proxy, archive); the proxy stopped after."""
+    proxy = FixtureProxy(pages).start()
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "note.md").write_text(f"- [article]({seed})\n", encoding="utf-8")
+        archive = tmp_path / "archive"
+        first = run_crawl(archive, proxy.url, seeds=seeds, env_extra=env_extra)
+        assert first.returncode == 0, first.log[-3000:]
+        yield proxy, archive
+    finally:
+        proxy.stop()
 
 
 def run_crawl(archive: Path, proxy_url: str | None, seeds: Path = SEEDS, settings: dict | None = None,

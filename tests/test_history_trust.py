@@ -10,7 +10,6 @@ share links.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -18,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.exports.alerts import summary_line
 from crawler.sites import identity
 from crawler.state.open import open_store
-from tests.conftest import run_crawl, run_scrapy
+from tests.conftest import crawled, run_crawl, run_scrapy
 from tests.fixtures.qq_site import Page, reference_page
 from tests.fixtures.server import FixtureProxy
 
@@ -44,23 +43,6 @@ def url(path: str) -> str:
 def events(archive):
     path = archive / "changes.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-@contextmanager
-def crawled(tmp_path, seed: str, pages: dict):
-    """A web of ``pages`` on a fixture proxy, and a first crawl of ``seed``
-    into ``tmp_path/archive``: (proxy, archive); the proxy stopped after."""
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [mayor]({seed})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        first = run_crawl(archive, proxy.url, seeds=seeds)
-        assert first.returncode == 0, first.log[-3000:]
-        yield proxy, archive
-    finally:
-        proxy.stop()
 
 
 def text_records(archive) -> list[str]:
@@ -1148,21 +1130,13 @@ def test_a_change_that_only_the_extraction_makes_is_recorded_as_the_extractions(
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(EARLIER_EXTRACTOR)
     pages = {seed: council_page(COUNCIL, "热点一")}
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [budget]({seed})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        assert run_crawl(archive, proxy.url, seeds=seeds, env_extra={"PYTHONPATH": str(shim)}).returncode == 0
+    with crawled(tmp_path, seed, pages, env_extra={"PYTHONPATH": str(shim)}) as (proxy, archive):
         (current,) = (archive / "articles").rglob("*.md")
         assert READERS[1] in current.read_text(encoding="utf-8")  # the earlier extractor's text
         story = [COUNCIL[0].replace("十二票", "十一票"), *COUNCIL[1:]] if edited else COUNCIL
         pages[seed] = council_page(story, "热点二")
         result = run_scrapy(["refresh"], archive, proxy.url)
         assert result.returncode == 0, result.log[-3000:]
-    finally:
-        proxy.stop()
     assert READERS[1] not in current.read_text(encoding="utf-8")
     archived, changed = events(archive)
     assert changed["event"] == "changed" and changed["cause"] == cause, changed

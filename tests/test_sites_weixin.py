@@ -6,9 +6,8 @@ import json
 
 from crawler import sites
 from crawler.sites import identity, weixin
-from tests.conftest import run_crawl, run_scrapy
+from tests.conftest import crawled, run_scrapy
 from tests.fixtures.qq_site import Page
-from tests.fixtures.server import FixtureProxy
 
 LONG = ("https://mp.weixin.qq.com/s?__biz=MzA3NDM0ODQwMw==&mid=2649827010&idx=2&sn=0b1c2f8e9d&chksm=8f0a1b2c"
         "&scene=21#wechat_redirect")
@@ -78,20 +77,12 @@ def test_a_notice_in_place_of_the_article_says_it_is_no_more():
 
 def test_an_account_article_deleted_by_its_account_is_gone_with_the_notice(tmp_path):
     pages = {LONG.split("#")[0]: Page(body=account_page().encode())}
-    proxy = FixtureProxy(pages).start()
-    try:
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "note.md").write_text(f"- [post]({LONG})\n", encoding="utf-8")
-        archive = tmp_path / "archive"
-        assert run_crawl(archive, proxy.url, seeds=seeds).returncode == 0
+    with crawled(tmp_path, LONG, pages) as (proxy, archive):
         (current,) = (archive / "articles").rglob("*.md")
         before = current.read_bytes()
         pages[LONG.split("#")[0]] = Page(body=notice_page("该内容已被发布者删除").encode())
         result = run_scrapy(["refresh"], archive, proxy.url)
         assert result.returncode == 0, result.log[-3000:]
-    finally:
-        proxy.stop()
     assert "the site says the article is no more: 该内容已被发布者删除" in result.log
     events = [json.loads(line) for line in (archive / "changes.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events] == ["archived", "gone"]
