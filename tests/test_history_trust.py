@@ -1029,7 +1029,8 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
     # pages that name the article but are no wall: an error page, a new slug saying where it came from
     assert not identity.sends_back(asked, f"{HOST}/error.htm?aspxerrorpath=/2025/02/13/mayor-resigns/")
     assert not identity.sends_back(asked, url("mayor-resigned") + "?from=/2025/02/13/mayor-resigns/")
-    assert not identity.sends_back(asked, "https://www.other-news.com/login?next=/2025/02/13/mayor-resigns/")  # its path
+    # the path alone, on another site, names another site's page
+    assert not identity.sends_back(asked, "https://www.other-news.com/login?next=/2025/02/13/mayor-resigns/")
     assert identity.sends_back(asked, f"{HOST}/sso/start?s=%2F2025%2F02%2F13%2Fmayor-resigns%2F")  # a wall's address
     # a paywall that names the article by the id in its address, and only a wall's address may
     assert identity.sends_back([f"{HOST}/story/884213/mayor"], f"{HOST}/subscribe?article_id=884213")
