@@ -1032,6 +1032,14 @@ def test_a_page_that_would_send_the_reader_back_names_the_article():
     # the path alone, on another site, names another site's page
     assert not identity.sends_back(asked, "https://www.other-news.com/login?next=/2025/02/13/mayor-resigns/")
     assert identity.sends_back(asked, f"{HOST}/sso/start?s=%2F2025%2F02%2F13%2Fmayor-resigns%2F")  # a wall's address
+    # a path inside a JSON state, relative to the login page, with its query in another order, in the wall's path
+    assert identity.sends_back(asked, f"{HOST}/login?state=%7B%22returnTo%22%3A%22%2F2025%2F02%2F13%2Fmayor-resigns"
+                                      "%2F%22%7D")
+    assert identity.sends_back(asked, f"{HOST}/account/login?next=../2025/02/13/mayor-resigns/")
+    assert identity.sends_back(["https://n.example/news.php?id=884213&page=1"],
+                               "https://n.example/login?next=%2Fnews.php%3Fpage%3D1%26id%3D884213")
+    assert identity.sends_back(asked, f"{HOST}/login/return/2025/02/13/mayor-resigns/")
+    assert not identity.sends_back(asked, f"{HOST}/amp/2025/02/13/mayor-resigns/")  # no wall: the rule judges it
     # a paywall that names the article by the id in its address, and only a wall's address may
     assert identity.sends_back([f"{HOST}/story/884213/mayor"], f"{HOST}/subscribe?article_id=884213")
     assert not identity.sends_back([f"{HOST}/story/884213/mayor"], f"{HOST}/story/884299?related=884213")
@@ -1047,7 +1055,9 @@ WALLS = {"login": f"{HOST}/login?next=/2025/02/13/mayor-resigns/",
          # in the fragment, which the download drops from the response's address
          "fragment": f"{HOST}/login#next=https%3A%2F%2Fcity.example%2F2025%2F02%2F13%2Fmayor-resigns%2F",
          # in base64, as single sign-on and paywall vendors write it
-         "base64": f"{HOST}/sso?return=aHR0cHM6Ly9jaXR5LmV4YW1wbGUvMjAyNS8wMi8xMy9tYXlvci1yZXNpZ25zLw"}
+         "base64": f"{HOST}/sso?return=aHR0cHM6Ly9jaXR5LmV4YW1wbGUvMjAyNS8wMi8xMy9tYXlvci1yZXNpZ25zLw",
+         # a login page whose template says og:type article, at an address that says it is a login
+         "declared": f"{HOST}/signin?next=/2025/02/13/mayor-resigns/"}
 
 
 def wall_page(kind: str) -> Page:
@@ -1059,7 +1069,8 @@ def wall_page(kind: str) -> Page:
             "Subscribers get unlimited access on every device, newsletters and the daily crossword puzzle.",
             "If you have questions about your account, write to our reader services team at any time."]
     body = "".join(f"<p>{p}</p>" for p in text)
-    return Page(body=f"<!DOCTYPE html><html><head><title>{title}</title></head><body><main><h1>{title}</h1>"
+    og = '<meta property="og:type" content="article">' if kind == "declared" else ""
+    return Page(body=f"<!DOCTYPE html><html><head><title>{title}</title>{og}</head><body><main><h1>{title}</h1>"
                      f"{body}<form><input name='email'><button>Continue</button></form></main></body></html>".encode())
 
 

@@ -204,7 +204,7 @@ def sends_back(asked: list[str], final_url: str) -> bool:
     that names the article (``/error?aspxerrorpath=/a/1``, ``?from=/a/1``)
     is judged by the other rules."""
     final = urlsplit(final_url)
-    wall = bool(WALL_ADDRESS.search((final.hostname or "") + final.path))
+    wall = wall_address(final_url)
     keys = {sites.article_key(url) for url in asked}
     whole, paths = [], []
     for url in asked:
@@ -215,7 +215,10 @@ def sends_back(asked: list[str], final_url: str) -> bool:
         if parts.path.strip("/") and sites.generic.site_name(url) == sites.generic.site_name(final_url):
             paths.append(re.escape(path.lower().lstrip("/")))  # a path names an article of its own site
     named = re.compile(rf"(?<![\w.-])(?:www\.)?(?:{'|'.join(whole)}){_END}")
-    alone = re.compile(rf"^/?(?:{'|'.join(paths)}){_END}") if paths else None
+    # a path alone: the whole value, or a quoted or labelled one inside it (a JSON state's "returnTo")
+    alone = re.compile(rf"(?:^|(?<=[\"'=:,\s]))/?(?:{'|'.join(paths)}){_END}") if paths else None
+    if wall and paths and re.search(rf"/(?:{'|'.join(paths)}){_END}", final.path.lower()):
+        return True  # the article's path inside the wall's own (/login/return/2025/02/13/story/)
     ids = set().union(*map(article_ids, asked)) if wall else set()
     for name, value in _values(final):
         if not (wall or RETURN_PARAM.match(name.strip().rsplit("/", 1)[-1].lstrip("?"))):
@@ -223,11 +226,18 @@ def sends_back(asked: list[str], final_url: str) -> bool:
         if value.strip() in ids:
             return True  # a wall's address naming the article by its id (/subscribe?article_id=884213)
         low = value.strip().lower()
-        if named.search(low) or (alone and alone.match(low)):
+        if named.search(low) or (alone and alone.search(low)):
             return True
-        if low.startswith(("http://", "https://")) and sites.article_key(value.strip()) in keys:
-            return True  # the same address with its query in another order or tracking parameters added
+        resolved = urljoin(final_url, value.strip()) if "/" in low and " " not in low else ""
+        if urlsplit(resolved).path.strip("/") and sites.article_key(resolved) in keys:
+            return True  # relative to the wall's page (../), its query in another order, tracking parameters added
     return False
+
+
+def wall_address(url: str) -> bool:
+    """Whether an address says it is a login, consent, paywall or verification page."""
+    parts = urlsplit(url)
+    return bool(WALL_ADDRESS.search((parts.hostname or "") + parts.path))
 
 
 def _values(parts):

@@ -217,8 +217,10 @@ class QqSpider(scrapy.Spider):
         hops = [u for u in meta["redirect_urls"] if not identity.above(meta["seed_url"], u)]
         asked = [meta["seed_url"], *meta.get("tried", ()), *hops]
         # the request's address keeps the fragment (a "#next=…" the download drops from response.url)
-        return identity.sends_back(asked, response.request.url if response.request else response.url) \
-            and not identity.declares_article(response)
+        final = response.request.url if response.request else response.url
+        # a page that says it is an article is judged by the same-article rule, unless its address says it is a wall
+        return identity.sends_back(asked, final) and (identity.wall_address(final)
+                                                      or not identity.declares_article(response))
 
     def follow_meta_refresh(self, response, target: str):
         """The request a page without text sends its readers on to (crawler/spiders/elsewhere.py)."""
