@@ -226,7 +226,7 @@ def test_an_unknown_article_fails_every_worker_and_the_summary_and_only_the_last
         web.pages[known] = page
     logs = [log for _, log in results]
     assert sum("started shared run unknown" in log for log in logs) == 1
-    assert sum("joined shared run unknown" in log for log in logs) == 1
+    assert sum("joined shared run unknown" in log for log in logs) >= 1  # as below: both, on a loaded machine
     # a single-machine run exits 1 for an unknown --article; so does every worker of a shared one
     assert [code for code, _ in results] == [1, 1], [log[-3000:] for log in logs]
     summary = summary_command(archive, redis_url, "outcome5", "refresh")
@@ -253,7 +253,9 @@ def test_a_state_error_on_any_worker_fails_every_worker_and_the_summary(base, we
     finally:
         web.pages[slow] = page
     logs = [log for _, log in results]
-    assert sum("joined shared run stateerr" in log for log in logs) == 1
+    # the second worker joined the run; on a loaded machine both workers' logs have said so (a
+    # fresh-clone run, 2026-12-07): the line says only that requests were waiting at the start
+    assert sum("joined shared run stateerr" in log for log in logs) >= 1
     assert sum(f"state not recorded for {unrecordable}: OSError" in log for log in logs) == 1
     assert [code for code, _ in results] == [1, 1], [log[-3000:] for log in logs]
     summary = summary_command(archive, redis_url, "stateerr", "qq")
