@@ -16,9 +16,8 @@ import asyncio
 import hashlib
 import logging
 import re
-from urllib.parse import urlsplit
-
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem

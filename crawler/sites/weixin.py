@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.sites import generic
 from crawler.sites.pagemeta import normalize_time
+from crawler.sites.qq import BEIJING
 
 SITE = "weixin"
 HOSTS = ("mp.weixin.qq.com",)
 #: Its empty result is the generic path's own: nothing to fall back to.
 GENERIC_FALLBACK = False
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 #: The publication time the page's script holds, in seconds since the epoch.
 SCRIPT_TIME = re.compile(r"""\b(?:var\s+ct|var\s+create_time|d\.ct|window\.ct)\s*=\s*["']?(\d{9,11})\b""")
 #: The headline the page's script holds, where the page has no og:title or <h1>.
